@@ -1,0 +1,16 @@
+/// One event of a canonical chat stream.
+///
+/// Provider stream decoders produce these and dialect encoders consume them. Tool calls are indexed by
+/// their position among the message's tool calls (OpenAI's `index`), not by content-block index.
+public enum ChatEvent: Sendable, Hashable {
+    /// The stream has started; `id` and `model` are the provider's.
+    case start(id: String, model: String)
+    case textDelta(String, choice: Int = 0)
+    /// A new tool call begins.
+    case toolCallStart(index: Int, id: String, name: String, choice: Int = 0)
+    /// A fragment of a tool call's JSON arguments.
+    case toolCallArguments(index: Int, fragment: String, choice: Int = 0)
+    case finish(FinishReason, choice: Int = 0)
+    /// Usage so far; a later usage event replaces an earlier one.
+    case usage(Usage)
+}

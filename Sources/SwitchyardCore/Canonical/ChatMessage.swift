@@ -1,0 +1,115 @@
+/// One message of a conversation in the canonical model.
+///
+/// Tool results are carried by `.tool` messages, one per call, whatever the dialect they came from;
+/// encoders that need them grouped (Anthropic) merge consecutive ones.
+public struct ChatMessage: Sendable, Hashable {
+    public enum Role: String, Sendable, Hashable {
+        case system
+        case developer
+        case user
+        case assistant
+        case tool
+    }
+
+    public var role: Role
+    public var parts: [ContentPart]
+    /// Optional participant name (OpenAI `name`).
+    public var name: String?
+
+    public init(role: Role, parts: [ContentPart], name: String? = nil) {
+        self.role = role
+        self.parts = parts
+        self.name = name
+    }
+
+    /// A message holding one text part.
+    public static func text(_ role: Role, _ text: String) -> ChatMessage {
+        ChatMessage(role: role, parts: [.text(text)])
+    }
+
+    /// The concatenated text parts.
+    public var text: String {
+        parts.reduce(into: "") { result, part in
+            if case .text(let text) = part { result += text }
+        }
+    }
+
+    /// The tool calls this message makes.
+    public var toolCalls: [ToolCall] {
+        parts.compactMap { part in
+            if case .toolCall(let call) = part { return call }
+            return nil
+        }
+    }
+}
+
+/// A typed piece of message content.
+public enum ContentPart: Sendable, Hashable {
+    case text(String)
+    case image(ImageSource)
+    case toolCall(ToolCall)
+    case toolResult(ToolResult)
+}
+
+/// An image, either by URL (http(s) or `data:`) or as inline base64 data.
+public struct ImageSource: Sendable, Hashable {
+    public enum Location: Sendable, Hashable {
+        case url(String)
+        case base64(mediaType: String, data: String)
+    }
+
+    public var location: Location
+    /// OpenAI's `detail` hint (`auto`, `low`, `high`).
+    public var detail: String?
+
+    public init(location: Location, detail: String? = nil) {
+        self.location = location
+        self.detail = detail
+    }
+
+    /// The image as a `data:` URL when it is inline, or its URL. Parses `data:` URLs into base64 parts.
+    public var inlineData: (mediaType: String, data: String)? {
+        switch location {
+        case .base64(let mediaType, let data): return (mediaType, data)
+        case .url(let url):
+            guard url.hasPrefix("data:"), let comma = url.firstIndex(of: ",") else { return nil }
+            let header = url[url.index(url.startIndex, offsetBy: 5)..<comma]
+            guard header.hasSuffix(";base64") else { return nil }
+            return (String(header.dropLast(7)), String(url[url.index(after: comma)...]))
+        }
+    }
+}
+
+/// A call the model asked for; `arguments` is JSON text, exactly as the model produced it.
+public struct ToolCall: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var arguments: String
+
+    public init(id: String, name: String, arguments: String) {
+        self.id = id
+        self.name = name
+        self.arguments = arguments
+    }
+}
+
+/// The result of a tool call, sent back by the client.
+public struct ToolResult: Sendable, Hashable {
+    public var callID: String
+    /// Text and image parts of the result.
+    public var content: [ContentPart]
+    public var isError: Bool
+
+    public init(callID: String, content: [ContentPart], isError: Bool = false) {
+        self.callID = callID
+        self.content = content
+        self.isError = isError
+    }
+
+    /// The text parts of the result joined together.
+    public var text: String {
+        content.reduce(into: "") { result, part in
+            if case .text(let text) = part { result += text }
+        }
+    }
+}

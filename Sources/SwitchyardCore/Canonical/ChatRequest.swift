@@ -1,0 +1,136 @@
+/// A chat request in the canonical model: what every dialect decodes into and every provider encodes from.
+public struct ChatRequest: Sendable {
+    /// The model name the client asked for: a route or a `provider/model` target.
+    public var model: String
+    public var messages: [ChatMessage]
+    public var tools: [ToolDefinition]
+    public var toolChoice: ToolChoice?
+    public var parallelToolCalls: Bool?
+    public var responseFormat: ResponseFormat?
+    public var sampling: SamplingParameters
+    /// The output cap in tokens, when the client gave one.
+    public var maxTokens: Int?
+    public var stop: [String]
+    /// Number of choices to generate.
+    public var n: Int?
+    public var logprobs: Bool?
+    public var topLogprobs: Int?
+    /// An end-user identifier for abuse tracking.
+    public var user: String?
+    public var stream: Bool
+    /// Whether the client asked for usage at the end of a stream.
+    public var includeUsage: Bool
+    /// The client's original body and dialect, kept so that a provider speaking the same dialect can
+    /// forward fields the canonical model does not know (see ``PassThrough``).
+    public var passThrough: PassThrough?
+
+    public init(
+        model: String,
+        messages: [ChatMessage],
+        tools: [ToolDefinition] = [],
+        toolChoice: ToolChoice? = nil,
+        parallelToolCalls: Bool? = nil,
+        responseFormat: ResponseFormat? = nil,
+        sampling: SamplingParameters = SamplingParameters(),
+        maxTokens: Int? = nil,
+        stop: [String] = [],
+        n: Int? = nil,
+        logprobs: Bool? = nil,
+        topLogprobs: Int? = nil,
+        user: String? = nil,
+        stream: Bool = false,
+        includeUsage: Bool = false,
+        passThrough: PassThrough? = nil
+    ) {
+        self.model = model
+        self.messages = messages
+        self.tools = tools
+        self.toolChoice = toolChoice
+        self.parallelToolCalls = parallelToolCalls
+        self.responseFormat = responseFormat
+        self.sampling = sampling
+        self.maxTokens = maxTokens
+        self.stop = stop
+        self.n = n
+        self.logprobs = logprobs
+        self.topLogprobs = topLogprobs
+        self.user = user
+        self.stream = stream
+        self.includeUsage = includeUsage
+        self.passThrough = passThrough
+    }
+}
+
+/// Sampling knobs; `nil` means "provider default".
+public struct SamplingParameters: Sendable, Hashable {
+    public var temperature: Double?
+    public var topP: Double?
+    public var topK: Int?
+    public var frequencyPenalty: Double?
+    public var presencePenalty: Double?
+    public var seed: Int?
+
+    public init(
+        temperature: Double? = nil, topP: Double? = nil, topK: Int? = nil,
+        frequencyPenalty: Double? = nil, presencePenalty: Double? = nil, seed: Int? = nil
+    ) {
+        self.temperature = temperature
+        self.topP = topP
+        self.topK = topK
+        self.frequencyPenalty = frequencyPenalty
+        self.presencePenalty = presencePenalty
+        self.seed = seed
+    }
+}
+
+/// A function the model may call.
+public struct ToolDefinition: Sendable, Hashable {
+    public var name: String
+    public var description: String?
+    /// JSON Schema of the arguments object.
+    public var parameters: JSONValue?
+    public var strict: Bool?
+
+    public init(name: String, description: String? = nil, parameters: JSONValue? = nil, strict: Bool? = nil) {
+        self.name = name
+        self.description = description
+        self.parameters = parameters
+        self.strict = strict
+    }
+}
+
+/// How the model may use tools.
+public enum ToolChoice: Sendable, Hashable {
+    case auto
+    case none
+    /// The model must call some tool.
+    case required
+    /// The model must call this tool.
+    case function(String)
+}
+
+/// The shape the client wants the answer in.
+public enum ResponseFormat: Sendable, Hashable {
+    case text
+    case jsonObject
+    case jsonSchema(name: String, description: String?, schema: JSONValue, strict: Bool?)
+}
+
+/// The client's own body, for same-dialect pass-through of fields the canonical model does not carry.
+public struct PassThrough: Sendable {
+    public enum Dialect: String, Sendable {
+        case openai
+        case anthropic
+    }
+
+    public var dialect: Dialect
+    public var body: JSONObject
+    /// Request headers a same-dialect provider may forward (for example `anthropic-beta`).
+    public var headers: [(name: String, value: String)]
+
+    public init(dialect: Dialect, body: JSONObject, headers: [(name: String, value: String)] = []) {
+        self.dialect = dialect
+        self.body = body
+        self.headers = headers
+    }
+}

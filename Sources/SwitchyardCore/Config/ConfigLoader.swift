@@ -1,0 +1,293 @@
+public import Foundation
+internal import Yams
+
+/// Reads and validates a config file (DESIGN §5).
+///
+/// Every section of the schema is parsed; sections whose behaviour this build does not implement are
+/// rejected with "not supported yet" rather than silently ignored.
+public enum ConfigLoader {
+    /// Loads the config at `path`, resolving `${file:…}` relative to its folder.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> GatewayConfig {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(path: "", message: "cannot read config file '\(path)'")
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        return try parse(text, environment: environment, baseDirectory: directory.isEmpty ? "." : directory)
+    }
+
+    /// Parses config text.
+    public static func parse(_ text: String, environment: [String: String] = [:], baseDirectory: String? = nil) throws(ConfigError) -> GatewayConfig {
+        var substitution = Substitution(environment: environment, baseDirectory: baseDirectory)
+        let prepared = substitution.extract(from: text)
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: prepared)
+        } catch {
+            throw ConfigError(path: "", message: "invalid YAML: \(error)")
+        }
+        let context = ConfigReadContext(substitution: substitution)
+        guard let root else { throw ConfigError(path: "", message: "the config is empty") }
+        let config = readRoot(ConfigNode(node: root, path: "", context: context))
+        ConfigValidator.validate(config, context: context)
+        if !context.issues.isEmpty { throw ConfigError(issues: context.issues) }
+        return config
+    }
+
+    private static let notYet = "not supported yet in this version of Switchyard; remove it"
+
+    private static func readRoot(_ root: ConfigNode) -> GatewayConfig {
+        var config = GatewayConfig()
+        let allowed: Set = ["listen", "admin_key", "storage", "providers", "models", "routing", "keys", "pricing", "max_body_size"]
+        for (key, node) in root.mapping(allowed: allowed) ?? [] {
+            switch key {
+            case "listen":
+                if let text = node.string() {
+                    if let address = parseListen(text) { config.listen = address } else { node.report("expected HOST:PORT, found '\(text)'") }
+                }
+            case "admin_key": config.adminKey = node.isNull ? nil : node.string().flatMap { $0.isEmpty ? nil : $0 }
+            case "max_body_size": if let size = parseSize(node) { config.maxBodyBytes = size }
+            case "storage", "pricing": if !node.isNull { node.report(notYet) }
+            case "providers": config.providers = readProviders(node)
+            case "models": config.routes = readRoutes(node)
+            case "routing": config.routing = readRouting(node)
+            case "keys": config.keys = readKeys(node)
+            default: break
+            }
+        }
+        return config
+    }
+
+    static func parseListen(_ text: String) -> ListenAddress? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return ListenAddress(host: host.isEmpty ? "0.0.0.0" : host, port: port)
+    }
+
+    private static func parseSize(_ node: ConfigNode) -> Int? {
+        guard let text = node.string()?.lowercased() else { return nil }
+        let units: [(String, Int)] = [("kib", 1024), ("mib", 1 << 20), ("kb", 1000), ("mb", 1_000_000), ("k", 1024), ("m", 1 << 20), ("b", 1), ("", 1)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            if let value = Int(String(text.dropLast(suffix.count)).trimming([" "])), value > 0 { return value * factor }
+        }
+        node.report("expected a size such as 4mb or 1048576, found '\(text)'")
+        return nil
+    }
+
+    // MARK: providers
+
+    private static let providerKeys: Set = [
+        "type", "keys", "base_url", "headers", "timeout", "anthropic_version", "max_tokens", "stream_usage", "oauth",
+        "region", "aws", "project", "location", "service_account", "api_version", "entra", "token_url",
+    ]
+
+    private static func readProviders(_ node: ConfigNode) -> [ProviderConfig] {
+        (node.mapping() ?? []).compactMap { name, node in readProvider(name: name, node) }
+    }
+
+    private static func readProvider(name: String, _ node: ConfigNode) -> ProviderConfig? {
+        guard let members = node.mapping(allowed: providerKeys) else { return nil }
+        guard let typeNode = members.first(where: { $0.key == "type" })?.value, let typeText = typeNode.string() else {
+            node.report("missing key 'type' (one of \(ProviderType.allCases.map(\.rawValue).joined(separator: ", ")))")
+            return nil
+        }
+        guard let type = ProviderType(rawValue: typeText) else {
+            typeNode.report("unknown provider type '\(typeText)' (one of \(ProviderType.allCases.map(\.rawValue).joined(separator: ", ")))")
+            return nil
+        }
+        if !type.isSupported { typeNode.report("provider type '\(typeText)' is \(notYet)") }
+        var provider = ProviderConfig(name: name, type: type)
+        for (key, value) in members {
+            switch key {
+            case "type": break
+            case "keys": provider.keys = (value.stringList() ?? []).filter { !$0.isEmpty }
+            case "base_url": provider.baseURL = value.string().map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+            case "headers":
+                provider.headers = (value.mapping() ?? []).compactMap { header, node in node.string().map { (header, $0) } }
+            case "timeout": provider.timeout = readTimeout(value)
+            case "anthropic_version": provider.anthropicVersion = value.string()
+            case "max_tokens": provider.defaultMaxTokens = value.int(range: 1...10_000_000)
+            case "stream_usage": provider.requestsStreamUsage = value.bool() ?? true
+            case "oauth": provider.oauth = readOAuth(value)
+            default:
+                // Keys of provider types this build does not implement (region, aws, entra, …).
+                if !value.isNull { value.report("used by provider types that are \(notYet)") }
+            }
+        }
+        return provider
+    }
+
+    private static func readTimeout(_ node: ConfigNode) -> TimeoutConfig {
+        var timeout = TimeoutConfig()
+        for (key, value) in node.mapping(allowed: ["connect", "first_byte", "total"]) ?? [] {
+            guard let duration = value.duration() else { continue }
+            switch key {
+            case "connect": timeout.connect = duration
+            case "first_byte": timeout.firstByte = duration
+            default: timeout.total = duration
+            }
+        }
+        return timeout
+    }
+
+    private static func readOAuth(_ node: ConfigNode) -> OAuth2Config? {
+        let allowed: Set = ["token_url", "client_id", "client_secret", "scope", "refresh_token", "grant", "headers"]
+        guard let members = node.mapping(allowed: allowed) else { return nil }
+        var values: [String: String] = [:]
+        var headers: [String: String] = [:]
+        for (key, value) in members {
+            if key == "headers" {
+                for (name, header) in value.mapping() ?? [] { headers[name] = header.string() }
+            } else if let text = value.string() {
+                values[key] = text
+            }
+        }
+        guard let tokenURL = values["token_url"] else {
+            node.report("missing key 'token_url'")
+            return nil
+        }
+        let grant: OAuth2Config.Grant
+        switch values["grant"] ?? (values["refresh_token"] != nil ? "refresh_token" : "client_credentials") {
+        case "refresh_token":
+            guard let refreshToken = values["refresh_token"], !refreshToken.isEmpty else {
+                node.report("grant refresh_token needs 'refresh_token'")
+                return nil
+            }
+            grant = .refreshToken(refreshToken)
+        case "client_credentials":
+            guard values["client_id"] != nil, values["client_secret"] != nil else {
+                node.report("grant client_credentials needs 'client_id' and 'client_secret'")
+                return nil
+            }
+            grant = .clientCredentials
+        case let other:
+            node.child("grant", node.node).report("unknown grant '\(other)' (refresh_token or client_credentials)")
+            return nil
+        }
+        return OAuth2Config(
+            tokenURL: tokenURL, clientID: values["client_id"], clientSecret: values["client_secret"], scope: values["scope"], grant: grant,
+            extraHeaders: headers)
+    }
+
+    // MARK: models
+
+    private static func readRoutes(_ node: ConfigNode) -> [RouteConfig] {
+        (node.mapping() ?? []).compactMap { name, node in readRoute(name: name, node) }
+    }
+
+    private static func readRoute(name: String, _ node: ConfigNode) -> RouteConfig? {
+        if case .scalar = node.node {
+            guard let text = node.string() else { return nil }
+            guard let target = TargetRef.parse(text) else {
+                node.report("expected provider/model, found '\(text)'")
+                return nil
+            }
+            return RouteConfig(name: name, targets: [target])
+        }
+        guard let members = node.mapping(allowed: ["strategy", "targets", "context_fallback", "max_tokens"]) else { return nil }
+        var route = RouteConfig(name: name, targets: [])
+        for (key, value) in members {
+            switch key {
+            case "strategy":
+                guard let text = value.string() else { continue }
+                if let strategy = RoutingStrategy(rawValue: text) {
+                    route.strategy = strategy
+                } else {
+                    value.report("unknown strategy '\(text)' (one of \(RoutingStrategy.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+            case "targets": route.targets = (value.sequence() ?? []).compactMap(readTarget)
+            case "context_fallback": route.contextFallback = value.string()
+            case "max_tokens": route.defaultMaxTokens = value.int(range: 1...10_000_000)
+            default: break
+            }
+        }
+        if route.targets.isEmpty, members.contains(where: { $0.key == "targets" }) == false {
+            node.report("missing key 'targets'")
+        }
+        return route
+    }
+
+    private static func readTarget(_ node: ConfigNode) -> TargetRef? {
+        if case .mapping = node.node {
+            var text: String?
+            var weight = 1.0
+            for (key, value) in node.mapping(allowed: ["target", "weight"]) ?? [] {
+                if key == "target" { text = value.string() } else { weight = value.double(range: 0...1_000_000) ?? 1 }
+            }
+            guard let text else {
+                node.report("missing key 'target'")
+                return nil
+            }
+            guard var target = TargetRef.parse(text) else {
+                node.report("expected provider/model, found '\(text)'")
+                return nil
+            }
+            target.weight = weight
+            return target
+        }
+        guard let text = node.string() else { return nil }
+        guard let target = TargetRef.parse(text) else {
+            node.report("expected provider/model, found '\(text)'")
+            return nil
+        }
+        return target
+    }
+
+    // MARK: routing and keys
+
+    private static func readRouting(_ node: ConfigNode) -> RoutingConfig {
+        var routing = RoutingConfig()
+        for (key, value) in node.mapping(allowed: ["attempts", "deadline", "backoff", "circuit_breaker"]) ?? [] {
+            switch key {
+            case "attempts": routing.attempts = value.int(range: 1...50) ?? routing.attempts
+            case "deadline": routing.deadline = value.duration() ?? routing.deadline
+            case "backoff":
+                for (name, item) in value.mapping(allowed: ["base", "max"]) ?? [] {
+                    guard let duration = item.duration() else { continue }
+                    if name == "base" { routing.backoffBase = duration } else { routing.backoffMax = duration }
+                }
+            case "circuit_breaker": routing.circuitBreaker = readBreaker(value)
+            default: break
+            }
+        }
+        return routing
+    }
+
+    private static func readBreaker(_ node: ConfigNode) -> CircuitBreakerConfig {
+        var breaker = CircuitBreakerConfig()
+        let allowed: Set = ["failures", "cooldown", "error_rate", "window", "min_requests", "half_open_probes"]
+        for (key, value) in node.mapping(allowed: allowed) ?? [] {
+            switch key {
+            case "failures": breaker.failures = value.int(range: 1...10_000) ?? breaker.failures
+            case "cooldown": breaker.cooldown = value.duration() ?? breaker.cooldown
+            case "error_rate": breaker.errorRate = value.double(range: 0.01...1)
+            case "window": breaker.window = value.duration() ?? breaker.window
+            case "min_requests": breaker.minimumRequests = value.int(range: 1...1_000_000) ?? breaker.minimumRequests
+            default: breaker.halfOpenProbes = value.int(range: 1...1000) ?? breaker.halfOpenProbes
+            }
+        }
+        return breaker
+    }
+
+    private static func readKeys(_ node: ConfigNode) -> [VirtualKeyConfig] {
+        (node.sequence() ?? []).compactMap { item in
+            guard let members = item.mapping(allowed: ["name", "key", "models", "budget", "limits"]) else { return nil }
+            var name: String?
+            var key: String?
+            var models: [String]?
+            for (field, value) in members {
+                switch field {
+                case "name": name = value.string()
+                case "key": key = value.string()
+                case "models": models = value.stringList()
+                default: if !value.isNull { value.report(notYet) }
+                }
+            }
+            guard let key, !key.isEmpty else {
+                item.report("missing key 'key' (or it is empty)")
+                return nil
+            }
+            return VirtualKeyConfig(name: name ?? "key-\(item.path)", key: key, models: models)
+        }
+    }
+}

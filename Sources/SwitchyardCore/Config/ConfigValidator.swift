@@ -1,0 +1,55 @@
+/// Cross-reference checks that need the whole config: targets name real providers, fallbacks name real routes.
+enum ConfigValidator {
+    static func validate(_ config: GatewayConfig, context: ConfigReadContext) {
+        func report(_ path: String, _ message: String) {
+            context.issues.append(ConfigError.Issue(path: path, message: message))
+        }
+        let providerNames = Set(config.providers.map(\.name))
+        for provider in config.providers {
+            if provider.name.contains("/") { report("providers.\(provider.name)", "provider names cannot contain '/'") }
+            switch provider.type {
+            case .openai, .anthropic:
+                if provider.keys.isEmpty, provider.oauth == nil {
+                    report("providers.\(provider.name).keys", "a \(provider.type.rawValue) provider needs at least one key")
+                }
+            case .openaiCompatible:
+                if provider.baseURL == nil { report("providers.\(provider.name).base_url", "an openai-compatible provider needs base_url") }
+            default: break
+            }
+            if let url = provider.baseURL, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+                report("providers.\(provider.name).base_url", "expected an http:// or https:// URL, found '\(url)'")
+            }
+            if provider.oauth != nil, provider.type != .anthropic {
+                report("providers.\(provider.name).oauth", "OAuth2 credentials are supported for anthropic providers only")
+            }
+        }
+        let routeNames = Set(config.routes.map(\.name))
+        for route in config.routes {
+            let path = "models.\(route.name)"
+            for (index, target) in route.targets.enumerated() where !providerNames.contains(target.provider) {
+                report("\(path).targets[\(index)]", "unknown provider '\(target.provider)'")
+            }
+            if let fallback = route.contextFallback {
+                if !routeNames.contains(fallback) { report("\(path).context_fallback", "unknown route '\(fallback)'") }
+                if fallback == route.name { report("\(path).context_fallback", "a route cannot fall back to itself") }
+            }
+            if route.targets.contains(where: { $0.weight <= 0 }), route.strategy == .weighted, route.targets.allSatisfy({ $0.weight <= 0 }) {
+                report("\(path).targets", "at least one target needs a positive weight")
+            }
+            if route.name.contains("/"), let target = TargetRef.parse(route.name), providerNames.contains(target.provider) {
+                report(path, "route name shadows the direct target '\(route.name)'")
+            }
+        }
+        var seenKeys: Set<String> = []
+        for (index, key) in config.keys.enumerated() {
+            if !seenKeys.insert(key.key).inserted { report("keys[\(index)].key", "the same key is configured twice") }
+            for (modelIndex, model) in (key.models ?? []).enumerated() {
+                let known = routeNames.contains(model) || TargetRef.parse(model).map { providerNames.contains($0.provider) } == true
+                if !known { report("keys[\(index)].models[\(modelIndex)]", "unknown route or target '\(model)'") }
+            }
+        }
+        if let adminKey = config.adminKey, adminKey.count < 16 {
+            report("admin_key", "must be at least 16 characters")
+        }
+    }
+}

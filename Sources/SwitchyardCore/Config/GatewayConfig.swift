@@ -1,0 +1,269 @@
+/// The validated gateway configuration (DESIGN §5). Immutable once loaded; a reload builds a new one.
+public struct GatewayConfig: Sendable {
+    public var listen: ListenAddress
+    public var adminKey: String?
+    /// Largest accepted request body, in bytes (`max_body_size`, default 10 MiB).
+    public var maxBodyBytes: Int
+    /// Providers in config order.
+    public var providers: [ProviderConfig]
+    /// Routes in config order.
+    public var routes: [RouteConfig]
+    public var routing: RoutingConfig
+    public var keys: [VirtualKeyConfig]
+
+    public init(
+        listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 4000),
+        adminKey: String? = nil,
+        maxBodyBytes: Int = 10 * 1024 * 1024,
+        providers: [ProviderConfig] = [],
+        routes: [RouteConfig] = [],
+        routing: RoutingConfig = RoutingConfig(),
+        keys: [VirtualKeyConfig] = []
+    ) {
+        self.listen = listen
+        self.adminKey = adminKey
+        self.maxBodyBytes = maxBodyBytes
+        self.providers = providers
+        self.routes = routes
+        self.routing = routing
+        self.keys = keys
+    }
+
+    public func provider(named name: String) -> ProviderConfig? {
+        providers.first { $0.name == name }
+    }
+
+    public func route(named name: String) -> RouteConfig? {
+        routes.first { $0.name == name }
+    }
+}
+
+/// Host and port the gateway listens on.
+public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Whether only this machine can reach the address.
+    public var isLoopback: Bool {
+        host == "127.0.0.1" || host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// One configured provider account.
+public struct ProviderConfig: Sendable {
+    public var name: String
+    public var type: ProviderType
+    /// API keys; several are spread over and rotated.
+    public var keys: [String]
+    /// Endpoint root; `nil` means the vendor's default.
+    public var baseURL: String?
+    /// Extra headers sent with every upstream request.
+    public var headers: [(name: String, value: String)]
+    public var timeout: TimeoutConfig
+    /// Anthropic `anthropic-version` header value.
+    public var anthropicVersion: String?
+    /// Output cap used when the client sends none (required by Anthropic).
+    public var defaultMaxTokens: Int?
+    /// Whether to ask an OpenAI-type upstream for usage in streams (`stream_options.include_usage`); some
+    /// compatible vendors reject the field.
+    public var requestsStreamUsage: Bool
+    /// An OAuth2 bearer credential instead of API keys.
+    public var oauth: OAuth2Config?
+
+    public init(
+        name: String, type: ProviderType, keys: [String] = [], baseURL: String? = nil,
+        headers: [(name: String, value: String)] = [], timeout: TimeoutConfig = TimeoutConfig(),
+        anthropicVersion: String? = nil, defaultMaxTokens: Int? = nil, requestsStreamUsage: Bool = true,
+        oauth: OAuth2Config? = nil
+    ) {
+        self.name = name
+        self.type = type
+        self.keys = keys
+        self.baseURL = baseURL
+        self.headers = headers
+        self.timeout = timeout
+        self.anthropicVersion = anthropicVersion
+        self.defaultMaxTokens = defaultMaxTokens
+        self.requestsStreamUsage = requestsStreamUsage
+        self.oauth = oauth
+    }
+}
+
+/// The vendor protocol a provider speaks.
+public enum ProviderType: String, Sendable, Hashable, CaseIterable {
+    case openai
+    case openaiCompatible = "openai-compatible"
+    case anthropic
+    case gemini
+    case vertex
+    case bedrock
+    case azure
+
+    /// Types whose adapters exist in this build.
+    public var isSupported: Bool {
+        switch self {
+        case .openai, .openaiCompatible, .anthropic: true
+        case .gemini, .vertex, .bedrock, .azure: false
+        }
+    }
+}
+
+/// Per-attempt time limits of one provider.
+public struct TimeoutConfig: Sendable, Hashable {
+    public var connect: Duration
+    /// Time to the response head, or to the first event of a stream.
+    public var firstByte: Duration
+    public var total: Duration
+
+    public init(connect: Duration = .seconds(5), firstByte: Duration = .seconds(60), total: Duration = .seconds(600)) {
+        self.connect = connect
+        self.firstByte = firstByte
+        self.total = total
+    }
+}
+
+/// An OAuth2 token endpoint and grant for bearer-token credentials.
+public struct OAuth2Config: Sendable, Hashable {
+    public enum Grant: Sendable, Hashable {
+        case refreshToken(String)
+        case clientCredentials
+    }
+
+    public var tokenURL: String
+    public var clientID: String?
+    public var clientSecret: String?
+    public var scope: String?
+    public var grant: Grant
+    /// Extra headers sent with API calls in this mode (Anthropic needs an `anthropic-beta` flag).
+    public var extraHeaders: [String: String]
+
+    public init(tokenURL: String, clientID: String?, clientSecret: String?, scope: String?, grant: Grant, extraHeaders: [String: String] = [:]) {
+        self.tokenURL = tokenURL
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.scope = scope
+        self.grant = grant
+        self.extraHeaders = extraHeaders
+    }
+}
+
+/// A model name clients use, mapped to targets.
+public struct RouteConfig: Sendable {
+    public var name: String
+    public var strategy: RoutingStrategy
+    public var targets: [TargetRef]
+    /// A route to use when a request is too long for this one.
+    public var contextFallback: String?
+    /// Output cap used when the client sends none.
+    public var defaultMaxTokens: Int?
+
+    public init(name: String, strategy: RoutingStrategy = .priority, targets: [TargetRef], contextFallback: String? = nil, defaultMaxTokens: Int? = nil) {
+        self.name = name
+        self.strategy = strategy
+        self.targets = targets
+        self.contextFallback = contextFallback
+        self.defaultMaxTokens = defaultMaxTokens
+    }
+}
+
+/// How a route orders its targets.
+public enum RoutingStrategy: String, Sendable, Hashable, CaseIterable {
+    case priority
+    case weighted
+    case latency
+    case leastBusy = "least-busy"
+    case cost
+}
+
+/// `provider/model`, with an optional weight for the weighted strategy.
+public struct TargetRef: Sendable, Hashable, CustomStringConvertible {
+    public var provider: String
+    public var model: String
+    public var weight: Double
+
+    public init(provider: String, model: String, weight: Double = 1) {
+        self.provider = provider
+        self.model = model
+        self.weight = weight
+    }
+
+    public var description: String { "\(provider)/\(model)" }
+
+    /// Splits `provider/model` at the first slash; the model part may itself contain slashes.
+    public static func parse(_ text: String) -> TargetRef? {
+        guard let slash = text.firstIndex(of: "/") else { return nil }
+        let provider = String(text[..<slash])
+        let model = String(text[text.index(after: slash)...])
+        guard !provider.isEmpty, !model.isEmpty else { return nil }
+        return TargetRef(provider: provider, model: model)
+    }
+}
+
+/// Request-level retry and failover limits.
+public struct RoutingConfig: Sendable, Hashable {
+    /// Most upstream attempts per request.
+    public var attempts: Int
+    /// Total time a request may take, all attempts included.
+    public var deadline: Duration
+    public var backoffBase: Duration
+    public var backoffMax: Duration
+    public var circuitBreaker: CircuitBreakerConfig
+
+    public init(
+        attempts: Int = 4, deadline: Duration = .seconds(120), backoffBase: Duration = .milliseconds(100), backoffMax: Duration = .seconds(5),
+        circuitBreaker: CircuitBreakerConfig = CircuitBreakerConfig()
+    ) {
+        self.attempts = attempts
+        self.deadline = deadline
+        self.backoffBase = backoffBase
+        self.backoffMax = backoffMax
+        self.circuitBreaker = circuitBreaker
+    }
+}
+
+/// When a target's (or credential's) circuit opens and how it recovers.
+public struct CircuitBreakerConfig: Sendable, Hashable {
+    /// Consecutive failures that open the circuit.
+    public var failures: Int
+    public var cooldown: Duration
+    /// Error rate (0–1) over `window` that also opens the circuit; `nil` disables the rate rule.
+    public var errorRate: Double?
+    public var window: Duration
+    /// Fewest requests in the window before the error rate is judged.
+    public var minimumRequests: Int
+    /// Concurrent probe requests allowed while half-open.
+    public var halfOpenProbes: Int
+
+    public init(
+        failures: Int = 5, cooldown: Duration = .seconds(30), errorRate: Double? = nil, window: Duration = .seconds(60),
+        minimumRequests: Int = 20, halfOpenProbes: Int = 1
+    ) {
+        self.failures = failures
+        self.cooldown = cooldown
+        self.errorRate = errorRate
+        self.window = window
+        self.minimumRequests = minimumRequests
+        self.halfOpenProbes = halfOpenProbes
+    }
+}
+
+/// A static virtual key from the config.
+public struct VirtualKeyConfig: Sendable, Hashable {
+    public var name: String
+    public var key: String
+    /// Routes and targets this key may use; `nil` means all.
+    public var models: [String]?
+
+    public init(name: String, key: String, models: [String]? = nil) {
+        self.name = name
+        self.key = key
+        self.models = models
+    }
+}

@@ -1,0 +1,33 @@
+/// The canonical classes of upstream failure (DESIGN §4). The router acts on these, never on vendor strings.
+public enum FailureKind: String, Sendable, Hashable, CaseIterable {
+    case rateLimited = "rate_limited"
+    case overloaded
+    case unavailable
+    case timeout
+    case authFailed = "auth_failed"
+    case quotaExhausted = "quota_exhausted"
+    case invalidRequest = "invalid_request"
+    case contextLengthExceeded = "context_length_exceeded"
+    case contentFiltered = "content_filtered"
+
+    /// Whether another credential or target may succeed where this one failed.
+    public var allowsFailover: Bool {
+        switch self {
+        case .rateLimited, .overloaded, .unavailable, .timeout, .authFailed, .quotaExhausted: true
+        case .invalidRequest, .contextLengthExceeded, .contentFiltered: false
+        }
+    }
+
+    /// Whether the failure says something about the target's health (counts toward its circuit breaker).
+    public var countsAgainstHealth: Bool {
+        switch self {
+        case .overloaded, .unavailable, .timeout: true
+        default: false
+        }
+    }
+
+    /// Whether the failure means the credential is unusable until it is probed again.
+    public var disablesCredential: Bool {
+        self == .authFailed || self == .quotaExhausted
+    }
+}

@@ -1,0 +1,89 @@
+/// The one error a client sees, whichever dialect it speaks; each dialect renders it in its own shape.
+///
+/// It never carries a provider secret or a raw upstream body.
+public struct GatewayError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong, in terms a dialect can map to its own error type.
+    public enum Code: String, Sendable, Hashable {
+        case invalidRequest = "invalid_request_error"
+        case authentication = "authentication_error"
+        case permission = "permission_error"
+        case notFound = "not_found_error"
+        case payloadTooLarge = "request_too_large"
+        case rateLimited = "rate_limit_error"
+        case upstream = "upstream_error"
+        case timeout = "timeout_error"
+        case overloaded = "overloaded_error"
+        case unavailable = "service_unavailable"
+        case notSupported = "not_supported"
+        case internalError = "internal_error"
+    }
+
+    public var code: Code
+    public var status: Int
+    public var message: String
+    /// The request field at fault, when there is one (OpenAI `param`).
+    public var parameter: String?
+    /// The canonical failure kind, for errors that came from upstream.
+    public var failureKind: FailureKind?
+    public var retryAfter: Duration?
+
+    public init(code: Code, status: Int, message: String, parameter: String? = nil, failureKind: FailureKind? = nil, retryAfter: Duration? = nil) {
+        self.code = code
+        self.status = status
+        self.message = message
+        self.parameter = parameter
+        self.failureKind = failureKind
+        self.retryAfter = retryAfter
+    }
+
+    public var description: String { "\(status) \(code.rawValue): \(message)" }
+
+    public static func invalidRequest(_ message: String, parameter: String? = nil) -> GatewayError {
+        GatewayError(code: .invalidRequest, status: 400, message: message, parameter: parameter)
+    }
+
+    public static func notFound(_ message: String) -> GatewayError {
+        GatewayError(code: .notFound, status: 404, message: message)
+    }
+
+    public static func unauthenticated(_ message: String) -> GatewayError {
+        GatewayError(code: .authentication, status: 401, message: message)
+    }
+
+    public static func forbidden(_ message: String) -> GatewayError {
+        GatewayError(code: .permission, status: 403, message: message)
+    }
+
+    public static func payloadTooLarge(limit: Int) -> GatewayError {
+        GatewayError(code: .payloadTooLarge, status: 413, message: "Request body is larger than the limit of \(limit) bytes.")
+    }
+
+    /// The client-facing error for a final upstream failure.
+    public static func upstream(_ failure: UpstreamFailure, target: String?) -> GatewayError {
+        let whereText = target.map { " from \($0)" } ?? ""
+        switch failure.kind {
+        case .invalidRequest:
+            return GatewayError(code: .invalidRequest, status: 400, message: failure.message, failureKind: failure.kind)
+        case .contextLengthExceeded:
+            return GatewayError(
+                code: .invalidRequest, status: 400, message: failure.message, parameter: "messages", failureKind: failure.kind)
+        case .contentFiltered:
+            return GatewayError(code: .invalidRequest, status: 400, message: failure.message, failureKind: failure.kind)
+        case .rateLimited:
+            return GatewayError(
+                code: .rateLimited, status: 429, message: "Upstream rate limit\(whereText): \(failure.message)", failureKind: failure.kind,
+                retryAfter: failure.retryAfter)
+        case .quotaExhausted:
+            return GatewayError(code: .rateLimited, status: 429, message: "Upstream quota exhausted\(whereText).", failureKind: failure.kind)
+        case .timeout:
+            return GatewayError(code: .timeout, status: 504, message: "Upstream timed out\(whereText).", failureKind: failure.kind)
+        case .overloaded:
+            return GatewayError(code: .overloaded, status: 503, message: "Upstream overloaded\(whereText).", failureKind: failure.kind)
+        case .unavailable:
+            return GatewayError(code: .unavailable, status: 502, message: "Upstream unavailable\(whereText): \(failure.message)", failureKind: failure.kind)
+        case .authFailed:
+            return GatewayError(
+                code: .unavailable, status: 502, message: "Upstream rejected the gateway's credential\(whereText).", failureKind: failure.kind)
+        }
+    }
+}

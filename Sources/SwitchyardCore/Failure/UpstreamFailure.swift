@@ -1,0 +1,50 @@
+/// A classified upstream outcome that was not a success: what the router needs, nothing vendor-specific.
+///
+/// `message` is redacted: adapters put the vendor's human-readable message here, never a credential
+/// or the raw body.
+public struct UpstreamFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    public var kind: FailureKind
+    /// The upstream HTTP status, when there was a response.
+    public var status: Int?
+    /// How long the vendor asked us to wait before using this credential again.
+    public var retryAfter: Duration?
+    public var message: String
+
+    public init(kind: FailureKind, status: Int? = nil, retryAfter: Duration? = nil, message: String) {
+        self.kind = kind
+        self.status = status
+        self.retryAfter = retryAfter
+        self.message = Self.redact(message)
+    }
+
+    public var description: String {
+        "\(kind.rawValue)\(status.map { " (\($0))" } ?? ""): \(message)"
+    }
+
+    /// Removes strings that look like credentials (`sk-…`, long tokens after "key"/"Bearer") from a vendor message.
+    public static func redact(_ message: String) -> String {
+        var words = message.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        for index in words.indices {
+            let word = words[index]
+            let trimmed = word.trimming(Set(".,;:'\"()"))
+            let lowered = trimmed.lowercased()
+            let looksLikeKey =
+                lowered.hasPrefix("sk-") || lowered.hasPrefix("sk_") || lowered.hasPrefix("key-") || lowered.hasPrefix("akia")
+                || lowered.hasPrefix("ya29.") || lowered.hasPrefix("eyj")
+                || (trimmed.count >= 32 && trimmed.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+            if looksLikeKey { words[index] = "[redacted]" }
+        }
+        let joined = words.joined(separator: " ")
+        return joined.count > 500 ? String(joined.prefix(500)) + "…" : joined
+    }
+}
+
+extension String {
+    /// Drops leading and trailing characters that are in `set`.
+    func trimming(_ set: Set<Character>) -> String {
+        var slice = Substring(self)
+        while let first = slice.first, set.contains(first) { slice.removeFirst() }
+        while let last = slice.last, set.contains(last) { slice.removeLast() }
+        return String(slice)
+    }
+}

@@ -1,0 +1,67 @@
+public import NIOCore
+
+/// Static facts about one configured provider.
+public struct ProviderDescriptor: Sendable {
+    /// The provider's name in the config (`oai`, `claude`).
+    public var name: String
+    /// The provider type (`openai`, `anthropic`, …).
+    public var type: String
+    /// The endpoint root.
+    public var baseURL: String
+
+    public init(name: String, type: String, baseURL: String) {
+        self.name = name
+        self.type = type
+        self.baseURL = baseURL
+    }
+}
+
+/// Turns canonical chat requests into one vendor's native HTTP requests and its responses back into
+/// canonical results. One vendor, one adapter; the router sees only this protocol.
+public protocol ChatProvider: Sendable {
+    var descriptor: ProviderDescriptor { get }
+
+    /// The native HTTP request for `request` sent to `model`, without credentials applied.
+    /// - Throws: ``GatewayError`` when the request uses a feature this vendor cannot honour.
+    func makeChatRequest(_ request: ChatRequest, model: String) throws(GatewayError) -> UpstreamRequest
+
+    /// Decodes a successful, complete response body.
+    func decodeChatResponse(_ body: ByteBuffer, head: UpstreamHead) throws(UpstreamFailure) -> ChatResponse
+
+    /// A fresh decoder for one streamed response.
+    func makeStreamDecoder() -> any ChatStreamDecoder
+
+    /// Classifies a non-success response into a canonical failure.
+    func classifyFailure(head: UpstreamHead, body: ByteBuffer) -> UpstreamFailure
+}
+
+/// Incrementally decodes one upstream stream into canonical events.
+public protocol ChatStreamDecoder: Sendable {
+    /// Feeds the next bytes from the network; returns the events completed by them.
+    /// - Throws: ``UpstreamFailure`` for an in-band error event or undecodable data.
+    mutating func decode(_ bytes: ByteBuffer) throws(UpstreamFailure) -> [ChatEvent]
+
+    /// Called once the upstream closed the stream; returns the remaining events.
+    /// - Throws: ``UpstreamFailure`` when the stream ended before it was complete.
+    mutating func finish() throws(UpstreamFailure) -> [ChatEvent]
+}
+
+/// A provider that can compute embeddings.
+public protocol EmbeddingsProvider: ChatProvider {
+    func makeEmbeddingsRequest(_ request: EmbeddingsRequest, model: String) throws(GatewayError) -> UpstreamRequest
+    func decodeEmbeddingsResponse(_ body: ByteBuffer, head: UpstreamHead) throws(UpstreamFailure) -> EmbeddingsResponse
+}
+
+/// Applies one secret to outgoing requests.
+public protocol Credential: Sendable {
+    /// Adds authentication to `request`; may fetch or refresh a token.
+    /// - Throws: ``UpstreamFailure`` (`auth_failed` when the credential is unusable).
+    func authorize(_ request: inout UpstreamRequest) async throws(UpstreamFailure)
+
+    /// Forgets any cached token, so that the next ``authorize(_:)`` obtains a fresh one.
+    func invalidate() async
+}
+
+extension Credential {
+    public func invalidate() async {}
+}

@@ -1,0 +1,194 @@
+public import Logging
+
+/// One upstream attempt as recorded for the response headers, logs and the final error.
+public struct AttemptRecord: Sendable, Hashable {
+    public var target: String
+    public var credentialIndex: Int
+    public var failure: UpstreamFailure?
+}
+
+/// The outcome of the attempt loop: which target answered and what was tried on the way.
+public struct ExecutionReport: Sendable {
+    public var attempts: [AttemptRecord]
+    /// `provider/model` that answered.
+    public var target: String?
+    /// Targets skipped without an attempt, and why.
+    public var skipped: [String]
+
+    public init(attempts: [AttemptRecord] = [], target: String? = nil, skipped: [String] = []) {
+        self.attempts = attempts
+        self.target = target
+        self.skipped = skipped
+    }
+}
+
+/// A request that no target answered.
+public struct ExecutionFailure: Error, Sendable {
+    public var error: GatewayError
+    public var report: ExecutionReport
+}
+
+/// What one attempt gets to work with.
+public struct AttemptContext: Sendable {
+    public var target: TargetState
+    public var credential: CredentialSlot
+    /// By when the response head (or a stream's first event) must arrive.
+    public var firstByteDeadline: ContinuousClock.Instant
+    /// By when the attempt must be over.
+    public var deadline: ContinuousClock.Instant
+}
+
+/// The one failover loop (DESIGN §4): targets in strategy order, each target's usable credentials,
+/// bounded attempts and a total deadline, backoff with full jitter between passes over the same targets.
+public struct AttemptLoop: Sendable {
+    public let routing: RoutingConfig
+    public let timeSource: any TimeSource
+    public let observer: RoutingObserver
+
+    public init(routing: RoutingConfig, timeSource: any TimeSource = SystemTimeSource(), observer: RoutingObserver = RoutingObserver()) {
+        self.routing = routing
+        self.timeSource = timeSource
+        self.observer = observer
+    }
+
+    /// Runs `attempt` against the route's targets until one succeeds or failover is exhausted.
+    public func run<T: Sendable>(
+        route: ResolvedRoute,
+        deadline: ContinuousClock.Instant,
+        logger: Logger,
+        attempt: (AttemptContext) async throws(UpstreamFailure) -> T
+    ) async throws(ExecutionFailure) -> (T, ExecutionReport) {
+        var report = ExecutionReport()
+        var generator = SystemRandomNumberGenerator()
+        let backoff = Backoff(base: routing.backoffBase, maximum: routing.backoffMax)
+        let ordered = TargetOrdering.order(route, using: &generator)
+        var pass = 0
+        passes: while report.attempts.count < routing.attempts {
+            if pass > 0 {
+                let delay = backoff.delay(retry: pass - 1, using: &generator)
+                if timeSource.now + delay >= deadline { break }
+                do { try await Task.sleep(for: delay) } catch { break }
+            }
+            var attemptedThisPass = false
+            for target in ordered {
+                guard report.attempts.count < routing.attempts, timeSource.now < deadline else { break passes }
+                let admission = target.admit(now: timeSource.now)
+                if let transition = admission.transition { observer.breakerChanged(target: target, transition: transition, logger: logger) }
+                guard admission.allowed else {
+                    if pass == 0 { report.skipped.append("\(target.name): circuit open") }
+                    continue
+                }
+                target.begin()
+                let started = timeSource.now
+                let outcome = try await visit(target, deadline: deadline, report: &report, logger: logger, attempt: attempt)
+                let verdict: FailureKind?
+                switch outcome {
+                case .answered: verdict = nil
+                case .failed(let kind): verdict = kind
+                case .untried:
+                    // Nothing was sent: give back the breaker's probe slot without a verdict on health.
+                    verdict = .invalidRequest
+                    if pass == 0 { report.skipped.append("\(target.name): no usable credential") }
+                }
+                let latency: Duration? = verdict == nil ? timeSource.now - started : nil
+                if let transition = target.end(failure: verdict, latency: latency, now: timeSource.now) {
+                    observer.breakerChanged(target: target, transition: transition, logger: logger)
+                }
+                switch outcome {
+                case .answered(let value):
+                    report.target = target.name
+                    return (value, report)
+                case .failed(let kind):
+                    attemptedThisPass = true
+                    if !kind.allowsFailover, let failure = report.attempts.last?.failure {
+                        throw ExecutionFailure(error: GatewayError.upstream(failure, target: target.name), report: report)
+                    }
+                case .untried:
+                    break
+                }
+            }
+            if !attemptedThisPass { break }
+            pass += 1
+        }
+        throw ExecutionFailure(error: exhausted(report, deadline: deadline), report: report)
+    }
+
+    private enum VisitOutcome<T> {
+        case answered(T)
+        case failed(FailureKind)
+        case untried
+    }
+
+    /// Tries a target's credentials in turn: a credential problem moves to the next credential, anything
+    /// else ends the visit.
+    private func visit<T: Sendable>(
+        _ target: TargetState,
+        deadline: ContinuousClock.Instant,
+        report: inout ExecutionReport,
+        logger: Logger,
+        attempt: (AttemptContext) async throws(UpstreamFailure) -> T
+    ) async throws(ExecutionFailure) -> VisitOutcome<T> {
+        var lastFailure: FailureKind?
+        for slot in target.provider.credentialOrder(now: timeSource.now) {
+            guard report.attempts.count < routing.attempts, timeSource.now < deadline else { break }
+            guard slot.isUsable(now: timeSource.now) || isProbeDue(slot) else { continue }
+            let context = makeContext(target: target, slot: slot, deadline: deadline)
+            slot.begin()
+            do {
+                let value = try await attempt(context)
+                if slot.end(failure: nil, now: timeSource.now).restored {
+                    observer.credentialRestored(provider: target.provider, slot: slot, logger: logger)
+                }
+                report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: nil))
+                return .answered(value)
+            } catch {
+                if slot.end(failure: error, now: timeSource.now).disabled {
+                    await slot.credential.invalidate()
+                    observer.credentialDisabled(provider: target.provider, slot: slot, failure: error, logger: logger)
+                }
+                report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: error))
+                observer.attemptFailed(target: target, slot: slot, failure: error, logger: logger)
+                lastFailure = error.kind
+                switch error.kind {
+                case .authFailed, .quotaExhausted, .rateLimited: continue
+                default: return .failed(error.kind)
+                }
+            }
+        }
+        return lastFailure.map { .failed($0) } ?? .untried
+    }
+
+    private func isProbeDue(_ slot: CredentialSlot) -> Bool {
+        guard case .disabled(_, let since) = slot.health else { return false }
+        return timeSource.now >= since + routing.circuitBreaker.cooldown
+    }
+
+    private func makeContext(target: TargetState, slot: CredentialSlot, deadline: ContinuousClock.Instant) -> AttemptContext {
+        let now = timeSource.now
+        let timeout = target.provider.config.timeout
+        let attemptDeadline = min(deadline, now + timeout.total)
+        return AttemptContext(
+            target: target, credential: slot, firstByteDeadline: min(attemptDeadline, now + timeout.firstByte), deadline: attemptDeadline)
+    }
+
+    /// The single error for a request whose every attempt failed or that had nothing to try.
+    private func exhausted(_ report: ExecutionReport, deadline: ContinuousClock.Instant) -> GatewayError {
+        let failures = report.attempts.compactMap(\.failure)
+        var tried = report.attempts.map { record in
+            "\(record.target) (key #\(record.credentialIndex)): \(record.failure.map { "\($0.kind.rawValue)\($0.status.map { " \($0)" } ?? "")" } ?? "ok")"
+        }
+        tried.append(contentsOf: report.skipped)
+        let summary = tried.isEmpty ? "no target could be tried" : tried.joined(separator: "; ")
+        if !failures.isEmpty, failures.allSatisfy({ $0.kind == .rateLimited }) {
+            let wait = failures.compactMap(\.retryAfter).min()
+            return GatewayError(
+                code: .rateLimited, status: 429, message: "Every target is rate limited. Tried: \(summary).", failureKind: .rateLimited, retryAfter: wait)
+        }
+        if timeSource.now >= deadline, !failures.isEmpty {
+            return GatewayError(code: .timeout, status: 504, message: "The request deadline passed. Tried: \(summary).", failureKind: .timeout)
+        }
+        return GatewayError(
+            code: .unavailable, status: 503, message: "No provider could answer this request. Tried: \(summary).",
+            failureKind: failures.last?.kind ?? .unavailable)
+    }
+}

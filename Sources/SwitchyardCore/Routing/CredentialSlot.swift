@@ -1,0 +1,80 @@
+public import Synchronization
+
+/// One credential of a provider with its health: usable, cooling down after a rate limit, or disabled
+/// (revoked or out of quota) until a probe succeeds or the config is reloaded.
+public final class CredentialSlot: Sendable {
+    /// Health as seen by this process.
+    public enum Health: Sendable, Hashable {
+        case usable
+        case coolingDown(until: ContinuousClock.Instant)
+        case disabled(kind: FailureKind, since: ContinuousClock.Instant)
+    }
+
+    /// 0-based position in the provider's `keys` list; logs name credentials by index, never by secret.
+    public let index: Int
+    public let credential: any Credential
+    private let state: Mutex<(health: Health, inFlight: Int, uses: Int, lastFailure: FailureKind?)>
+
+    public init(index: Int, credential: any Credential) {
+        self.index = index
+        self.credential = credential
+        self.state = Mutex((.usable, 0, 0, nil))
+    }
+
+    public var health: Health { state.withLock { $0.health } }
+    public var inFlight: Int { state.withLock { $0.inFlight } }
+    public var lastFailure: FailureKind? { state.withLock { $0.lastFailure } }
+
+    /// Whether requests may use this credential now. A disabled credential is retried as a probe only when
+    /// every other credential of the provider is unusable too (see ``ProviderRuntime/credentialOrder(now:)``).
+    public func isUsable(now: ContinuousClock.Instant) -> Bool {
+        switch health {
+        case .usable: true
+        case .coolingDown(let until): now >= until
+        case .disabled: false
+        }
+    }
+
+    public func begin() {
+        state.withLock {
+            $0.inFlight += 1
+            $0.uses += 1
+        }
+    }
+
+    /// Records the outcome of an attempt; returns true when the credential went from disabled to usable.
+    @discardableResult
+    public func end(failure: UpstreamFailure?, now: ContinuousClock.Instant) -> (restored: Bool, disabled: Bool) {
+        state.withLock { state in
+            state.inFlight -= 1
+            guard let failure else {
+                let wasDisabled: Bool
+                if case .disabled = state.health { wasDisabled = true } else { wasDisabled = false }
+                if case .coolingDown(let until) = state.health, now < until {
+                    // Another request already put this credential on cooldown; keep it.
+                } else {
+                    state.health = .usable
+                }
+                return (wasDisabled, false)
+            }
+            state.lastFailure = failure.kind
+            switch failure.kind {
+            case .authFailed, .quotaExhausted:
+                if case .disabled = state.health { return (false, false) }
+                state.health = .disabled(kind: failure.kind, since: now)
+                return (false, true)
+            case .rateLimited:
+                let wait = failure.retryAfter ?? .seconds(1)
+                state.health = .coolingDown(until: now + min(wait, .seconds(3600)))
+                return (false, false)
+            default:
+                return (false, false)
+            }
+        }
+    }
+
+    /// Makes a disabled credential usable again (config reload, manual restore).
+    public func restore() {
+        state.withLock { $0.health = .usable }
+    }
+}

@@ -1,0 +1,95 @@
+public import Synchronization
+
+/// A configured provider at run time: its adapter, its credentials and their rotation.
+public final class ProviderRuntime: Sendable {
+    public let config: ProviderConfig
+    public let adapter: any ChatProvider
+    public let credentials: [CredentialSlot]
+    private let rotation = Atomic<Int>(0)
+
+    public init(config: ProviderConfig, adapter: any ChatProvider, credentials: [any Credential]) {
+        self.config = config
+        self.adapter = adapter
+        self.credentials = credentials.enumerated().map { CredentialSlot(index: $0.offset, credential: $0.element) }
+    }
+
+    public var name: String { config.name }
+
+    /// Credentials in the order to try them: usable ones starting from a rotating position (round
+    /// robin), then, as a last resort, disabled ones, so that a revoked key that came back is found again.
+    public func credentialOrder(now: ContinuousClock.Instant) -> [CredentialSlot] {
+        let count = credentials.count
+        guard count > 1 else { return credentials }
+        let start = rotation.wrappingAdd(1, ordering: .relaxed).oldValue
+        var usable: [CredentialSlot] = []
+        var unusable: [CredentialSlot] = []
+        usable.reserveCapacity(count)
+        for offset in 0..<count {
+            let slot = credentials[(start &+ offset) % count]
+            if slot.isUsable(now: now) { usable.append(slot) } else { unusable.append(slot) }
+        }
+        return usable + unusable
+    }
+}
+
+/// One `provider/model` at run time, with its circuit breaker and recent latency.
+public final class TargetState: Sendable {
+    public let ref: TargetRef
+    public let provider: ProviderRuntime
+    private let breaker: Mutex<CircuitBreaker>
+    private let stats: Mutex<(latencyEWMA: Double?, inFlight: Int, successes: Int, failures: Int, lastFailure: FailureKind?)>
+
+    public init(ref: TargetRef, provider: ProviderRuntime, breaker: CircuitBreakerConfig) {
+        self.ref = ref
+        self.provider = provider
+        self.breaker = Mutex(CircuitBreaker(config: breaker))
+        self.stats = Mutex((nil, 0, 0, 0, nil))
+    }
+
+    /// `provider/model`.
+    public var name: String { ref.description }
+
+    public var breakerState: CircuitBreaker.State { breaker.withLock { $0.state } }
+
+    public func isOpen(now: ContinuousClock.Instant) -> Bool {
+        breaker.withLock { $0.isOpen(now: now) }
+    }
+
+    /// Asks the breaker for permission to send one attempt.
+    public func admit(now: ContinuousClock.Instant) -> (allowed: Bool, transition: CircuitBreaker.Transition?) {
+        breaker.withLock { $0.admit(now: now) }
+    }
+
+    public func begin() {
+        stats.withLock { $0.inFlight += 1 }
+    }
+
+    /// Records an attempt's outcome; returns the breaker transition it caused, if any.
+    public func end(failure: FailureKind?, latency: Duration?, now: ContinuousClock.Instant) -> CircuitBreaker.Transition? {
+        stats.withLock { stats in
+            stats.inFlight -= 1
+            if let failure {
+                stats.failures += 1
+                stats.lastFailure = failure
+            } else {
+                stats.successes += 1
+            }
+            if let latency {
+                let sample = latency.seconds
+                stats.latencyEWMA = stats.latencyEWMA.map { 0.8 * $0 + 0.2 * sample } ?? sample
+            }
+        }
+        return breaker.withLock { breaker in
+            guard let failure else { return breaker.recordSuccess(now: now) }
+            if failure.countsAgainstHealth { return breaker.recordFailure(now: now) }
+            breaker.recordNeutral()
+            return nil
+        }
+    }
+
+    public var latencyEWMA: Double? { stats.withLock { $0.latencyEWMA } }
+    public var inFlight: Int { stats.withLock { $0.inFlight } }
+    public var counts: (successes: Int, failures: Int, lastFailure: FailureKind?) {
+        stats.withLock { ($0.successes, $0.failures, $0.lastFailure) }
+    }
+}

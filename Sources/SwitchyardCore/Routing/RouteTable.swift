@@ -1,0 +1,108 @@
+public import Synchronization
+
+/// The read-only routing snapshot of one config: providers, routes, targets and virtual keys.
+/// A request reads it once; a reload builds a new one and swaps it whole.
+public final class RouteTable: Sendable {
+    public let config: GatewayConfig
+    public let providers: [String: ProviderRuntime]
+    /// Routes in config order.
+    public let routes: [ResolvedRoute]
+    private let routesByName: [String: ResolvedRoute]
+    private let keysBySecret: [String: VirtualKeyConfig]
+    /// Targets named directly by clients (`provider/model`) that no route lists, created on first use.
+    private let directTargets: Mutex<[String: TargetState]>
+
+    public init(config: GatewayConfig, providers: [ProviderRuntime]) {
+        self.config = config
+        let providersByName = Dictionary(providers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.providers = providersByName
+        var targetStates: [String: TargetState] = [:]
+        var routes: [ResolvedRoute] = []
+        for route in config.routes {
+            let targets = route.targets.compactMap { ref -> TargetState? in
+                guard let provider = providersByName[ref.provider] else { return nil }
+                let key = ref.description
+                if let existing = targetStates[key] { return existing }
+                let state = TargetState(ref: TargetRef(provider: ref.provider, model: ref.model), provider: provider, breaker: config.routing.circuitBreaker)
+                targetStates[key] = state
+                return state
+            }
+            let weights = route.targets.filter { providersByName[$0.provider] != nil }.map(\.weight)
+            routes.append(
+                ResolvedRoute(
+                    name: route.name, strategy: route.strategy, targets: targets, weights: weights,
+                    contextFallback: route.contextFallback, defaultMaxTokens: route.defaultMaxTokens))
+        }
+        self.routes = routes
+        self.routesByName = Dictionary(routes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.keysBySecret = Dictionary(config.keys.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        self.directTargets = Mutex(targetStates)
+    }
+
+    /// Whether clients must present a virtual key.
+    public var requiresKeys: Bool { !config.keys.isEmpty }
+
+    /// The virtual key with this secret.
+    public func virtualKey(secret: String) -> VirtualKeyConfig? {
+        keysBySecret[secret]
+    }
+
+    /// Every target state known so far (route targets and direct targets already used).
+    public var allTargets: [TargetState] {
+        directTargets.withLock { Array($0.values) }.sorted { $0.name < $1.name }
+    }
+
+    /// The route (or direct target) a request for `model` goes to, if `key` may use it.
+    /// - Throws: ``GatewayError`` 404 for an unknown model, 403 when the key may not use it.
+    public func resolve(model: String, key: VirtualKeyConfig?) throws(GatewayError) -> ResolvedRoute {
+        if let route = routesByName[model] {
+            try authorize(model: model, key: key)
+            return route
+        }
+        if let ref = TargetRef.parse(model), let provider = providers[ref.provider] {
+            try authorize(model: model, key: key)
+            let state = directTargets.withLock { states in
+                if let existing = states[model] { return existing }
+                let state = TargetState(ref: ref, provider: provider, breaker: config.routing.circuitBreaker)
+                states[model] = state
+                return state
+            }
+            return ResolvedRoute(name: model, strategy: .priority, targets: [state], weights: [1], contextFallback: nil, defaultMaxTokens: nil)
+        }
+        throw GatewayError.notFound("The model '\(model)' does not exist. GET /v1/models lists the models your key can use.")
+    }
+
+    /// The route named `name`, without a key check (for context fallbacks the operator configured).
+    public func route(named name: String) -> ResolvedRoute? {
+        routesByName[name]
+    }
+
+    /// Model names `key` may use: its routes, and the direct targets those routes list.
+    public func visibleModels(for key: VirtualKeyConfig?) -> [String] {
+        if let allowed = key?.models { return allowed }
+        var names = routes.map(\.name)
+        var seen = Set(names)
+        for route in routes {
+            for target in route.targets where seen.insert(target.name).inserted { names.append(target.name) }
+        }
+        return names
+    }
+
+    private func authorize(model: String, key: VirtualKeyConfig?) throws(GatewayError) {
+        guard let allowed = key?.models else { return }
+        guard allowed.contains(model) else {
+            throw GatewayError.forbidden("This key may not use the model '\(model)'.")
+        }
+    }
+}
+
+/// A route ready to plan: its targets in config order and how to order them per request.
+public struct ResolvedRoute: Sendable {
+    public var name: String
+    public var strategy: RoutingStrategy
+    public var targets: [TargetState]
+    /// Weights parallel to `targets`, for the weighted strategy.
+    public var weights: [Double]
+    public var contextFallback: String?
+    public var defaultMaxTokens: Int?
+}

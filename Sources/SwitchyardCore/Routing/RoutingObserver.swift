@@ -1,0 +1,53 @@
+public import Logging
+
+/// Receives routing events (breaker transitions, credential revocation) for logs, metrics and alerts.
+public struct RoutingObserver: Sendable {
+    /// A routing event for the alert hook.
+    public enum Event: Sendable {
+        case credentialDisabled(provider: String, credentialIndex: Int, kind: FailureKind, message: String)
+        case credentialRestored(provider: String, credentialIndex: Int)
+        case circuitOpened(target: String, cooldown: Duration)
+        case circuitClosed(target: String)
+    }
+
+    private let sink: (@Sendable (Event) -> Void)?
+
+    public init(sink: (@Sendable (Event) -> Void)? = nil) {
+        self.sink = sink
+    }
+
+    func attemptFailed(target: TargetState, slot: CredentialSlot, failure: UpstreamFailure, logger: Logger) {
+        logger.debug(
+            "Upstream attempt failed",
+            metadata: [
+                "target": "\(target.name)", "credential.index": "\(slot.index)", "failure.kind": "\(failure.kind.rawValue)",
+                "upstream.status": "\(failure.status.map(String.init) ?? "-")", "failure.message": "\(failure.message)",
+            ])
+    }
+
+    func breakerChanged(target: TargetState, transition: CircuitBreaker.Transition, logger: Logger) {
+        switch transition {
+        case .opened(let until):
+            let cooldown = until - SystemTimeSource().now
+            logger.warning("Circuit opened", metadata: ["target": "\(target.name)", "cooldown.seconds": "\(cooldown.seconds)"])
+            sink?(.circuitOpened(target: target.name, cooldown: cooldown))
+        case .halfOpened:
+            logger.info("Circuit half-open", metadata: ["target": "\(target.name)"])
+        case .closed:
+            logger.info("Circuit closed", metadata: ["target": "\(target.name)"])
+            sink?(.circuitClosed(target: target.name))
+        }
+    }
+
+    func credentialDisabled(provider: ProviderRuntime, slot: CredentialSlot, failure: UpstreamFailure, logger: Logger) {
+        logger.warning(
+            "Credential disabled",
+            metadata: ["provider": "\(provider.name)", "credential.index": "\(slot.index)", "failure.kind": "\(failure.kind.rawValue)"])
+        sink?(.credentialDisabled(provider: provider.name, credentialIndex: slot.index, kind: failure.kind, message: failure.message))
+    }
+
+    func credentialRestored(provider: ProviderRuntime, slot: CredentialSlot, logger: Logger) {
+        logger.info("Credential restored", metadata: ["provider": "\(provider.name)", "credential.index": "\(slot.index)"])
+        sink?(.credentialRestored(provider: provider.name, credentialIndex: slot.index))
+    }
+}

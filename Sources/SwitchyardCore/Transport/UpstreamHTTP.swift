@@ -1,0 +1,153 @@
+public import NIOCore
+
+/// HTTP header fields as an ordered list; names compare case-insensitively.
+public struct HeaderFields: Sendable, Sequence, ExpressibleByDictionaryLiteral {
+    public private(set) var fields: [(name: String, value: String)]
+
+    public init(_ fields: [(name: String, value: String)] = []) {
+        self.fields = fields
+    }
+
+    public init(dictionaryLiteral elements: (String, String)...) {
+        fields = elements.map { (name: $0.0, value: $0.1) }
+    }
+
+    /// The first value of the header `name`.
+    public subscript(name: String) -> String? {
+        fields.first { $0.name.caseInsensitiveEquals(name) }?.value
+    }
+
+    public mutating func add(_ name: String, _ value: String) {
+        fields.append((name, value))
+    }
+
+    /// Replaces every value of `name` with `value`.
+    public mutating func replace(_ name: String, _ value: String) {
+        fields.removeAll { $0.name.caseInsensitiveEquals(name) }
+        fields.append((name, value))
+    }
+
+    public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> {
+        fields.makeIterator()
+    }
+}
+
+extension String {
+    /// ASCII case-insensitive comparison, for header names.
+    public func caseInsensitiveEquals(_ other: String) -> Bool {
+        let lhs = utf8
+        let rhs = other.utf8
+        guard lhs.count == rhs.count else { return false }
+        for (a, b) in zip(lhs, rhs) where a != b {
+            let la = (a >= 65 && a <= 90) ? a + 32 : a
+            let lb = (b >= 65 && b <= 90) ? b + 32 : b
+            if la != lb { return false }
+        }
+        return true
+    }
+}
+
+/// A request an adapter wants sent upstream: fully formed, authenticated, ready for any transport.
+public struct UpstreamRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: HeaderFields
+    public var body: ByteBuffer?
+
+    public init(method: String = "POST", url: String, headers: HeaderFields = [:], body: ByteBuffer? = nil) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A POST of a JSON body.
+    public static func json(url: String, body: JSONValue, headers: HeaderFields = [:]) -> UpstreamRequest {
+        var headers = headers
+        headers.replace("content-type", "application/json")
+        return UpstreamRequest(method: "POST", url: url, headers: headers, body: ByteBuffer(bytes: body.jsonBytes))
+    }
+}
+
+/// The head of an upstream response.
+public struct UpstreamHead: Sendable {
+    public var status: Int
+    public var headers: HeaderFields
+
+    public init(status: Int, headers: HeaderFields) {
+        self.status = status
+        self.headers = headers
+    }
+
+    public var isSuccess: Bool { (200..<300).contains(status) }
+}
+
+/// A response body as a one-pass sequence of byte buffers, as they arrive from the network.
+public struct UpstreamBody: AsyncSequence, Sendable {
+    public typealias Element = ByteBuffer
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        private let nextChunk: () async throws -> ByteBuffer?
+
+        public init(_ nextChunk: @escaping () async throws -> ByteBuffer?) {
+            self.nextChunk = nextChunk
+        }
+
+        public mutating func next() async throws -> ByteBuffer? {
+            try await nextChunk()
+        }
+    }
+
+    private let makeIteratorClosure: @Sendable () -> AsyncIterator
+
+    public init(makeIterator: @escaping @Sendable () -> AsyncIterator) {
+        self.makeIteratorClosure = makeIterator
+    }
+
+    /// A body of bytes already in memory.
+    public init(bytes: ByteBuffer) {
+        self.makeIteratorClosure = {
+            var pending: ByteBuffer? = bytes
+            return AsyncIterator {
+                defer { pending = nil }
+                return pending
+            }
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        makeIteratorClosure()
+    }
+
+    /// Reads the whole body, up to `limit` bytes; a larger body is cut at the limit.
+    public func collect(upTo limit: Int) async throws -> ByteBuffer {
+        var result = ByteBuffer()
+        for try await var chunk in self {
+            let room = limit - result.readableBytes
+            if room <= 0 { break }
+            if chunk.readableBytes > room { chunk = chunk.getSlice(at: chunk.readerIndex, length: room) ?? chunk }
+            result.writeBuffer(&chunk)
+        }
+        return result
+    }
+}
+
+/// An upstream response: head and a streaming body.
+public struct UpstreamResponse: Sendable {
+    public var head: UpstreamHead
+    public var body: UpstreamBody
+
+    public init(head: UpstreamHead, body: UpstreamBody) {
+        self.head = head
+        self.body = body
+    }
+}
+
+/// Carries adapter requests to the network. Adapters never own sockets; the transport does.
+public protocol UpstreamTransport: Sendable {
+    /// Sends `request` and returns once the response head has arrived.
+    ///
+    /// - Parameter headDeadline: the instant by which the response head must have arrived.
+    /// - Throws: ``UpstreamFailure`` of kind `timeout` or `unavailable` for transport failures.
+    func execute(_ request: UpstreamRequest, headDeadline: ContinuousClock.Instant) async throws(UpstreamFailure) -> UpstreamResponse
+}
