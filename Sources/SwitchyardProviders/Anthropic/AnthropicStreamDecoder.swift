@@ -1,0 +1,78 @@
+public import NIOCore
+public import SwitchyardCore
+
+/// Anthropic Messages SSE events → canonical events (providers.md §2.4, §9).
+public struct AnthropicStreamDecoder: ChatStreamDecoder {
+    private var sse = SSEDecoder()
+    private var usage: Usage?
+    /// Content-block index → tool-call index (position among the message's tool calls).
+    private var toolIndexByBlock: [Int: Int] = [:]
+    private var completed = false
+
+    public init() {}
+
+    public mutating func decode(_ bytes: ByteBuffer) throws(UpstreamFailure) -> [ChatEvent] {
+        var events: [ChatEvent] = []
+        for event in try sse.decode(bytes) { try handle(event, into: &events) }
+        return events
+    }
+
+    public mutating func finish() throws(UpstreamFailure) -> [ChatEvent] {
+        var events: [ChatEvent] = []
+        for event in sse.finish() { try handle(event, into: &events) }
+        guard completed else { throw UpstreamFailure(kind: .unavailable, message: "Anthropic stream ended before message_stop") }
+        return events
+    }
+
+    private mutating func handle(_ event: SSEEvent, into events: inout [ChatEvent]) throws(UpstreamFailure) {
+        guard !event.data.isEmpty else { return }
+        let json: JSONValue
+        do { json = try JSONParser.parse(event.data) } catch {
+            throw UpstreamFailure(kind: .unavailable, message: "Anthropic stream event is not valid JSON")
+        }
+        switch json["type"]?.stringValue ?? event.event {
+        case "message_start":
+            let message = json["message"]
+            events.append(.start(id: message?["id"]?.stringValue ?? "msg_switchyard", model: message?["model"]?.stringValue ?? ""))
+            if let usageJSON = message?["usage"] { usage = AnthropicResponseDecoder.usage(usageJSON) }
+        case "content_block_start":
+            let index = json["index"]?.intValue ?? 0
+            let block = json["content_block"]
+            switch block?["type"]?.stringValue {
+            case "text":
+                if let text = block?["text"]?.stringValue, !text.isEmpty { events.append(.textDelta(text)) }
+            case "tool_use":
+                let toolIndex = toolIndexByBlock.count
+                toolIndexByBlock[index] = toolIndex
+                events.append(.toolCallStart(index: toolIndex, id: block?["id"]?.stringValue ?? "", name: block?["name"]?.stringValue ?? ""))
+            default:
+                break
+            }
+        case "content_block_delta":
+            let index = json["index"]?.intValue ?? 0
+            let delta = json["delta"]
+            switch delta?["type"]?.stringValue {
+            case "text_delta":
+                if let text = delta?["text"]?.stringValue, !text.isEmpty { events.append(.textDelta(text)) }
+            case "input_json_delta":
+                if let fragment = delta?["partial_json"]?.stringValue, !fragment.isEmpty, let toolIndex = toolIndexByBlock[index] {
+                    events.append(.toolCallArguments(index: toolIndex, fragment: fragment))
+                }
+            default:
+                break  // thinking, signature and citation deltas have no canonical form
+            }
+        case "message_delta":
+            if let usageJSON = json["usage"] { usage = AnthropicResponseDecoder.usage(usageJSON, previous: usage) }
+            if let reason = json["delta"]?["stop_reason"]?.stringValue {
+                events.append(.finish(AnthropicResponseDecoder.finishReason(reason)))
+            }
+            if let usage { events.append(.usage(usage)) }
+        case "message_stop":
+            completed = true
+        case "error":
+            throw AnthropicFailure.classify(error: json["error"], status: nil)
+        default:
+            break  // ping, content_block_stop and future event types
+        }
+    }
+}

@@ -1,0 +1,70 @@
+public import NIOCore
+public import SwitchyardCore
+
+/// The `openai` and `openai-compatible` provider types.
+public struct OpenAIProvider: ChatProvider, EmbeddingsProvider {
+    public let descriptor: ProviderDescriptor
+    private let encoder: OpenAIRequestEncoder
+    private let extraHeaders: [(name: String, value: String)]
+
+    public static let defaultBaseURL = "https://api.openai.com/v1"
+
+    public init(config: ProviderConfig) {
+        let isOpenAIProper = config.type == .openai
+        self.descriptor = ProviderDescriptor(name: config.name, type: config.type.rawValue, baseURL: config.baseURL ?? Self.defaultBaseURL)
+        self.encoder = OpenAIRequestEncoder(isOpenAIProper: isOpenAIProper, requestsStreamUsage: config.requestsStreamUsage)
+        self.extraHeaders = config.headers
+    }
+
+    public func makeChatRequest(_ request: ChatRequest, model: String) throws(GatewayError) -> UpstreamRequest {
+        let body = try encoder.encode(request, model: model)
+        return .json(url: descriptor.baseURL + "/chat/completions", body: body, headers: headers(streaming: request.stream))
+    }
+
+    public func decodeChatResponse(_ body: ByteBuffer, head: UpstreamHead) throws(UpstreamFailure) -> ChatResponse {
+        let json: JSONValue
+        do { json = try body.parseJSON() } catch { throw FailureSupport.decodeError(error, vendor: "OpenAI-format upstream") }
+        return try OpenAIResponseDecoder.decode(json)
+    }
+
+    public func makeStreamDecoder() -> any ChatStreamDecoder {
+        OpenAIStreamDecoder()
+    }
+
+    public func classifyFailure(head: UpstreamHead, body: ByteBuffer) -> UpstreamFailure {
+        OpenAIFailure.classify(head: head, body: body)
+    }
+
+    public func makeEmbeddingsRequest(_ request: EmbeddingsRequest, model: String) throws(GatewayError) -> UpstreamRequest {
+        var body: JSONObject = ["model": .string(model)]
+        switch request.input {
+        case .text(let text): body["input"] = .string(text)
+        case .texts(let texts): body["input"] = .array(texts.map { .string($0) })
+        case .tokens(let tokens): body["input"] = .array(tokens.map { .int($0) })
+        case .tokenBatches(let batches): body["input"] = .array(batches.map { .array($0.map { .int($0) }) })
+        }
+        if let format = request.encodingFormat { body["encoding_format"] = .string(format) }
+        if let dimensions = request.dimensions { body["dimensions"] = .int(dimensions) }
+        if let user = request.user { body["user"] = .string(user) }
+        return .json(url: descriptor.baseURL + "/embeddings", body: .object(body), headers: headers(streaming: false))
+    }
+
+    public func decodeEmbeddingsResponse(_ body: ByteBuffer, head: UpstreamHead) throws(UpstreamFailure) -> EmbeddingsResponse {
+        let json: JSONValue
+        do { json = try body.parseJSON() } catch { throw FailureSupport.decodeError(error, vendor: "OpenAI-format upstream") }
+        guard let data = json["data"]?.arrayValue else {
+            throw UpstreamFailure(kind: .unavailable, message: "embeddings response without 'data'")
+        }
+        let ordered = data.sorted { ($0["index"]?.intValue ?? 0) < ($1["index"]?.intValue ?? 0) }
+        return EmbeddingsResponse(
+            embeddings: ordered.map { $0["embedding"] ?? .null },
+            model: json["model"]?.stringValue ?? "",
+            promptTokens: json["usage"]?["prompt_tokens"]?.intValue ?? 0)
+    }
+
+    private func headers(streaming: Bool) -> HeaderFields {
+        var headers = HeaderFields(extraHeaders)
+        headers.replace("accept", streaming ? "text/event-stream" : "application/json")
+        return headers
+    }
+}

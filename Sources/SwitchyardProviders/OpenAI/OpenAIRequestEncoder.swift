@@ -1,0 +1,170 @@
+public import SwitchyardCore
+
+/// Canonical chat requests → OpenAI Chat Completions bodies.
+public struct OpenAIRequestEncoder: Sendable {
+    /// Whether the upstream is OpenAI itself (accepts `developer`, `max_completion_tokens`) or a compatible vendor.
+    public var isOpenAIProper: Bool
+    /// Whether to ask for usage in streams.
+    public var requestsStreamUsage: Bool
+
+    public init(isOpenAIProper: Bool, requestsStreamUsage: Bool) {
+        self.isOpenAIProper = isOpenAIProper
+        self.requestsStreamUsage = requestsStreamUsage
+    }
+
+    public func encode(_ request: ChatRequest, model: String) throws(GatewayError) -> JSONValue {
+        if let passThrough = request.passThrough, passThrough.dialect == .openai {
+            return encodePassThrough(passThrough.body, request: request, model: model)
+        }
+        if request.sampling.topK != nil, isOpenAIProper {
+            throw GatewayError.invalidRequest("top_k is not supported by OpenAI models.", parameter: "top_k")
+        }
+        var body = JSONObject()
+        body.append("model", .string(model))
+        var messages: [JSONValue] = []
+        for message in request.messages { messages.append(contentsOf: encodeMessage(message)) }
+        body.append("messages", .array(messages))
+        if !request.tools.isEmpty {
+            body.append("tools", .array(request.tools.map(encodeTool)))
+        }
+        if let toolChoice = request.toolChoice {
+            switch toolChoice {
+            case .auto: body.append("tool_choice", "auto")
+            case .none: body.append("tool_choice", "none")
+            case .required: body.append("tool_choice", "required")
+            case .function(let name): body.append("tool_choice", ["type": "function", "function": ["name": .string(name)]])
+            }
+        }
+        if let parallel = request.parallelToolCalls, !request.tools.isEmpty { body.append("parallel_tool_calls", .bool(parallel)) }
+        if let format = request.responseFormat { body.append("response_format", encodeResponseFormat(format)) }
+        let sampling = request.sampling
+        if let value = sampling.temperature { body.append("temperature", .double(value)) }
+        if let value = sampling.topP { body.append("top_p", .double(value)) }
+        if let value = sampling.topK { body.append("top_k", .int(value)) }
+        if let value = sampling.frequencyPenalty { body.append("frequency_penalty", .double(value)) }
+        if let value = sampling.presencePenalty { body.append("presence_penalty", .double(value)) }
+        if let value = sampling.seed { body.append("seed", .int(value)) }
+        if let value = request.maxTokens { body.append(isOpenAIProper ? "max_completion_tokens" : "max_tokens", .int(value)) }
+        if !request.stop.isEmpty { body.append("stop", .array(request.stop.map { .string($0) })) }
+        if let value = request.n { body.append("n", .int(value)) }
+        if let value = request.logprobs { body.append("logprobs", .bool(value)) }
+        if let value = request.topLogprobs { body.append("top_logprobs", .int(value)) }
+        if let value = request.user { body.append("user", .string(value)) }
+        if request.stream {
+            body.append("stream", true)
+            if requestsStreamUsage { body.append("stream_options", ["include_usage": true]) }
+        }
+        return .object(body)
+    }
+
+    /// Same-dialect pass-through: the client's body with only the model (and stream usage) rewritten.
+    private func encodePassThrough(_ original: JSONObject, request: ChatRequest, model: String) -> JSONValue {
+        var body = original
+        body["model"] = .string(model)
+        if request.stream, requestsStreamUsage {
+            var options = body["stream_options"]?.objectValue ?? JSONObject()
+            options["include_usage"] = true
+            body["stream_options"] = .object(options)
+        }
+        if !isOpenAIProper {
+            // Compatible vendors know neither `developer` nor `max_completion_tokens` (providers.md §7).
+            if let cap = body["max_completion_tokens"] {
+                body["max_completion_tokens"] = nil
+                body["max_tokens"] = cap
+            }
+            if case .array(let messages)? = body["messages"] {
+                body["messages"] = .array(
+                    messages.map { message in
+                        guard case .object(var object) = message, object["role"] == "developer" else { return message }
+                        object["role"] = "system"
+                        return .object(object)
+                    })
+            }
+        }
+        return .object(body)
+    }
+
+    private func encodeMessage(_ message: ChatMessage) -> [JSONValue] {
+        switch message.role {
+        case .system, .developer:
+            let role = message.role == .developer && isOpenAIProper ? "developer" : "system"
+            return [withName(["role": .string(role), "content": .string(message.text)], message.name)]
+        case .user:
+            return [withName(["role": "user", "content": encodeUserContent(message.parts)], message.name)]
+        case .assistant:
+            var object: JSONObject = ["role": "assistant"]
+            let text = message.text
+            let calls = message.toolCalls
+            object["content"] = text.isEmpty && !calls.isEmpty ? .null : .string(text)
+            if !calls.isEmpty {
+                object["tool_calls"] = .array(
+                    calls.map { call in
+                        ["id": .string(call.id), "type": "function", "function": ["name": .string(call.name), "arguments": .string(call.arguments)]]
+                    })
+            }
+            return [withName(.object(object), message.name)]
+        case .tool:
+            // One message per result, as OpenAI expects; text parts of a tool message become a user message.
+            var messages: [JSONValue] = []
+            var trailing: [ContentPart] = []
+            for part in message.parts {
+                switch part {
+                case .toolResult(let result):
+                    messages.append(["role": "tool", "tool_call_id": .string(result.callID), "content": .string(result.text)])
+                default:
+                    trailing.append(part)
+                }
+            }
+            if !trailing.isEmpty { messages.append(["role": "user", "content": encodeUserContent(trailing)]) }
+            return messages
+        }
+    }
+
+    private func withName(_ message: JSONValue, _ name: String?) -> JSONValue {
+        guard let name, case .object(var object) = message else { return message }
+        object["name"] = .string(name)
+        return .object(object)
+    }
+
+    private func encodeUserContent(_ parts: [ContentPart]) -> JSONValue {
+        if parts.allSatisfy({ if case .text = $0 { true } else { false } }) {
+            return .string(parts.reduce(into: "") { if case .text(let text) = $1 { $0 += text } })
+        }
+        return .array(
+            parts.compactMap { part -> JSONValue? in
+                switch part {
+                case .text(let text): return ["type": "text", "text": .string(text)]
+                case .image(let image):
+                    let url: String
+                    switch image.location {
+                    case .url(let value): url = value
+                    case .base64(let mediaType, let data): url = "data:\(mediaType);base64,\(data)"
+                    }
+                    var imageURL: JSONObject = ["url": .string(url)]
+                    if let detail = image.detail { imageURL["detail"] = .string(detail) }
+                    return ["type": "image_url", "image_url": .object(imageURL)]
+                case .toolCall, .toolResult: return nil
+                }
+            })
+    }
+
+    private func encodeTool(_ tool: ToolDefinition) -> JSONValue {
+        var function: JSONObject = ["name": .string(tool.name)]
+        if let description = tool.description { function["description"] = .string(description) }
+        if let parameters = tool.parameters { function["parameters"] = parameters }
+        if let strict = tool.strict { function["strict"] = .bool(strict) }
+        return ["type": "function", "function": .object(function)]
+    }
+
+    private func encodeResponseFormat(_ format: ResponseFormat) -> JSONValue {
+        switch format {
+        case .text: return ["type": "text"]
+        case .jsonObject: return ["type": "json_object"]
+        case .jsonSchema(let name, let description, let schema, let strict):
+            var object: JSONObject = ["name": .string(name), "schema": schema]
+            if let description { object["description"] = .string(description) }
+            if let strict { object["strict"] = .bool(strict) }
+            return ["type": "json_schema", "json_schema": .object(object)]
+        }
+    }
+}

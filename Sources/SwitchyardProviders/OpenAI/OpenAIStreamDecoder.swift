@@ -1,0 +1,85 @@
+public import NIOCore
+public import SwitchyardCore
+
+/// OpenAI Chat Completions SSE chunks → canonical events (providers.md §1.5).
+public struct OpenAIStreamDecoder: ChatStreamDecoder {
+    private var sse = SSEDecoder()
+    private var started = false
+    private var finished = false
+    private var sawDone = false
+    /// Tool-call ids already announced, per choice and tool index, so a repeated id is not a new call.
+    private var announcedCalls: Set<Int> = []
+
+    public init() {}
+
+    public mutating func decode(_ bytes: ByteBuffer) throws(UpstreamFailure) -> [ChatEvent] {
+        var events: [ChatEvent] = []
+        for event in try sse.decode(bytes) {
+            try handle(event, into: &events)
+        }
+        return events
+    }
+
+    public mutating func finish() throws(UpstreamFailure) -> [ChatEvent] {
+        var events: [ChatEvent] = []
+        for event in sse.finish() { try handle(event, into: &events) }
+        // Some compatible servers close without [DONE]; a stream that reported its finish reason is complete.
+        guard sawDone || finished else {
+            throw UpstreamFailure(kind: .unavailable, message: "upstream stream ended before it was complete")
+        }
+        return events
+    }
+
+    private mutating func handle(_ event: SSEEvent, into events: inout [ChatEvent]) throws(UpstreamFailure) {
+        if event.data.hasPrefix("[DONE]") {
+            sawDone = true
+            return
+        }
+        guard !event.data.isEmpty else { return }
+        let chunk: JSONValue
+        do {
+            chunk = try JSONParser.parse(event.data)
+        } catch {
+            throw UpstreamFailure(kind: .unavailable, message: "upstream stream chunk is not valid JSON")
+        }
+        if let error = chunk["error"], !error.isNull {
+            throw OpenAIFailure.classifyInBand(error)
+        }
+        if chunk["object"]?.stringValue == "error" {
+            throw OpenAIFailure.classifyInBand(chunk)
+        }
+        if !started {
+            started = true
+            events.append(.start(id: chunk["id"]?.stringValue ?? "chatcmpl-switchyard", model: chunk["model"]?.stringValue ?? ""))
+        }
+        for choice in chunk["choices"]?.arrayValue ?? [] {
+            let index = choice["index"]?.intValue ?? 0
+            let delta = choice["delta"]
+            if let text = delta?["content"]?.stringValue, !text.isEmpty { events.append(.textDelta(text, choice: index)) }
+            if let refusal = delta?["refusal"]?.stringValue, !refusal.isEmpty { events.append(.textDelta(refusal, choice: index)) }
+            for call in delta?["tool_calls"]?.arrayValue ?? [] {
+                let toolIndex = call["index"]?.intValue ?? 0
+                let key = index << 16 | toolIndex
+                if let id = call["id"]?.stringValue, !announcedCalls.contains(key) {
+                    announcedCalls.insert(key)
+                    events.append(
+                        .toolCallStart(index: toolIndex, id: id, name: call["function"]?["name"]?.stringValue ?? "", choice: index))
+                }
+                if let fragment = call["function"]?["arguments"]?.stringValue, !fragment.isEmpty {
+                    events.append(.toolCallArguments(index: toolIndex, fragment: fragment, choice: index))
+                }
+            }
+            if let reason = choice["finish_reason"]?.stringValue {
+                finished = true
+                events.append(.finish(OpenAIResponseDecoder.finishReason(reason), choice: index))
+            }
+        }
+        if let usage = chunk["usage"].flatMap(OpenAIResponseDecoder.usage) {
+            events.append(.usage(usage))
+        }
+        // Groq reports stream usage under x_groq (providers.md §7).
+        if let usage = chunk["x_groq"]?["usage"].flatMap(OpenAIResponseDecoder.usage) {
+            events.append(.usage(usage))
+        }
+    }
+}

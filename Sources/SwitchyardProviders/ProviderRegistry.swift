@@ -1,0 +1,34 @@
+public import SwitchyardCore
+
+/// Builds the adapter and credentials of each provider type. Adding a vendor adds one case here.
+public struct ProviderRegistry: Sendable {
+    private let transport: any UpstreamTransport
+
+    /// - Parameter transport: used by credentials that fetch tokens (OAuth2).
+    public init(transport: any UpstreamTransport) {
+        self.transport = transport
+    }
+
+    public func makeRuntime(for config: ProviderConfig) throws(ConfigError) -> ProviderRuntime {
+        switch config.type {
+        case .openai, .openaiCompatible:
+            let credentials: [any Credential] =
+                config.keys.isEmpty
+                ? [NoCredential()]
+                : config.keys.map { APIKeyCredential(key: $0, header: "authorization", prefix: "Bearer ") }
+            return ProviderRuntime(config: config, adapter: OpenAIProvider(config: config), credentials: credentials)
+        case .anthropic:
+            return ProviderRuntime(config: config, adapter: AnthropicProvider(config: config), credentials: anthropicCredentials(config))
+        case .gemini, .vertex, .bedrock, .azure:
+            throw ConfigError(path: "providers.\(config.name).type", message: "provider type '\(config.type.rawValue)' is not supported yet")
+        }
+    }
+
+    private func anthropicCredentials(_ config: ProviderConfig) -> [any Credential] {
+        var credentials: [any Credential] = config.keys.map { APIKeyCredential(key: $0, header: "x-api-key") }
+        if let oauth = config.oauth {
+            credentials.append(OAuth2Credential(config: oauth, transport: transport))
+        }
+        return credentials
+    }
+}

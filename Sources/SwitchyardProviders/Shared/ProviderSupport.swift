@@ -1,0 +1,53 @@
+public import NIOCore
+import struct Foundation.Date
+public import SwitchyardCore
+
+extension ByteBuffer {
+    /// Parses the readable bytes as JSON.
+    func parseJSON() throws(JSONParser.Failure) -> JSONValue {
+        try JSONParser.parse(readableBytesView)
+    }
+}
+
+/// Shared helpers for vendor error classification.
+enum FailureSupport {
+    /// `retry-after-ms` (milliseconds) or `retry-after` (seconds, or an HTTP date we ignore).
+    static func retryAfter(_ headers: HeaderFields) -> Duration? {
+        if let text = headers["retry-after-ms"], let millis = Double(text), millis > 0 {
+            return .milliseconds(Int64(millis))
+        }
+        if let text = headers["retry-after"], let seconds = Double(text), seconds >= 0 {
+            return .milliseconds(Int64(seconds * 1000))
+        }
+        return nil
+    }
+
+    /// The failure kind of a status code alone, before looking at the body.
+    static func kind(forStatus status: Int) -> FailureKind {
+        switch status {
+        case 401, 403: .authFailed
+        case 402: .quotaExhausted
+        case 408: .timeout
+        case 429: .rateLimited
+        case 404: .unavailable  // the target is misconfigured (unknown model or deployment): try another
+        case 409, 500...599: status == 504 ? .timeout : .overloaded
+        case 400...499: .invalidRequest
+        default: .unavailable
+        }
+    }
+
+    static func decodeError(_ failure: JSONParser.Failure, vendor: String) -> UpstreamFailure {
+        UpstreamFailure(kind: .unavailable, message: "\(vendor) sent a response that is not valid JSON (\(failure))")
+    }
+
+    static func looksLikeContextOverflow(_ message: String) -> Bool {
+        let lowered = message.lowercased()
+        return lowered.contains("context length") || lowered.contains("context_length") || lowered.contains("prompt is too long")
+            || lowered.contains("maximum context") || lowered.contains("too many tokens") || lowered.contains("input is too long")
+    }
+}
+
+/// The number of seconds since 1970, for `created` fields.
+func unixTimeNow() -> Int {
+    Int(Date().timeIntervalSince1970)
+}

@@ -1,0 +1,88 @@
+public import NIOCore
+public import SwitchyardCore
+
+/// One server-sent event.
+public struct SSEEvent: Sendable, Hashable {
+    /// The `event:` name, if the server sent one.
+    public var event: String?
+    /// The `data:` lines joined with newlines.
+    public var data: String
+}
+
+/// Incremental server-sent-events parser (WHATWG rules): events end at a blank line, `data:` lines
+/// join with `\n`, one space after the colon is dropped, comments (`:`) are skipped, and `\n`, `\r\n`
+/// and `\r` all end lines.
+public struct SSEDecoder: Sendable {
+    private var line: [UInt8] = []
+    private var event: String?
+    private var data: [UInt8] = []
+    private var hasData = false
+    private var lastWasCR = false
+    /// A line longer than this is an error, so a hostile upstream cannot grow memory without bound.
+    private let maximumLineBytes: Int
+
+    public init(maximumLineBytes: Int = 16 << 20) {
+        self.maximumLineBytes = maximumLineBytes
+    }
+
+    /// Feeds bytes and returns the events they complete.
+    public mutating func decode(_ buffer: ByteBuffer) throws(UpstreamFailure) -> [SSEEvent] {
+        var events: [SSEEvent] = []
+        for byte in buffer.readableBytesView {
+            if lastWasCR {
+                lastWasCR = false
+                if byte == 0x0A { continue }
+            }
+            switch byte {
+            case 0x0A:
+                endLine(into: &events)
+            case 0x0D:
+                lastWasCR = true
+                endLine(into: &events)
+            default:
+                line.append(byte)
+                if line.count > maximumLineBytes {
+                    throw UpstreamFailure(kind: .unavailable, message: "upstream stream line exceeds \(maximumLineBytes) bytes")
+                }
+            }
+        }
+        return events
+    }
+
+    /// Flushes an event that the stream ended without a trailing blank line.
+    public mutating func finish() -> [SSEEvent] {
+        var events: [SSEEvent] = []
+        if !line.isEmpty { endLine(into: &events) }
+        endLine(into: &events)
+        return events
+    }
+
+    /// Bytes of an unfinished line that is not SSE (Gemini's bare JSON error objects arrive this way).
+    public var pendingLine: String { String(decoding: line, as: UTF8.self) }
+
+    private mutating func endLine(into events: inout [SSEEvent]) {
+        defer { line.removeAll(keepingCapacity: true) }
+        if line.isEmpty {
+            if hasData || event != nil {
+                events.append(SSEEvent(event: event, data: String(decoding: data, as: UTF8.self)))
+            }
+            event = nil
+            data.removeAll(keepingCapacity: true)
+            hasData = false
+            return
+        }
+        if line[0] == UInt8(ascii: ":") { return }
+        let colon = line.firstIndex(of: UInt8(ascii: ":")) ?? line.endIndex
+        let field = line[..<colon]
+        var valueStart = colon < line.endIndex ? colon + 1 : colon
+        if valueStart < line.endIndex, line[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
+        let value = line[valueStart...]
+        if field.elementsEqual("data".utf8) {
+            if hasData { data.append(0x0A) }
+            data.append(contentsOf: value)
+            hasData = true
+        } else if field.elementsEqual("event".utf8) {
+            event = String(decoding: value, as: UTF8.self)
+        }
+    }
+}
