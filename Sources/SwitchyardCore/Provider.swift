@@ -8,11 +8,14 @@ public struct ProviderDescriptor: Sendable {
     public var type: String
     /// The endpoint root.
     public var baseURL: String
+    /// The client dialect this vendor speaks natively, if any: requests in it may pass through.
+    public var nativeDialect: PassThrough.Dialect?
 
-    public init(name: String, type: String, baseURL: String) {
+    public init(name: String, type: String, baseURL: String, nativeDialect: PassThrough.Dialect? = nil) {
         self.name = name
         self.type = type
         self.baseURL = baseURL
+        self.nativeDialect = nativeDialect
     }
 }
 

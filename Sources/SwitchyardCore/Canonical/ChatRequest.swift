@@ -23,6 +23,10 @@ public struct ChatRequest: Sendable {
     /// The client's original body and dialect, kept so that a provider speaking the same dialect can
     /// forward fields the canonical model does not know (see ``PassThrough``).
     public var passThrough: PassThrough?
+    /// Top-level fields of the client's body that the canonical model does not carry. A provider of the
+    /// same dialect receives them through ``passThrough``; any other provider must refuse the request
+    /// rather than drop them silently (DESIGN §2).
+    public var dialectOnlyFields: [String] = []
 
     public init(
         model: String,

@@ -11,7 +11,8 @@ public struct AnthropicProvider: ChatProvider {
     public static let defaultVersion = "2023-06-01"
 
     public init(config: ProviderConfig) {
-        self.descriptor = ProviderDescriptor(name: config.name, type: config.type.rawValue, baseURL: config.baseURL ?? Self.defaultBaseURL)
+        self.descriptor = ProviderDescriptor(name: config.name, type: config.type.rawValue, baseURL: config.baseURL ?? Self.defaultBaseURL,
+            nativeDialect: .anthropic)
         self.encoder = AnthropicRequestEncoder(
             defaultMaxTokens: config.defaultMaxTokens ?? AnthropicRequestEncoder.fallbackMaxTokens,
             apiVersion: config.anthropicVersion ?? Self.defaultVersion)

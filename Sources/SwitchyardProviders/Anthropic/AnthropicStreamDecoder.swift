@@ -34,7 +34,10 @@ public struct AnthropicStreamDecoder: ChatStreamDecoder {
         case "message_start":
             let message = json["message"]
             events.append(.start(id: message?["id"]?.stringValue ?? "msg_switchyard", model: message?["model"]?.stringValue ?? ""))
-            if let usageJSON = message?["usage"] { usage = AnthropicResponseDecoder.usage(usageJSON) }
+            if let usageJSON = message?["usage"] {
+                usage = AnthropicResponseDecoder.usage(usageJSON)
+                if let usage { events.append(.usage(usage)) }
+            }
         case "content_block_start":
             let index = json["index"]?.intValue ?? 0
             let block = json["content_block"]

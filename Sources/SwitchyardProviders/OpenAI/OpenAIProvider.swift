@@ -11,7 +11,8 @@ public struct OpenAIProvider: ChatProvider, EmbeddingsProvider {
 
     public init(config: ProviderConfig) {
         let isOpenAIProper = config.type == .openai
-        self.descriptor = ProviderDescriptor(name: config.name, type: config.type.rawValue, baseURL: config.baseURL ?? Self.defaultBaseURL)
+        self.descriptor = ProviderDescriptor(name: config.name, type: config.type.rawValue, baseURL: config.baseURL ?? Self.defaultBaseURL,
+            nativeDialect: .openai)
         self.encoder = OpenAIRequestEncoder(isOpenAIProper: isOpenAIProper, requestsStreamUsage: config.requestsStreamUsage)
         self.extraHeaders = config.headers
     }

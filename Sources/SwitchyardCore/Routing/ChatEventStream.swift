@@ -1,0 +1,53 @@
+public import NIOCore
+typealias NIOCoreByteBuffer = ByteBuffer
+
+/// A provider's stream after its first event arrived: the events read so far, then the rest as they come.
+///
+/// `@unchecked Sendable`: the stream is used by one task at a time. The request handler opens it and
+/// hands it over to the response writer, which then reads it to the end; nothing reads it concurrently.
+public final class ChatEventStream: @unchecked Sendable {
+    private var iterator: UpstreamBody.AsyncIterator
+    private var decoder: any ChatStreamDecoder
+    private var pending: [ChatEvent] = []
+    private var ended = false
+
+    init(iterator: UpstreamBody.AsyncIterator, decoder: any ChatStreamDecoder) {
+        self.iterator = iterator
+        self.decoder = decoder
+    }
+
+    /// The next batch of events, or `nil` once the upstream stream completed.
+    /// - Throws: ``UpstreamFailure`` for an in-band error, a broken connection or a truncated stream.
+    public func next() async throws(UpstreamFailure) -> [ChatEvent]? {
+        if !pending.isEmpty {
+            defer { pending.removeAll() }
+            return pending
+        }
+        while !ended {
+            let chunk: NIOCoreByteBuffer?
+            do {
+                chunk = try await iterator.next()
+            } catch let failure as UpstreamFailure {
+                throw failure
+            } catch {
+                throw UpstreamFailure(kind: Task.isCancelled ? .timeout : .unavailable, message: "upstream stream broke off")
+            }
+            guard let chunk else {
+                ended = true
+                let events = try decoder.finish()
+                return events.isEmpty ? nil : events
+            }
+            let events = try decoder.decode(chunk)
+            if !events.isEmpty { return events }
+        }
+        return nil
+    }
+
+    /// Reads until at least one event arrived, keeping them for the next ``next()``.
+    func awaitFirstEvent() async throws(UpstreamFailure) {
+        guard let first = try await next() else {
+            throw UpstreamFailure(kind: .unavailable, message: "upstream stream ended without any event")
+        }
+        pending = first
+    }
+}

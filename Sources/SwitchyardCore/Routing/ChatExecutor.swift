@@ -1,0 +1,140 @@
+public import Logging
+public import NIOCore
+
+/// Runs chat and embeddings requests through the attempt loop: encodes per target, authenticates,
+/// sends, classifies, decodes. Stateless; safe to share.
+public struct ChatExecutor: Sendable {
+    public let transport: any UpstreamTransport
+    public let loop: AttemptLoop
+    /// Largest upstream response body accepted for a non-streamed answer.
+    public var maximumResponseBytes = 64 << 20
+    /// How much of an error body is read for classification.
+    static let errorBodyLimit = 64 << 10
+
+    public init(transport: any UpstreamTransport, loop: AttemptLoop) {
+        self.transport = transport
+        self.loop = loop
+    }
+
+    /// The earliest instant a request started now must be over.
+    public var requestDeadline: ContinuousClock.Instant { loop.timeSource.now + loop.routing.deadline }
+
+    /// A complete (non-streamed) chat answer.
+    public func complete(
+        _ request: ChatRequest, route: ResolvedRoute, table: RouteTable, logger: Logger
+    ) async throws(ExecutionFailure) -> (ChatResponse, ExecutionReport) {
+        let deadline = requestDeadline
+        return try await withContextFallback(route: route, table: table) { route throws(ExecutionFailure) in
+            try await loop.run(route: route, deadline: deadline, logger: logger) { context throws(UpstreamFailure) in
+                let response = try await send(request, context: context)
+                let body = try await collect(response.body, limit: maximumResponseBytes, deadline: context.deadline)
+                return try context.target.provider.adapter.decodeChatResponse(body, head: response.head)
+            }
+        }
+    }
+
+    /// A chat stream whose first event has arrived; failover happens only until then.
+    public func openStream(
+        _ request: ChatRequest, route: ResolvedRoute, table: RouteTable, logger: Logger
+    ) async throws(ExecutionFailure) -> (ChatEventStream, ExecutionReport) {
+        let deadline = requestDeadline
+        return try await withContextFallback(route: route, table: table) { route throws(ExecutionFailure) in
+            try await loop.run(route: route, deadline: deadline, logger: logger) { context throws(UpstreamFailure) in
+                let response = try await send(request, context: context)
+                let stream = ChatEventStream(
+                    iterator: response.body.makeAsyncIterator(), decoder: context.target.provider.adapter.makeStreamDecoder())
+                do {
+                    try await withDeadline(context.firstByteDeadline, what: "the first stream event") {
+                        try await stream.awaitFirstEvent()
+                    }
+                } catch {
+                    throw error as? UpstreamFailure ?? UpstreamFailure(kind: .unavailable, message: "upstream stream failed")
+                }
+                return stream
+            }
+        }
+    }
+
+    /// Embeddings, from targets whose provider computes them.
+    public func embeddings(
+        _ request: EmbeddingsRequest, route: ResolvedRoute, table: RouteTable, logger: Logger
+    ) async throws(ExecutionFailure) -> (EmbeddingsResponse, ExecutionReport) {
+        try await loop.run(route: route, deadline: requestDeadline, logger: logger) { context throws(UpstreamFailure) in
+            guard let adapter = context.target.provider.adapter as? any EmbeddingsProvider else {
+                throw UpstreamFailure(kind: .invalidRequest, message: "The provider of \(context.target.name) does not offer embeddings.")
+            }
+            var upstream: UpstreamRequest
+            do {
+                upstream = try adapter.makeEmbeddingsRequest(request, model: context.target.ref.model)
+            } catch {
+                throw UpstreamFailure(kind: .invalidRequest, message: (error as? GatewayError)?.message ?? "invalid embeddings request")
+            }
+            let response = try await execute(&upstream, context: context)
+            let body = try await collect(response.body, limit: maximumResponseBytes, deadline: context.deadline)
+            return try adapter.decodeEmbeddingsResponse(body, head: response.head)
+        }
+    }
+
+    // MARK: helpers
+
+    private func withContextFallback<T>(
+        route: ResolvedRoute, table: RouteTable, run: (ResolvedRoute) async throws(ExecutionFailure) -> (T, ExecutionReport)
+    ) async throws(ExecutionFailure) -> (T, ExecutionReport) {
+        var current = route
+        var earlier: [AttemptRecord] = []
+        // A fallback chain is followed a few levels deep at most, so a misconfigured cycle cannot loop.
+        for _ in 0..<4 {
+            do {
+                var (value, report) = try await run(current)
+                report.attempts.insert(contentsOf: earlier, at: 0)
+                return (value, report)
+            } catch {
+                guard error.error.failureKind == .contextLengthExceeded, let name = current.contextFallback, let next = table.route(named: name) else {
+                    var failure = error
+                    failure.report.attempts.insert(contentsOf: earlier, at: 0)
+                    throw failure
+                }
+                earlier.append(contentsOf: error.report.attempts)
+                current = next
+            }
+        }
+        throw ExecutionFailure(
+            error: GatewayError(code: .invalidRequest, status: 400, message: "The request is too long for every configured context fallback."),
+            report: ExecutionReport(attempts: earlier))
+    }
+
+    /// Encodes, authenticates and sends; a non-success head becomes a classified failure.
+    private func send(_ request: ChatRequest, context: AttemptContext) async throws(UpstreamFailure) -> UpstreamResponse {
+        let adapter = context.target.provider.adapter
+        if !request.dialectOnlyFields.isEmpty, request.passThrough?.dialect != adapter.descriptor.nativeDialect {
+            throw UpstreamFailure(
+                kind: .invalidRequest,
+                message: "\(request.dialectOnlyFields.joined(separator: ", ")) cannot be sent to \(context.target.name) (provider type \(adapter.descriptor.type)).")
+        }
+        var upstream: UpstreamRequest
+        do {
+            upstream = try adapter.makeChatRequest(request, model: context.target.ref.model)
+        } catch {
+            throw UpstreamFailure(kind: .invalidRequest, message: error.message)
+        }
+        return try await execute(&upstream, context: context)
+    }
+
+    private func execute(_ upstream: inout UpstreamRequest, context: AttemptContext) async throws(UpstreamFailure) -> UpstreamResponse {
+        try await context.credential.credential.authorize(&upstream)
+        let response = try await transport.execute(upstream, headDeadline: context.firstByteDeadline)
+        guard response.head.isSuccess else {
+            let body = (try? await collect(response.body, limit: Self.errorBodyLimit, deadline: context.deadline)) ?? ByteBuffer()
+            throw context.target.provider.adapter.classifyFailure(head: response.head, body: body)
+        }
+        return response
+    }
+
+    private func collect(_ body: UpstreamBody, limit: Int, deadline: ContinuousClock.Instant) async throws(UpstreamFailure) -> ByteBuffer {
+        do {
+            return try await withDeadline(deadline, what: "the response body") { try await body.collect(upTo: limit) }
+        } catch {
+            throw error as? UpstreamFailure ?? UpstreamFailure(kind: .unavailable, message: "upstream response body broke off")
+        }
+    }
+}

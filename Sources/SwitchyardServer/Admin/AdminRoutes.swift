@@ -1,0 +1,73 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SwitchyardCore
+
+/// `/admin/...` endpoints, behind the admin key.
+struct AdminRoutes: Sendable {
+    let gateway: Gateway
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/admin/providers") { request, _ in
+            guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return Self.forbidden() }
+            return Self.json(ProviderHealthReport.make(table: gateway.table, now: .now))
+        }
+    }
+
+    static func json(_ value: JSONValue) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.jsonBytes)))
+    }
+
+    static func forbidden() -> Response {
+        let error = GatewayError.unauthenticated("The admin API needs 'Authorization: Bearer <admin_key>' (and an admin_key in the config).")
+        return Response(
+            status: .unauthorized, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: OpenAIResponseEncoder.encodeError(error).jsonBytes)))
+    }
+}
+
+/// The health of every provider, target and credential, as JSON for operators.
+enum ProviderHealthReport {
+    static func make(table: RouteTable, now: ContinuousClock.Instant) -> JSONValue {
+        let targets = table.allTargets
+        let providers = table.providers.values.sorted { $0.name < $1.name }.map { provider -> JSONValue in
+            let credentials = provider.credentials.map { slot -> JSONValue in
+                var object: JSONObject = ["index": .int(slot.index), "in_flight": .int(slot.inFlight)]
+                switch slot.health {
+                case .usable: object["state"] = "healthy"
+                case .coolingDown(let until):
+                    object["state"] = now < until ? "cooling_down" : "healthy"
+                    if now < until { object["cooling_down_for_seconds"] = .double((until - now).seconds) }
+                case .disabled(let kind, let since):
+                    object["state"] = kind == .authFailed ? "revoked" : "quota_exhausted"
+                    object["disabled_for_seconds"] = .double((now - since).seconds)
+                }
+                if let last = slot.lastFailure { object["last_error_kind"] = .string(last.rawValue) }
+                return .object(object)
+            }
+            let providerTargets = targets.filter { $0.provider === provider }.map { target -> JSONValue in
+                let counts = target.counts
+                var object: JSONObject = ["target": .string(target.name), "in_flight": .int(target.inFlight)]
+                switch target.breakerState {
+                case .closed: object["state"] = "healthy"
+                case .halfOpen: object["state"] = "half_open"
+                case .open(let until):
+                    object["state"] = now < until ? "circuit_open" : "half_open"
+                    if now < until { object["open_for_seconds"] = .double((until - now).seconds) }
+                }
+                object["successes"] = .int(counts.successes)
+                object["failures"] = .int(counts.failures)
+                let total = counts.successes + counts.failures
+                object["error_rate"] = .double(total == 0 ? 0 : Double(counts.failures) / Double(total))
+                if let latency = target.latencyEWMA { object["latency_ewma_seconds"] = .double(latency) }
+                if let last = counts.lastFailure { object["last_error_kind"] = .string(last.rawValue) }
+                return .object(object)
+            }
+            return [
+                "name": .string(provider.name), "type": .string(provider.config.type.rawValue),
+                "credentials": .array(credentials), "targets": .array(providerTargets),
+            ]
+        }
+        return ["providers": .array(providers)]
+    }
+}

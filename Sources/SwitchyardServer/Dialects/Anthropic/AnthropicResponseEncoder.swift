@@ -1,0 +1,78 @@
+import SwitchyardCore
+
+/// Canonical answers and errors → Anthropic Messages bodies (providers.md §2.3, §2.5).
+enum AnthropicResponseEncoder {
+    static func encode(_ response: ChatResponse) -> JSONValue {
+        let choice = response.choices.first
+        var content: [JSONValue] = []
+        for part in choice?.message.parts ?? [] {
+            switch part {
+            case .text(let text) where !text.isEmpty:
+                content.append(["type": "text", "text": .string(text)])
+            case .toolCall(let call):
+                content.append(["type": "tool_use", "id": .string(call.id), "name": .string(call.name), "input": toolInput(call.arguments)])
+            default:
+                continue
+            }
+        }
+        var object = JSONObject()
+        object.append("id", .string(messageID(response.id)))
+        object.append("type", "message")
+        object.append("role", "assistant")
+        object.append("model", .string(response.model))
+        object.append("content", .array(content))
+        object.append("stop_reason", .string(stopReason(choice?.finishReason ?? .stop)))
+        object.append("stop_sequence", .null)
+        object.append("usage", encodeUsage(response.usage ?? Usage()))
+        return .object(object)
+    }
+
+    /// Canonical usage → Anthropic usage, whose `input_tokens` excludes cache reads and writes.
+    static func encodeUsage(_ usage: Usage) -> JSONValue {
+        [
+            "input_tokens": .int(max(0, usage.promptTokens - usage.cachedPromptTokens - usage.cacheWritePromptTokens)),
+            "cache_creation_input_tokens": .int(usage.cacheWritePromptTokens),
+            "cache_read_input_tokens": .int(usage.cachedPromptTokens),
+            "output_tokens": .int(usage.completionTokens),
+        ]
+    }
+
+    /// Tool arguments as an object; arguments that are not a JSON object are wrapped rather than lost.
+    static func toolInput(_ arguments: String) -> JSONValue {
+        guard let parsed = try? JSONParser.parse(arguments) else { return arguments.isEmpty ? [:] : ["_raw": .string(arguments)] }
+        if case .object = parsed { return parsed }
+        return ["_value": parsed]
+    }
+
+    static func messageID(_ upstreamID: String) -> String {
+        upstreamID.hasPrefix("msg_") ? upstreamID : "msg_\(upstreamID)"
+    }
+
+    /// Canonical finish reason → Anthropic `stop_reason` (providers.md §8.1, reverse direction).
+    static func stopReason(_ reason: FinishReason) -> String {
+        switch reason {
+        case .stop: "end_turn"
+        case .length: "max_tokens"
+        case .toolCalls: "tool_use"
+        case .contentFilter: "refusal"
+        }
+    }
+
+    static func encodeError(_ error: GatewayError) -> JSONValue {
+        ["type": "error", "error": ["type": .string(errorType(error)), "message": .string(error.message)]]
+    }
+
+    static func errorType(_ error: GatewayError) -> String {
+        switch error.code {
+        case .invalidRequest, .notSupported: "invalid_request_error"
+        case .payloadTooLarge: "request_too_large"
+        case .authentication: "authentication_error"
+        case .permission: "permission_error"
+        case .notFound: "not_found_error"
+        case .rateLimited: "rate_limit_error"
+        case .timeout: "timeout_error"
+        case .overloaded, .unavailable: "overloaded_error"
+        case .upstream, .internalError: "api_error"
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import SwitchyardCore
+
+/// Canonical answers and errors → OpenAI response bodies (providers.md §1.4, §1.6, §1.7).
+enum OpenAIResponseEncoder {
+    static func encode(_ response: ChatResponse) -> JSONValue {
+        var object = JSONObject()
+        object.append("id", .string(chatID(response.id)))
+        object.append("object", "chat.completion")
+        object.append("created", .int(response.created))
+        object.append("model", .string(response.model))
+        object.append(
+            "choices",
+            .array(
+                response.choices.map { choice in
+                    var message: JSONObject = ["role": "assistant"]
+                    let text = choice.message.text
+                    let calls = choice.message.toolCalls
+                    message["content"] = text.isEmpty && (!calls.isEmpty || choice.refusal != nil) ? .null : .string(text)
+                    message["refusal"] = choice.refusal.map(JSONValue.string) ?? .null
+                    if !calls.isEmpty {
+                        message["tool_calls"] = .array(
+                            calls.map { call in
+                                ["id": .string(call.id), "type": "function", "function": ["name": .string(call.name), "arguments": .string(call.arguments)]]
+                            })
+                    }
+                    return [
+                        "index": .int(choice.index), "message": .object(message), "logprobs": choice.logprobs ?? .null,
+                        "finish_reason": .string(choice.finishReason.rawValue),
+                    ]
+                }))
+        if let usage = response.usage { object.append("usage", encodeUsage(usage)) }
+        if let fingerprint = response.systemFingerprint { object.append("system_fingerprint", .string(fingerprint)) }
+        return .object(object)
+    }
+
+    static func encodeUsage(_ usage: Usage) -> JSONValue {
+        [
+            "prompt_tokens": .int(usage.promptTokens), "completion_tokens": .int(usage.completionTokens),
+            "total_tokens": .int(usage.totalTokens),
+            "prompt_tokens_details": ["cached_tokens": .int(usage.cachedPromptTokens)],
+            "completion_tokens_details": ["reasoning_tokens": .int(usage.reasoningTokens)],
+        ]
+    }
+
+    /// OpenAI ids start with `chatcmpl-`; ids of other vendors are prefixed so clients see a familiar shape.
+    static func chatID(_ upstreamID: String) -> String {
+        upstreamID.hasPrefix("chatcmpl-") ? upstreamID : "chatcmpl-\(upstreamID)"
+    }
+
+    static func encodeEmbeddings(_ response: EmbeddingsResponse) -> JSONValue {
+        [
+            "object": "list",
+            "data": .array(
+                response.embeddings.enumerated().map { ["object": "embedding", "index": .int($0.offset), "embedding": $0.element] }),
+            "model": .string(response.model),
+            "usage": ["prompt_tokens": .int(response.promptTokens), "total_tokens": .int(response.promptTokens)],
+        ]
+    }
+
+    static func encodeError(_ error: GatewayError) -> JSONValue {
+        ["error": errorObject(error)]
+    }
+
+    static func errorObject(_ error: GatewayError) -> JSONValue {
+        let type: String
+        switch error.code {
+        case .invalidRequest, .payloadTooLarge, .notSupported: type = "invalid_request_error"
+        case .authentication: type = "authentication_error"
+        case .permission: type = "permission_error"
+        case .notFound: type = "not_found_error"
+        case .rateLimited: type = "rate_limit_error"
+        case .timeout: type = "timeout_error"
+        case .overloaded, .unavailable, .upstream, .internalError: type = "server_error"
+        }
+        let code: JSONValue
+        switch (error.code, error.failureKind) {
+        case (_, .contextLengthExceeded?): code = "context_length_exceeded"
+        case (_, .contentFiltered?): code = "content_filter"
+        case (.notFound, _): code = "model_not_found"
+        case (.authentication, _): code = "invalid_api_key"
+        case (.rateLimited, _): code = "rate_limit_exceeded"
+        case (.payloadTooLarge, _): code = "request_too_large"
+        case (_, let kind?): code = .string(kind.rawValue)
+        default: code = .null
+        }
+        return ["message": .string(error.message), "type": .string(type), "param": error.parameter.map(JSONValue.string) ?? .null, "code": code]
+    }
+}

@@ -1,0 +1,87 @@
+import SwitchyardCore
+
+/// Canonical stream events → OpenAI `chat.completion.chunk` SSE (providers.md §1.5, §9).
+struct OpenAIStreamEncoder: DialectStreamEncoder {
+    private var id = "chatcmpl-switchyard"
+    private var model = ""
+    private let created: Int
+    private let includeUsage: Bool
+    private var usage: Usage?
+    private var started = false
+
+    init(includeUsage: Bool, created: Int) {
+        self.includeUsage = includeUsage
+        self.created = created
+    }
+
+    /// The SSE bytes for one event.
+    mutating func encode(_ event: ChatEvent, into output: inout [UInt8]) {
+        switch event {
+        case .start(let upstreamID, let upstreamModel):
+            guard !started else { return }
+            started = true
+            id = OpenAIResponseEncoder.chatID(upstreamID)
+            model = upstreamModel
+            writeChunk(choice: 0, delta: ["role": "assistant", "content": ""], finishReason: nil, into: &output)
+        case .textDelta(let text, let choice):
+            writeChunk(choice: choice, delta: ["content": .string(text)], finishReason: nil, into: &output)
+        case .toolCallStart(let index, let callID, let name, let choice):
+            let call: JSONValue = [
+                "index": .int(index), "id": .string(callID), "type": "function", "function": ["name": .string(name), "arguments": ""],
+            ]
+            writeChunk(choice: choice, delta: ["tool_calls": [call]], finishReason: nil, into: &output)
+        case .toolCallArguments(let index, let fragment, let choice):
+            let call: JSONValue = ["index": .int(index), "function": ["arguments": .string(fragment)]]
+            writeChunk(choice: choice, delta: ["tool_calls": [call]], finishReason: nil, into: &output)
+        case .finish(let reason, let choice):
+            writeChunk(choice: choice, delta: [:], finishReason: reason, into: &output)
+        case .usage(let latest):
+            usage = latest
+        }
+    }
+
+    /// The closing bytes of a completed stream: the usage chunk when asked for, then `[DONE]`.
+    func encodeEnd(into output: inout [UInt8]) {
+        if includeUsage {
+            var chunk = header()
+            chunk.append("choices", [])
+            chunk.append("usage", usage.map(OpenAIResponseEncoder.encodeUsage) ?? .null)
+            writeData(.object(chunk), into: &output)
+        }
+        output.append(contentsOf: "data: [DONE]\n\n".utf8)
+    }
+
+    /// An in-band error that ends a stream that already started (no `[DONE]` follows).
+    func encodeError(_ error: GatewayError, into output: inout [UInt8]) {
+        writeData(OpenAIResponseEncoder.encodeError(error), into: &output)
+    }
+
+    private func header() -> JSONObject {
+        var chunk = JSONObject()
+        chunk.append("id", .string(id))
+        chunk.append("object", "chat.completion.chunk")
+        chunk.append("created", .int(created))
+        chunk.append("model", .string(model))
+        return chunk
+    }
+
+    private func writeChunk(choice: Int, delta: JSONValue, finishReason: FinishReason?, into output: inout [UInt8]) {
+        var chunk = header()
+        chunk.append(
+            "choices",
+            [
+                [
+                    "index": .int(choice), "delta": delta, "logprobs": .null,
+                    "finish_reason": finishReason.map { .string($0.rawValue) } ?? .null,
+                ]
+            ])
+        if includeUsage { chunk.append("usage", .null) }
+        writeData(.object(chunk), into: &output)
+    }
+
+    private func writeData(_ value: JSONValue, into output: inout [UInt8]) {
+        output.append(contentsOf: "data: ".utf8)
+        value.write(to: &output)
+        output.append(contentsOf: "\n\n".utf8)
+    }
+}

@@ -1,0 +1,134 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import SwitchyardCore
+
+/// The request path shared by every dialect (DESIGN §2): authenticate, read, decode, route, execute,
+/// encode. Errors leave in the caller's dialect with a status code and the request id.
+struct ChatHandler<Dialect: ClientDialect>: Sendable {
+    let gateway: Gateway
+    let dialect: Dialect
+
+    func handle(_ request: Request, context: some RequestContext) async -> Response {
+        let requestID = request.headers[.requestID] ?? makeRequestID()
+        var logger = gateway.logger
+        logger[metadataKey: "request.id"] = "\(requestID)"
+        do {
+            let key = try gateway.authenticate(authorization: request.headers[.authorization], apiKey: request.headers[.apiKey])
+            let body = try await readBody(request)
+            var chat = try dialect.decodeChat(try parseRequestObject(body.readableBytesView), headers: forwardableHeaders(request))
+            let route = try gateway.table.resolve(model: chat.model, key: key)
+            if chat.maxTokens == nil { chat.maxTokens = route.defaultMaxTokens }
+            logger[metadataKey: "route"] = "\(route.name)"
+            if chat.stream {
+                return try await stream(chat, route: route, request: request, requestID: requestID, logger: logger)
+            }
+            let (response, report) = try await complete(chat, route: route, logger: logger)
+            let json = dialect.encodeResponse(response, for: chat)
+            return Response(
+                status: .ok, headers: headers(requestID: requestID, report: report, contentType: "application/json"),
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: json.jsonBytes)))
+        } catch let failure as ExecutionFailure {
+            logger.info(
+                "Request failed upstream",
+                metadata: ["status": "\(failure.error.status)", "attempts": "\(failure.report.attempts.count)"])
+            return errorResponse(failure.error, requestID: requestID, report: failure.report)
+        } catch let error as GatewayError {
+            return errorResponse(error, requestID: requestID, report: nil)
+        } catch {
+            logger.error("Unexpected error", metadata: ["error.type": "\(String(describing: type(of: error)))"])
+            return errorResponse(
+                GatewayError(code: .internalError, status: 500, message: "Internal error."), requestID: requestID, report: nil)
+        }
+    }
+
+    private func complete(_ chat: ChatRequest, route: ResolvedRoute, logger: Logger) async throws -> (ChatResponse, ExecutionReport) {
+        try await gateway.executor.complete(chat, route: route, table: gateway.table, logger: logger)
+    }
+
+    private func stream(_ chat: ChatRequest, route: ResolvedRoute, request: Request, requestID: String, logger: Logger) async throws -> Response {
+        let (events, report) = try await gateway.executor.openStream(chat, route: route, table: gateway.table, logger: logger)
+        let dialect = dialect
+        var headers = headers(requestID: requestID, report: report, contentType: "text/event-stream")
+        headers[.cacheControl] = "no-cache"
+        let target = report.target ?? "-"
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                // A client that goes away cancels the operation, and with it the upstream request.
+                try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    var encoder = dialect.makeStreamEncoder(for: chat)
+                    var output: [UInt8] = []
+                    output.reserveCapacity(1024)
+                    do {
+                        while let batch = try await events.next() {
+                            output.removeAll(keepingCapacity: true)
+                            for event in batch { encoder.encode(event, into: &output) }
+                            if !output.isEmpty { try await writer.write(ByteBuffer(bytes: output)) }
+                        }
+                        output.removeAll(keepingCapacity: true)
+                        encoder.encodeEnd(into: &output)
+                        try await writer.write(ByteBuffer(bytes: output))
+                    } catch let failure as UpstreamFailure {
+                        // After the first byte there is no failover: end the stream with an error event.
+                        logger.warning(
+                            "Stream failed after it started", metadata: ["target": "\(target)", "failure.kind": "\(failure.kind.rawValue)"])
+                        output.removeAll(keepingCapacity: true)
+                        encoder.encodeError(GatewayError.upstream(failure, target: target), into: &output)
+                        try await writer.write(ByteBuffer(bytes: output))
+                    }
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    func readBody(_ request: Request) async throws(GatewayError) -> ByteBuffer {
+        let limit = gateway.config.maxBodyBytes
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw GatewayError.payloadTooLarge(limit: limit)
+        }
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw GatewayError.payloadTooLarge(limit: limit)
+        } catch {
+            throw GatewayError.invalidRequest("The request body could not be read.")
+        }
+    }
+
+    /// Client headers a same-dialect provider may forward (never the client's own credentials).
+    private func forwardableHeaders(_ request: Request) -> [(name: String, value: String)] {
+        request.headers.compactMap { field in
+            let name = field.name.canonicalName
+            return name == "anthropic-beta" ? (name, field.value) : nil
+        }
+    }
+
+    func headers(requestID: String, report: ExecutionReport?, contentType: String) -> HTTPFields {
+        var fields = HTTPFields()
+        fields[.contentType] = contentType
+        fields[.requestID] = requestID
+        if let report {
+            if let target = report.target { fields[.switchyardTarget] = target }
+            fields[.switchyardAttempts] = String(report.attempts.count)
+        }
+        return fields
+    }
+
+    func errorResponse(_ error: GatewayError, requestID: String, report: ExecutionReport?) -> Response {
+        var fields = headers(requestID: requestID, report: report, contentType: "application/json")
+        if fields[.switchyardAttempts] == nil { fields[.switchyardAttempts] = "0" }
+        if let retryAfter = error.retryAfter { fields[.retryAfter] = String(max(1, Int(retryAfter.seconds.rounded(.up)))) }
+        return Response(
+            status: HTTPResponse.Status(code: error.status), headers: fields,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: dialect.encodeError(error).jsonBytes)))
+    }
+}
+
+extension HTTPField.Name {
+    static let requestID = HTTPField.Name("x-request-id")!
+    static let apiKey = HTTPField.Name("x-api-key")!
+    static let switchyardTarget = HTTPField.Name("x-switchyard-target")!
+    static let switchyardAttempts = HTTPField.Name("x-switchyard-attempts")!
+}

@@ -1,0 +1,110 @@
+public import SwitchyardCore
+import Synchronization
+
+/// An in-process fake vendor speaking a real wire format (OpenAI or Anthropic), scriptable per request.
+///
+/// Tests queue scenarios (``enqueue(_:)``) and read what the vendor received (``requests``); `switchyard
+/// demo` uses the default behaviour with realistic latency and, for one vendor, a failure schedule.
+public final class SimulatedVendor: Sendable {
+    public enum Format: String, Sendable {
+        case openai
+        case anthropic
+    }
+
+    public let name: String
+    public let format: Format
+    private let state: Mutex<State>
+    private let eventContinuation: AsyncStream<SimulatorEvent>.Continuation
+    /// Everything the vendor observed, in order.
+    public let events: AsyncStream<SimulatorEvent>
+
+    private struct State {
+        var script: [SimulatorScenario] = []
+        var defaultReply: SimulatedReply
+        /// Every `failEvery`-th request (1-based) gets `scheduledFailure` instead of the default reply.
+        var failEvery: Int?
+        var scheduledFailure: SimulatorScenario?
+        var requests: [RecordedRequest] = []
+        var tokenRequests = 0
+        var tokenLifetime = 3600
+        var rejectTokens = false
+        var issuedTokens: Set<String> = []
+    }
+
+    /// - Parameters:
+    ///   - defaultReply: the answer when no scenario is queued.
+    public init(name: String, format: Format, defaultReply: SimulatedReply? = nil) {
+        self.name = name
+        self.format = format
+        self.state = Mutex(State(defaultReply: defaultReply ?? SimulatedReply(text: "Hello from \(name)! This answer was streamed token by token.")))
+        (events, eventContinuation) = AsyncStream.makeStream(of: SimulatorEvent.self, bufferingPolicy: .bufferingNewest(10_000))
+    }
+
+    /// Queues scenarios for the next requests, in order.
+    public func enqueue(_ scenarios: SimulatorScenario...) {
+        state.withLock { $0.script.append(contentsOf: scenarios) }
+    }
+
+    /// Makes every `period`-th request fail with `failure` (the demo's flaky vendor, drills).
+    public func failEvery(_ period: Int?, with failure: SimulatorScenario) {
+        state.withLock {
+            $0.failEvery = period
+            $0.scheduledFailure = failure
+        }
+    }
+
+    public func setDefaultReply(_ reply: SimulatedReply) {
+        state.withLock { $0.defaultReply = reply }
+    }
+
+    /// Requests received so far (chat, embeddings, models; token requests are counted separately).
+    public var requests: [RecordedRequest] { state.withLock { $0.requests } }
+
+    /// How many OAuth2 token requests the vendor's token endpoint received.
+    public var tokenRequests: Int { state.withLock { $0.tokenRequests } }
+
+    /// Configures the token endpoint: lifetime of issued tokens, or reject every grant.
+    public func configureTokens(lifetimeSeconds: Int = 3600, rejectGrants: Bool = false) {
+        state.withLock {
+            $0.tokenLifetime = lifetimeSeconds
+            $0.rejectTokens = rejectGrants
+        }
+    }
+
+    /// Revokes every token issued so far: API calls carrying them get 401.
+    public func revokeIssuedTokens() {
+        state.withLock { $0.issuedTokens.removeAll() }
+    }
+
+    func record(_ request: RecordedRequest) -> SimulatorScenario {
+        let scenario = state.withLock { state -> SimulatorScenario in
+            state.requests.append(request)
+            if !state.script.isEmpty { return state.script.removeFirst() }
+            if let period = state.failEvery, period > 0, let failure = state.scheduledFailure, state.requests.count % period == 0 {
+                return failure
+            }
+            return .reply(state.defaultReply)
+        }
+        eventContinuation.yield(.requestReceived(path: request.path))
+        return scenario
+    }
+
+    func issueToken() -> (token: String?, lifetime: Int) {
+        state.withLock { state in
+            state.tokenRequests += 1
+            guard !state.rejectTokens else { return (nil, 0) }
+            let token = "sim-access-\(state.tokenRequests)"
+            state.issuedTokens.insert(token)
+            return (token, state.tokenLifetime)
+        }
+    }
+
+    /// Whether `token` is one this vendor issued and has not revoked.
+    func acceptsToken(_ token: String) -> Bool {
+        state.withLock { $0.issuedTokens.contains(token) }
+    }
+
+    func emit(_ event: SimulatorEvent) {
+        eventContinuation.yield(event)
+    }
+}

@@ -1,0 +1,82 @@
+public import SwitchyardCore
+import Synchronization
+
+/// What a simulated vendor does with one request.
+public enum SimulatorScenario: Sendable {
+    /// Answer in the vendor's wire format; streams send `text` word by word, then the tool calls.
+    case reply(SimulatedReply)
+    /// Answer with an HTTP error: status, JSON body and headers (use the vendor's real error bodies).
+    case error(status: Int, body: JSONValue, headers: [String: String] = [:])
+    /// Never answer; the connection stays open until the client gives up.
+    case hang
+    /// Stream `chunks` text chunks, then fail in-band with the vendor's stream error event.
+    case failMidStream(afterChunks: Int, error: JSONValue)
+}
+
+/// The content of a simulated answer.
+public struct SimulatedReply: Sendable {
+    public var text: String
+    public var toolCalls: [(name: String, arguments: String)]
+    /// Delay before the response head (and the first event).
+    public var firstByteDelay: Duration
+    /// Delay between streamed chunks.
+    public var chunkInterval: Duration
+    /// A stream waits for this gate before sending its final events.
+    public var holdBeforeFinish: SimulatorGate?
+
+    public init(
+        text: String, toolCalls: [(name: String, arguments: String)] = [], firstByteDelay: Duration = .zero,
+        chunkInterval: Duration = .zero, holdBeforeFinish: SimulatorGate? = nil
+    ) {
+        self.text = text
+        self.toolCalls = toolCalls
+        self.firstByteDelay = firstByteDelay
+        self.chunkInterval = chunkInterval
+        self.holdBeforeFinish = holdBeforeFinish
+    }
+}
+
+/// A one-shot gate: ``wait()`` suspends until ``open()`` is called (immediately once it has been).
+public final class SimulatorGate: Sendable {
+    private let state = Mutex<(isOpen: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    public init() {}
+
+    public func open() {
+        let waiters = state.withLock { state in
+            state.isOpen = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    public func wait() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = state.withLock { state in
+                if state.isOpen { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+}
+
+/// Something the simulator observed, for tests to await instead of sleeping.
+public enum SimulatorEvent: Sendable, Hashable {
+    case requestReceived(path: String)
+    /// A streamed response could not be written to the end because the client went away.
+    case streamCancelled
+    case streamCompleted
+}
+
+/// A request as the simulated vendor received it.
+public struct RecordedRequest: Sendable {
+    public var method: String
+    public var path: String
+    /// Header names lowercased.
+    public var headers: [String: String]
+    public var body: JSONValue?
+    public var rawBody: String
+}
