@@ -12,7 +12,9 @@ public struct GatewayServices: Sendable {
 
     /// Builds providers, routes and the executor from `config`.
     /// - Parameter timeSource: the router's clock (tests pass one they can move).
-    public init(config: GatewayConfig, logger: Logger, timeSource: any TimeSource = SystemTimeSource()) throws(ConfigError) {
+    public init(
+        config: GatewayConfig, logger: Logger, timeSource: any TimeSource = SystemTimeSource(), observer: RoutingObserver = RoutingObserver()
+    ) throws(ConfigError) {
         let connectTimeout = config.providers.map(\.timeout.connect).min() ?? .seconds(5)
         let client = HTTPClientTransport.makeClient(connectTimeout: connectTimeout)
         let transport = HTTPClientTransport(client: client)
@@ -24,7 +26,7 @@ public struct GatewayServices: Sendable {
             try? client.syncShutdown()
             throw error
         }
-        let loop = AttemptLoop(routing: config.routing, timeSource: timeSource)
+        let loop = AttemptLoop(routing: config.routing, timeSource: timeSource, observer: observer)
         self.gateway = Gateway(table: RouteTable(config: config, providers: providers), executor: ChatExecutor(transport: transport, loop: loop), logger: logger)
         self.httpClient = client
     }

@@ -7,8 +7,8 @@ public enum SimulatorScenario: Sendable {
     case reply(SimulatedReply)
     /// Answer with an HTTP error: status, JSON body and headers (use the vendor's real error bodies).
     case error(status: Int, body: JSONValue, headers: [String: String] = [:])
-    /// Never answer; the connection stays open until the client gives up.
-    case hang
+    /// Send nothing until `release` opens; the client is expected to give up first.
+    case hang(release: SimulatorGate)
     /// Stream `chunks` text chunks, then fail in-band with the vendor's stream error event.
     case failMidStream(afterChunks: Int, error: JSONValue)
 }

@@ -87,12 +87,9 @@ public enum SimulatorServer {
         switch scenario {
         case .error(let status, let body, let headers):
             return jsonResponse(body, status: HTTPResponse.Status(code: status), headers: headers)
-        case .hang:
-            // Hold the request open until the client goes away.
-            try await request.body.consumeWithCancellationOnInboundClose { _ in
-                let gate = SimulatorGate()
-                await withTaskCancellationHandler { await gate.wait() } onCancel: { gate.open() }
-            }
+        case .hang(let release):
+            // Hold the request open until the test releases it (the client will have given up by then).
+            await release.wait()
             return Response(status: .gatewayTimeout)
         case .reply(let reply):
             if reply.firstByteDelay > .zero { try await Task.sleep(for: reply.firstByteDelay) }
@@ -112,7 +109,7 @@ public enum SimulatorServer {
             status: .ok, headers: [.contentType: "text/event-stream"],
             body: ResponseBody { writer in
                 do {
-                    try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    do {
                         for event in script.lead { try await writer.write(ByteBuffer(string: event)) }
                         for event in script.content {
                             if reply.chunkInterval > .zero { try await Task.sleep(for: reply.chunkInterval) }
@@ -122,10 +119,7 @@ public enum SimulatorServer {
                         if let error {
                             try await writer.write(ByteBuffer(string: error))
                         } else {
-                            if let gate = reply.holdBeforeFinish {
-                                await withTaskCancellationHandler { await gate.wait() } onCancel: { gate.open() }
-                                try Task.checkCancellation()
-                            }
+                            if let gate = reply.holdBeforeFinish { await gate.wait() }
                             for event in script.tail { try await writer.write(ByteBuffer(string: event)) }
                         }
                     }

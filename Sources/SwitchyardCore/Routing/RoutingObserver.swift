@@ -8,6 +8,7 @@ public struct RoutingObserver: Sendable {
         case credentialRestored(provider: String, credentialIndex: Int)
         case circuitOpened(target: String, cooldown: Duration)
         case circuitClosed(target: String)
+        case attemptFailed(target: String, credentialIndex: Int, kind: FailureKind, status: Int?)
     }
 
     private let sink: (@Sendable (Event) -> Void)?
@@ -23,6 +24,7 @@ public struct RoutingObserver: Sendable {
                 "target": "\(target.name)", "credential.index": "\(slot.index)", "failure.kind": "\(failure.kind.rawValue)",
                 "upstream.status": "\(failure.status.map(String.init) ?? "-")", "failure.message": "\(failure.message)",
             ])
+        sink?(.attemptFailed(target: target.name, credentialIndex: slot.index, kind: failure.kind, status: failure.status))
     }
 
     func breakerChanged(target: TargetState, transition: CircuitBreaker.Transition, logger: Logger) {

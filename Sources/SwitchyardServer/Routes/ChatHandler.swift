@@ -56,28 +56,27 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
-                // A client that goes away cancels the operation, and with it the upstream request.
-                try await request.body.consumeWithCancellationOnInboundClose { _ in
-                    var encoder = dialect.makeStreamEncoder(for: chat)
-                    var output: [UInt8] = []
-                    output.reserveCapacity(1024)
-                    do {
-                        while let batch = try await events.next() {
-                            output.removeAll(keepingCapacity: true)
-                            for event in batch { encoder.encode(event, into: &output) }
-                            if !output.isEmpty { try await writer.write(ByteBuffer(bytes: output)) }
-                        }
+                // A client that goes away makes the next write fail; leaving the loop releases the upstream
+                // body, and AsyncHTTPClient cancels the upstream request.
+                var encoder = dialect.makeStreamEncoder(for: chat)
+                var output: [UInt8] = []
+                output.reserveCapacity(1024)
+                do {
+                    while let batch = try await events.next() {
                         output.removeAll(keepingCapacity: true)
-                        encoder.encodeEnd(into: &output)
-                        try await writer.write(ByteBuffer(bytes: output))
-                    } catch let failure as UpstreamFailure {
-                        // After the first byte there is no failover: end the stream with an error event.
-                        logger.warning(
-                            "Stream failed after it started", metadata: ["target": "\(target)", "failure.kind": "\(failure.kind.rawValue)"])
-                        output.removeAll(keepingCapacity: true)
-                        encoder.encodeError(GatewayError.upstream(failure, target: target), into: &output)
-                        try await writer.write(ByteBuffer(bytes: output))
+                        for event in batch { encoder.encode(event, into: &output) }
+                        if !output.isEmpty { try await writer.write(ByteBuffer(bytes: output)) }
                     }
+                    output.removeAll(keepingCapacity: true)
+                    encoder.encodeEnd(into: &output)
+                    try await writer.write(ByteBuffer(bytes: output))
+                } catch let failure as UpstreamFailure {
+                    // After the first byte there is no failover: end the stream with an error event.
+                    logger.warning(
+                        "Stream failed after it started", metadata: ["target": "\(target)", "failure.kind": "\(failure.kind.rawValue)"])
+                    output.removeAll(keepingCapacity: true)
+                    encoder.encodeError(GatewayError.upstream(failure, target: target), into: &output)
+                    try await writer.write(ByteBuffer(bytes: output))
                 }
                 try await writer.finish(nil)
             })

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import SwitchyardCore
+import SwitchyardServer
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the gateway.")
+
+    @Option(name: .shortAndLong, help: "Config file (default ./switchyard.yaml).")
+    var config: String = "switchyard.yaml"
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let logger = bootstrapLogging(level: logLevel)
+        let gatewayConfig: GatewayConfig
+        do {
+            gatewayConfig = try ConfigLoader.load(path: config)
+        } catch {
+            printError("\(config): invalid config\n\(error.description)")
+            throw ExitCode(2)
+        }
+        try await runGateway(config: gatewayConfig, logger: logger)
+    }
+}
+
+/// Refuses to serve without keys on a non-loopback address, then runs the gateway until SIGINT/SIGTERM.
+func runGateway(
+    config: GatewayConfig, logger: Logger, observer: RoutingObserver = RoutingObserver(), extraServices: [any Service] = [],
+    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws {
+    if config.keys.isEmpty {
+        guard config.listen.isLoopback else {
+            printError("Refusing to listen on \(config.listen) without virtual keys: add a 'keys:' section or listen on 127.0.0.1.")
+            throw ExitCode(2)
+        }
+        logger.warning("No virtual keys configured: the gateway is open to every local process", metadata: ["listen": "\(config.listen)"])
+    }
+    let services: GatewayServices
+    do {
+        services = try GatewayServices(config: config, logger: logger, observer: observer)
+    } catch {
+        printError(error.description)
+        throw ExitCode(2)
+    }
+    let app = buildApplication(gateway: services.gateway, onServerRunning: onRunning)
+    let group = ServiceGroup(
+        configuration: .init(
+            services: [.init(service: app), .init(service: services.httpClientService)] + extraServices.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+    try await group.run()
+}
+
+func bootstrapLogging(level: String) -> Logger {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = Logger.Level(rawValue: level) ?? .info
+        return handler
+    }
+    var logger = Logger(label: "switchyard")
+    logger.logLevel = Logger.Level(rawValue: level) ?? .info
+    return logger
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
