@@ -86,12 +86,12 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchyardCoreTests",
-            dependencies: ["SwitchyardCore"],
+            dependencies: ["SwitchyardCore", "SwitchyardSimulator"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SwitchyardProvidersTests",
-            dependencies: ["SwitchyardCore", "SwitchyardProviders"],
+            dependencies: ["SwitchyardCore", "SwitchyardProviders", "SwitchyardSimulator", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -104,6 +104,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

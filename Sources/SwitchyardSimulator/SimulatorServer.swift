@@ -35,7 +35,7 @@ public enum SimulatorServer {
             return jsonResponse(["access_token": .string(token), "token_type": "Bearer", "expires_in": .int(issued.lifetime)])
         }
         var quiet = logger ?? Logger(label: "switchyard.simulator")
-        if logger == nil { quiet.logLevel = .warning }
+        if logger == nil { quiet.logLevel = .critical }
         return Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),

@@ -1,0 +1,144 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import SwitchyardCore
+import SwitchyardServer
+import SwitchyardSimulator
+import Testing
+
+/// Runs simulated vendors and the real gateway on loopback ports, then a test against them over HTTP.
+///
+/// Shaped like Hummingbird's live test framework: services run in a task group, the test awaits the
+/// bound ports (never sleeps), and everything is cancelled when the test body returns.
+enum LiveGateway {
+    struct Context: Sendable {
+        let port: Int
+        let client: HTTPClient
+        let services: GatewayServices
+        let vendorPorts: [String: Int]
+
+        var baseURL: String { "http://127.0.0.1:\(port)" }
+        var gateway: Gateway { services.gateway }
+    }
+
+    /// - Parameters:
+    ///   - vendors: simulated vendors to start; their ports are substituted for `{{name}}` in `config`.
+    ///   - config: YAML; `{{name}}` becomes the port of the vendor called `name`.
+    static func run(
+        vendors: [SimulatedVendor],
+        config: String,
+        timeSource: any TimeSource = SystemTimeSource(),
+        observer: RoutingObserver = RoutingObserver(),
+        timeout: Duration = .seconds(120),
+        _ test: @escaping @Sendable (Context) async throws -> Void
+    ) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let (ports, portSink) = AsyncStream.makeStream(of: (String, Int).self)
+            for vendor in vendors {
+                group.addTask {
+                    try await SimulatorServer.makeApplication(vendor: vendor) { portSink.yield((vendor.name, $0)) }.runService()
+                }
+            }
+            var vendorPorts: [String: Int] = [:]
+            if !vendors.isEmpty {
+                for await (name, port) in ports {
+                    vendorPorts[name] = port
+                    if vendorPorts.count == vendors.count { break }
+                }
+            }
+            var yaml = config
+            for (name, port) in vendorPorts { yaml = yaml.replacingOccurrences(of: "{{\(name)}}", with: String(port)) }
+            let parsed = try ConfigLoader.parse(yaml)
+            var logger = Logger(label: "switchyard.test")
+            logger.logLevel = .critical
+            let services = try GatewayServices(config: parsed, logger: logger, timeSource: timeSource, observer: observer)
+            let (gatewayPorts, gatewayPortSink) = AsyncStream.makeStream(of: Int.self)
+            let app = buildApplication(gateway: services.gateway) { gatewayPortSink.yield($0) }
+            group.addTask {
+                let serviceGroup = ServiceGroup(
+                    configuration: .init(services: [.init(service: app), .init(service: services.httpClientService)], logger: logger))
+                try await serviceGroup.run()
+            }
+            var iterator = gatewayPorts.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw TestFailure("gateway did not start") }
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+            let context = Context(port: port, client: client, services: services, vendorPorts: vendorPorts)
+            do {
+                try await withTestTimeout(timeout) { try await test(context) }
+            } catch {
+                try? await client.shutdown()
+                group.cancelAll()
+                throw error
+            }
+            try await client.shutdown()
+            group.cancelAll()
+        }
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Fails (instead of hanging) when `body` takes longer than `timeout`.
+func withTestTimeout<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else { throw TestFailure("test timed out after \(timeout)") }
+        return value
+    }
+}
+
+/// A response read whole.
+struct HTTPResult: Sendable {
+    let status: Int
+    let headers: HTTPHeaders
+    let body: String
+
+    var json: JSONValue? { try? JSONParser.parse(body) }
+}
+
+extension LiveGateway.Context {
+    func send(
+        _ method: HTTPMethod = .POST, _ path: String, body: String? = nil, headers: [String: String] = [:]
+    ) async throws -> HTTPResult {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await client.execute(request, timeout: .seconds(60))
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        return HTTPResult(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
+    }
+
+    func post(_ path: String, json: JSONValue, key: String? = "test-key", headers: [String: String] = [:]) async throws -> HTTPResult {
+        var all = headers
+        if let key { all["authorization"] = "Bearer \(key)" }
+        return try await send(.POST, path, body: json.jsonString, headers: all)
+    }
+
+    /// Opens a streamed response and returns its head and an iterator over SSE events.
+    func openStream(_ path: String, json: JSONValue, key: String? = "test-key", headers: [String: String] = [:]) async throws -> (HTTPClientResponse, SSEReader) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        if let key { request.headers.add(name: "authorization", value: "Bearer \(key)") }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(string: json.jsonString))
+        let response = try await client.execute(request, timeout: .seconds(60))
+        return (response, SSEReader(body: response.body))
+    }
+}
