@@ -105,4 +105,15 @@ public struct ResolvedRoute: Sendable {
     public var weights: [Double]
     public var contextFallback: String?
     public var defaultMaxTokens: Int?
+
+    public init(
+        name: String, strategy: RoutingStrategy, targets: [TargetState], weights: [Double], contextFallback: String?, defaultMaxTokens: Int?
+    ) {
+        self.name = name
+        self.strategy = strategy
+        self.targets = targets
+        self.weights = weights
+        self.contextFallback = contextFallback
+        self.defaultMaxTokens = defaultMaxTokens
+    }
 }

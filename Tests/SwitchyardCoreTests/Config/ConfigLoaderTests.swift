@@ -1,0 +1,89 @@
+import Foundation
+import SwitchyardCore
+import Testing
+
+@Suite struct ConfigLoaderTests {
+    let minimal = """
+        providers:
+          oai:
+            type: openai
+            keys: [${OPENAI_API_KEY}, ${OPENAI_API_KEY_2:-}]
+        models:
+          smart:
+            targets: [oai/gpt-4o]
+          fast: oai/gpt-4o-mini
+        """
+
+    @Test func substitutesVariablesInsideValues() throws {
+        let config = try ConfigLoader.parse(minimal, environment: ["OPENAI_API_KEY": "sk-a #not: yaml {x}"])
+        #expect(config.providers.first?.keys == ["sk-a #not: yaml {x}"])
+        #expect(config.routes.map(\.name) == ["smart", "fast"])
+        #expect(config.route(named: "fast")?.targets.first?.description == "oai/gpt-4o-mini")
+        #expect(config.listen == ListenAddress(host: "127.0.0.1", port: 4000))
+    }
+
+    @Test func missingVariableIsNamedWithItsKeyPath() {
+        #expect {
+            try ConfigLoader.parse(minimal, environment: [:])
+        } throws: { error in
+            let issues = (error as? ConfigError)?.issues ?? []
+            return issues.contains { $0.path == "providers.oai.keys[0]" && $0.message.contains("OPENAI_API_KEY") }
+        }
+    }
+
+    @Test func fileReferencesAreRead() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "sk-from-file\n".write(to: directory.appendingPathComponent("key.txt"), atomically: true, encoding: .utf8)
+        let yaml = "providers:\n  oai:\n    type: openai\n    keys: [${file:key.txt}]\n"
+        try yaml.write(to: directory.appendingPathComponent("switchyard.yaml"), atomically: true, encoding: .utf8)
+        let config = try ConfigLoader.load(path: directory.appendingPathComponent("switchyard.yaml").path, environment: [:])
+        #expect(config.providers.first?.keys == ["sk-from-file"])
+    }
+
+    @Test func durationsAndRoutingAreParsed() throws {
+        let yaml = minimal.replacingOccurrences(of: "${OPENAI_API_KEY}", with: "k") + """
+
+            routing:
+              attempts: 3
+              deadline: 90s
+              backoff: {base: 250ms, max: 2s}
+              circuit_breaker: {failures: 2, cooldown: 5m, error_rate: 0.5, window: 30s}
+            """
+        let config = try ConfigLoader.parse(yaml)
+        #expect(config.routing.attempts == 3)
+        #expect(config.routing.deadline == .seconds(90))
+        #expect(config.routing.backoffBase == .milliseconds(250))
+        #expect(config.routing.circuitBreaker.cooldown == .seconds(300))
+        #expect(config.routing.circuitBreaker.errorRate == 0.5)
+    }
+
+    @Test(arguments: [
+        ("providers:\n  oai:\n    type: openai\n    kyes: [a]\n", "providers.oai.kyes", "unknown key (did you mean 'keys'?)"),
+        ("providers:\n  oai:\n    type: openai\n    keys: [a]\nmodels:\n  smart:\n    targets: [oai/x, oia/y]\n", "models.smart.targets[1]", "unknown provider 'oia'"),
+        ("providers:\n  x:\n    type: bedrock\n", "providers.x.type", "not supported yet"),
+        ("storage: sqlite:switchyard.db\n", "storage", "not supported yet"),
+        ("pricing:\n  oai/gpt-4o: {input: 1}\n", "pricing", "not supported yet"),
+        ("keys:\n  - key: abc\n    budget: {usd: 1}\n", "keys[0].budget", "not supported yet"),
+        ("routing:\n  deadline: soon\n", "routing.deadline", "expected a duration"),
+        ("listen: nowhere\n", "listen", "expected HOST:PORT"),
+        ("providers:\n  oai:\n    type: openai\n", "providers.oai.keys", "needs at least one key"),
+        ("providers:\n  oai:\n    type: foo\n", "providers.oai.type", "unknown provider type 'foo'"),
+        ("models:\n  smart:\n    strategy: random\n    targets: []\n", "models.smart.strategy", "unknown strategy"),
+        ("keys:\n  - key: a\n    models: [ghost]\n", "keys[0].models[0]", "unknown route or target 'ghost'"),
+        ("admin_key: short\n", "admin_key", "at least 16"),
+    ])
+    func invalidConfigsNameTheKeyPath(yaml: String, path: String, message: String) {
+        #expect {
+            try ConfigLoader.parse(yaml)
+        } throws: { error in
+            let issues = (error as? ConfigError)?.issues ?? []
+            return issues.contains { $0.path == path && $0.message.contains(message) }
+        }
+    }
+
+    @Test func invalidYAMLIsReported() {
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse("providers: [unclosed") }
+    }
+}

@@ -1,0 +1,81 @@
+import SwitchyardCore
+import Testing
+
+@Suite struct CircuitBreakerTests {
+    let start = ContinuousClock.now
+
+    @Test func opensAfterConsecutiveFailuresThenHalfOpensAndCloses() {
+        var breaker = CircuitBreaker(config: CircuitBreakerConfig(failures: 3, cooldown: .seconds(30), halfOpenProbes: 1))
+        #expect(breaker.recordFailure(now: start) == nil)
+        #expect(breaker.recordFailure(now: start) == nil)
+        #expect(breaker.recordFailure(now: start) == .opened(until: start + .seconds(30)))
+        #expect(breaker.admit(now: start + .seconds(29)).allowed == false)
+        let probe = breaker.admit(now: start + .seconds(30))
+        #expect(probe.allowed && probe.transition == .halfOpened)
+        // Only one probe at a time while half-open.
+        #expect(breaker.admit(now: start + .seconds(30)).allowed == false)
+        #expect(breaker.recordSuccess(now: start + .seconds(31)) == .closed)
+        #expect(breaker.admit(now: start + .seconds(31)).allowed)
+    }
+
+    @Test func aFailedProbeReopens() {
+        var breaker = CircuitBreaker(config: CircuitBreakerConfig(failures: 1, cooldown: .seconds(10)))
+        _ = breaker.recordFailure(now: start)
+        _ = breaker.admit(now: start + .seconds(10))
+        #expect(breaker.recordFailure(now: start + .seconds(11)) == .opened(until: start + .seconds(21)))
+    }
+
+    @Test func successResetsTheConsecutiveCount() {
+        var breaker = CircuitBreaker(config: CircuitBreakerConfig(failures: 2))
+        _ = breaker.recordFailure(now: start)
+        _ = breaker.recordSuccess(now: start)
+        #expect(breaker.recordFailure(now: start) == nil)
+        #expect(breaker.state == .closed)
+    }
+
+    @Test func opensOnErrorRateOverTheWindow() {
+        var breaker = CircuitBreaker(
+            config: CircuitBreakerConfig(failures: 100, cooldown: .seconds(5), errorRate: 0.5, window: .seconds(60), minimumRequests: 10))
+        var transition: CircuitBreaker.Transition?
+        for index in 0..<10 {
+            let now = start + .seconds(index)
+            transition = index.isMultiple(of: 2) ? breaker.recordSuccess(now: now) : breaker.recordFailure(now: now)
+        }
+        #expect(transition == .opened(until: start + .seconds(9) + .seconds(5)))
+    }
+
+    @Test func neutralOutcomesReleaseProbeSlots() {
+        var breaker = CircuitBreaker(config: CircuitBreakerConfig(failures: 1, cooldown: .seconds(1)))
+        _ = breaker.recordFailure(now: start)
+        #expect(breaker.admit(now: start + .seconds(1)).allowed)
+        breaker.recordNeutral()
+        #expect(breaker.admit(now: start + .seconds(1)).allowed)
+    }
+}
+
+@Suite struct BackoffTests {
+    @Test func fullJitterStaysUnderTheCappedExponential() {
+        let backoff = Backoff(base: .milliseconds(100), maximum: .seconds(1))
+        var generator = SeededGenerator(seed: 7)
+        for retry in 0..<10 {
+            let ceiling = min(Duration.seconds(1), .milliseconds(100) * (1 << retry))
+            for _ in 0..<50 {
+                let delay = backoff.delay(retry: retry, using: &generator)
+                #expect(delay >= .zero && delay <= ceiling)
+            }
+        }
+    }
+}
+
+/// A deterministic generator (SplitMix64) for reproducible distribution tests.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
