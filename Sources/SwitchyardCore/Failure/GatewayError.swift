@@ -58,6 +58,19 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
         GatewayError(code: .payloadTooLarge, status: 413, message: "Request body is larger than the limit of \(limit) bytes.")
     }
 
+    /// The last event of a stream that failed after it started: the vendor's (redacted) message, typed by kind.
+    public static func midStream(_ failure: UpstreamFailure) -> GatewayError {
+        let code: Code =
+            switch failure.kind {
+            case .overloaded, .unavailable: .overloaded
+            case .rateLimited, .quotaExhausted: .rateLimited
+            case .timeout: .timeout
+            case .invalidRequest, .contextLengthExceeded, .contentFiltered: .invalidRequest
+            case .authFailed: .upstream
+            }
+        return GatewayError(code: code, status: 502, message: failure.message, failureKind: failure.kind)
+    }
+
     /// The client-facing error for a final upstream failure.
     public static func upstream(_ failure: UpstreamFailure, target: String?) -> GatewayError {
         let whereText = target.map { " from \($0)" } ?? ""

@@ -7,6 +7,11 @@ public struct SSEEvent: Sendable, Hashable {
     public var event: String?
     /// The `data:` lines joined with newlines.
     public var data: String
+
+    public init(event: String?, data: String) {
+        self.event = event
+        self.data = data
+    }
 }
 
 /// Incremental server-sent-events parser (WHATWG rules): events end at a blank line, `data:` lines

@@ -75,7 +75,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
                     logger.warning(
                         "Stream failed after it started", metadata: ["target": "\(target)", "failure.kind": "\(failure.kind.rawValue)"])
                     output.removeAll(keepingCapacity: true)
-                    encoder.encodeError(GatewayError.upstream(failure, target: target), into: &output)
+                    encoder.encodeError(GatewayError.midStream(failure), into: &output)
                     try await writer.write(ByteBuffer(bytes: output))
                 }
                 try await writer.finish(nil)

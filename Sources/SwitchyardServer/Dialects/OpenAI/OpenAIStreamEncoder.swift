@@ -53,7 +53,16 @@ struct OpenAIStreamEncoder: DialectStreamEncoder {
 
     /// An in-band error that ends a stream that already started (no `[DONE]` follows).
     func encodeError(_ error: GatewayError, into output: inout [UInt8]) {
-        writeData(OpenAIResponseEncoder.encodeError(error), into: &output)
+        // The in-band shape of OpenAI-family streams (providers.md §9): no code, the type names the problem.
+        let type: String =
+            switch error.code {
+            case .overloaded, .unavailable: "overloaded_error"
+            case .rateLimited: "rate_limit_error"
+            case .timeout: "timeout_error"
+            case .invalidRequest: "invalid_request_error"
+            default: "server_error"
+            }
+        writeData(["error": ["message": .string(error.message), "type": .string(type), "param": .null, "code": .null]], into: &output)
     }
 
     private func header() -> JSONObject {
