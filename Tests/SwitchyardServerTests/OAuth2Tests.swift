@@ -1,0 +1,113 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import SwitchyardCore
+import SwitchyardProviders
+import SwitchyardSimulator
+import Testing
+
+@Suite("OAuth2 bearer credentials")
+struct OAuth2Tests {
+    static let config = """
+        listen: 127.0.0.1:0
+        admin_key: admin-key-0123456789
+        providers:
+          claude:
+            type: anthropic
+            base_url: http://127.0.0.1:{{claude}}
+            oauth:
+              token_url: http://127.0.0.1:{{claude}}/oauth/token
+              client_id: switchyard
+              client_secret: s3cret
+              scope: api
+        models:
+          claude: claude/claude-sonnet-4-5
+        routing:
+          attempts: 2
+        keys:
+          - name: app
+            key: test-key
+        """
+
+    @Test func fiftyConcurrentRequestsShareOneTokenRequest() async throws {
+        let claude = SimulatedVendor(name: "claude", format: .anthropic, defaultReply: SimulatedReply(text: "ok"))
+        try await LiveGateway.run(vendors: [claude], config: Self.config) { gateway in
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<50 {
+                    group.addTask {
+                        try await gateway.post("/v1/chat/completions", json: ["model": "claude", "messages": [["role": "user", "content": .string("hi \(index)")]]]).status
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses == Array(repeating: 200, count: 50))
+            #expect(claude.tokenRequests == 1)
+            #expect(claude.requests.count == 50)
+            #expect(claude.requests.allSatisfy { $0.headers["authorization"] == "Bearer sim-access-1" && $0.headers["x-api-key"] == nil })
+        }
+    }
+
+    @Test func anExpiredTokenIsRefreshedBeforeUse() async throws {
+        let claude = SimulatedVendor(name: "claude", format: .anthropic)
+        claude.configureTokens(lifetimeSeconds: 600)
+        try await LiveGateway.run(vendors: [claude], config: Self.config) { gateway in
+            let port = try #require(gateway.vendorPorts["claude"])
+            let clock = ManualTimeSource()
+            let transport = HTTPClientTransport(client: gateway.client)
+            let credential = OAuth2Credential(
+                config: OAuth2Config(
+                    tokenURL: "http://127.0.0.1:\(port)/oauth/token", clientID: nil, clientSecret: nil, scope: nil, grant: .refreshToken("rt-1")),
+                transport: transport, timeSource: clock)
+            var request = UpstreamRequest(url: "http://127.0.0.1:\(port)/v1/messages")
+            try await credential.authorize(&request)
+            #expect(request.headers["authorization"] == "Bearer sim-access-1")
+            clock.advance(by: .seconds(500))
+            try await credential.authorize(&request)
+            #expect(claude.tokenRequests == 1)
+            // Within the refresh margin before expiry: a new token is fetched before the old one is used.
+            clock.advance(by: .seconds(50))
+            try await credential.authorize(&request)
+            #expect(claude.tokenRequests == 2)
+            #expect(request.headers["authorization"] == "Bearer sim-access-2")
+        }
+    }
+
+    @Test func aRejectedGrantMakesTheCredentialAuthFailed() async throws {
+        let claude = SimulatedVendor(name: "claude", format: .anthropic)
+        claude.configureTokens(rejectGrants: true)
+        try await LiveGateway.run(vendors: [claude], config: Self.config) { gateway in
+            let result = try await gateway.post("/v1/chat/completions", json: ["model": "claude", "messages": [["role": "user", "content": "hi"]]])
+            #expect(result.status == 503)
+            #expect(result.json?["error"]?["message"]?.stringValue?.contains("auth_failed") == true)
+            #expect(!result.body.contains("s3cret"))
+            #expect(claude.requests.isEmpty)
+            let admin = try await gateway.send(.GET, "/admin/providers", headers: ["authorization": "Bearer admin-key-0123456789"])
+            let credential = admin.json?["providers"]?.arrayValue?.first?["credentials"]?.arrayValue?.first
+            #expect(credential?["state"] == "revoked")
+            #expect(credential?["last_error_kind"] == "auth_failed")
+        }
+    }
+
+    @Test func aTokenTheAPIRejectsIsDroppedAndRefreshedOnTheNextProbe() async throws {
+        let claude = SimulatedVendor(name: "claude", format: .anthropic)
+        let clock = ManualTimeSource()
+        try await LiveGateway.run(vendors: [claude], config: Self.config, timeSource: clock) { gateway in
+            let request: JSONValue = ["model": "claude", "messages": [["role": "user", "content": "hi"]]]
+            #expect(try await gateway.post("/v1/chat/completions", json: request).status == 200)
+            claude.revokeIssuedTokens()
+            let rejected = try await gateway.post("/v1/chat/completions", json: request)
+            #expect(rejected.status == 503)
+            #expect(claude.tokenRequests == 1)
+            // Disabled until a probe: no traffic goes to it during the cooldown …
+            #expect(try await gateway.post("/v1/chat/completions", json: request).status == 503)
+            #expect(claude.requests.count == 2)
+            // … then one probe fetches a fresh token, succeeds, and the credential is healthy again.
+            clock.advance(by: .seconds(31))
+            let probe = try await gateway.post("/v1/chat/completions", json: request)
+            #expect(probe.status == 200)
+            #expect(claude.tokenRequests == 2)
+            #expect(claude.requests.last?.headers["authorization"] == "Bearer sim-access-2")
+        }
+    }
+}
