@@ -65,6 +65,8 @@ let package = Package(
             name: "SwitchyardSimulator",
             dependencies: [
                 "SwitchyardCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],

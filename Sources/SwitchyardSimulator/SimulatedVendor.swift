@@ -24,6 +24,9 @@ public final class SimulatedVendor: Sendable {
         /// Every `failEvery`-th request (1-based) gets `scheduledFailure` instead of the default reply.
         var failEvery: Int?
         var scheduledFailure: SimulatorScenario?
+        /// Share of requests (0–1) failed at random with `scheduledFailure`, from a seeded generator.
+        var randomFailureRate: Double = 0
+        var random = SplitMix64(seed: 0)
         var requests: [RecordedRequest] = []
         var tokenRequests = 0
         var tokenLifetime = 3600
@@ -49,6 +52,15 @@ public final class SimulatedVendor: Sendable {
     public func failEvery(_ period: Int?, with failure: SimulatorScenario) {
         state.withLock {
             $0.failEvery = period
+            $0.scheduledFailure = failure
+        }
+    }
+
+    /// Fails a `rate` share of requests with `failure`, chosen by a generator seeded with `seed`.
+    public func failRandomly(rate: Double, seed: UInt64, with failure: SimulatorScenario) {
+        state.withLock {
+            $0.randomFailureRate = rate
+            $0.random = SplitMix64(seed: seed)
             $0.scheduledFailure = failure
         }
     }
@@ -83,6 +95,11 @@ public final class SimulatedVendor: Sendable {
             if let period = state.failEvery, period > 0, let failure = state.scheduledFailure, state.requests.count % period == 0 {
                 return failure
             }
+            if state.randomFailureRate > 0, let failure = state.scheduledFailure,
+                Double(state.random.next() % 1_000_000) / 1_000_000 < state.randomFailureRate
+            {
+                return failure
+            }
             return .reply(state.defaultReply)
         }
         eventContinuation.yield(.requestReceived(path: request.path))
@@ -106,5 +123,18 @@ public final class SimulatedVendor: Sendable {
 
     func emit(_ event: SimulatorEvent) {
         eventContinuation.yield(event)
+    }
+}
+
+/// A small seeded generator (SplitMix64), so simulated failures are reproducible.
+struct SplitMix64 {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

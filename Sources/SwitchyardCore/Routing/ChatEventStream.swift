@@ -50,4 +50,27 @@ public final class ChatEventStream: @unchecked Sendable {
         }
         pending = first
     }
+
+    /// Reads on until an event with content (text, a tool call, a finish) or the end of the stream,
+    /// keeping everything for ``next()``. Until content arrives nothing has been sent to the client,
+    /// so a failure here can still fail over.
+    func awaitFirstContent() async throws(UpstreamFailure) {
+        var buffered = pending
+        pending = []
+        while !buffered.contains(where: \.carriesContent) {
+            guard let more = try await next() else { break }
+            buffered.append(contentsOf: more)
+        }
+        pending = buffered
+    }
+}
+
+extension ChatEvent {
+    /// Whether the event is something a client sees as output (not bookkeeping such as start or usage).
+    var carriesContent: Bool {
+        switch self {
+        case .textDelta, .toolCallStart, .toolCallArguments, .finish: true
+        case .start, .usage: false
+        }
+    }
 }

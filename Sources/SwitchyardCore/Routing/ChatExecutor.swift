@@ -47,6 +47,9 @@ public struct ChatExecutor: Sendable {
                     try await withDeadline(context.firstByteDeadline, what: "the first stream event") {
                         try await stream.awaitFirstEvent()
                     }
+                    try await withDeadline(context.deadline, what: "the first streamed content") {
+                        try await stream.awaitFirstContent()
+                    }
                 } catch {
                     throw error as? UpstreamFailure ?? UpstreamFailure(kind: .unavailable, message: "upstream stream failed")
                 }

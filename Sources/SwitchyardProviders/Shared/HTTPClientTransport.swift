@@ -13,12 +13,15 @@ public struct HTTPClientTransport: UpstreamTransport {
     }
 
     /// A client configured for upstream calls: pooled, no redirects (they would carry credentials
-    /// elsewhere), no decompression, `connectTimeout` per connection attempt.
+    /// elsewhere), no decompression, `connectTimeout` per connection attempt, no connect retries.
     public static func makeClient(connectTimeout: Duration) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         configuration.timeout.connect = .nanoseconds(connectTimeout.nanoseconds)
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        // A refused connection is a failed attempt: the router fails over at once instead of the pool
+        // retrying the same dead host until the connect timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.decompression = .disabled
         return HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
     }
