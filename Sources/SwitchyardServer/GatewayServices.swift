@@ -15,6 +15,10 @@ public struct GatewayServices: Sendable {
     public init(
         config: GatewayConfig, logger: Logger, timeSource: any TimeSource = SystemTimeSource(), observer: RoutingObserver = RoutingObserver()
     ) throws(ConfigError) {
+        if config.keys.isEmpty, !config.listen.isLoopback {
+            throw ConfigError(
+                path: "keys", message: "no virtual keys are configured, so the gateway may only listen on loopback (it would listen on \(config.listen))")
+        }
         let connectTimeout = config.providers.map(\.timeout.connect).min() ?? .seconds(5)
         let client = HTTPClientTransport.makeClient(connectTimeout: connectTimeout)
         let transport = HTTPClientTransport(client: client)
@@ -26,13 +30,30 @@ public struct GatewayServices: Sendable {
             try? client.syncShutdown()
             throw error
         }
-        let loop = AttemptLoop(routing: config.routing, timeSource: timeSource, observer: observer)
-        self.gateway = Gateway(table: RouteTable(config: config, providers: providers), executor: ChatExecutor(transport: transport, loop: loop), logger: logger)
+        let alerts = config.alertWebhook.map { AlertDispatcher(webhook: $0, transport: transport, logger: logger) }
+        let routingObserver = RoutingObserver { event in
+            alerts?.enqueue(event)
+            observer.notify(event)
+        }
+        let loop = AttemptLoop(routing: config.routing, timeSource: timeSource, observer: routingObserver)
+        let executor = ChatExecutor(transport: transport, loop: loop, faults: FaultInjector(faults: config.faults))
+        self.gateway = Gateway(table: RouteTable(config: config, providers: providers), executor: executor, logger: logger)
         self.httpClient = client
+        self.alerts = alerts
     }
+
+    /// The alert webhook sender, when the config names a webhook.
+    public let alerts: AlertDispatcher?
 
     /// A service that shuts the HTTP client down on graceful shutdown.
     public var httpClientService: some Service { HTTPClientService(client: httpClient) }
+
+    /// Every long-lived service besides the HTTP server: run them in the same service group.
+    public var backgroundServices: [any Service] {
+        var services: [any Service] = [HTTPClientService(client: httpClient)]
+        if let alerts { services.append(alerts) }
+        return services
+    }
 }
 
 struct HTTPClientService: Service {

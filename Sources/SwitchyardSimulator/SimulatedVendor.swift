@@ -28,6 +28,7 @@ public final class SimulatedVendor: Sendable {
         var randomFailureRate: Double = 0
         var random = SplitMix64(seed: 0)
         var requests: [RecordedRequest] = []
+        var hooks: [RecordedRequest] = []
         var tokenRequests = 0
         var tokenLifetime = 3600
         var rejectTokens = false
@@ -104,6 +105,14 @@ public final class SimulatedVendor: Sendable {
         }
         eventContinuation.yield(.requestReceived(path: request.path))
         return scenario
+    }
+
+    /// Webhook posts received (see `POST /webhook`).
+    public var hooks: [RecordedRequest] { state.withLock { $0.hooks } }
+
+    func recordHook(_ request: RecordedRequest) {
+        state.withLock { $0.hooks.append(request) }
+        eventContinuation.yield(.requestReceived(path: request.path))
     }
 
     func issueToken() -> (token: String?, lifetime: Int) {

@@ -27,6 +27,13 @@ public enum SimulatorServer {
         case .anthropic:
             router.post("/v1/messages") { request, _ in try await handleChat(request, vendor: vendor) }
         }
+        // A webhook receiver, for alert tests: records the body without consuming a scenario.
+        router.post("/webhook") { request, _ in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            let raw = String(buffer: body)
+            vendor.recordHook(RecordedRequest(method: "POST", path: "/webhook", headers: headerMap(request), body: try? JSONParser.parse(raw), rawBody: raw))
+            return Response(status: .noContent)
+        }
         router.post("/oauth/token") { _, _ in
             let issued = vendor.issueToken()
             guard let token = issued.token else {

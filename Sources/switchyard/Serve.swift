@@ -34,24 +34,20 @@ func runGateway(
     config: GatewayConfig, logger: Logger, observer: RoutingObserver = RoutingObserver(), extraServices: [any Service] = [],
     onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws {
-    if config.keys.isEmpty {
-        guard config.listen.isLoopback else {
-            printError("Refusing to listen on \(config.listen) without virtual keys: add a 'keys:' section or listen on 127.0.0.1.")
-            throw ExitCode(2)
-        }
+    if config.keys.isEmpty, config.listen.isLoopback {
         logger.warning("No virtual keys configured: the gateway is open to every local process", metadata: ["listen": "\(config.listen)"])
     }
     let services: GatewayServices
     do {
         services = try GatewayServices(config: config, logger: logger, observer: observer)
     } catch {
-        printError(error.description)
+        printError("Refusing to start: \(error.description)")
         throw ExitCode(2)
     }
     let app = buildApplication(gateway: services.gateway, onServerRunning: onRunning)
     let group = ServiceGroup(
         configuration: .init(
-            services: [.init(service: app), .init(service: services.httpClientService)] + extraServices.map { .init(service: $0) },
+            services: [.init(service: app)] + (services.backgroundServices + extraServices).map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
     try await group.run()

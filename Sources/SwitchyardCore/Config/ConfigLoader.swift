@@ -37,7 +37,7 @@ public enum ConfigLoader {
 
     private static func readRoot(_ root: ConfigNode) -> GatewayConfig {
         var config = GatewayConfig()
-        let allowed: Set = ["listen", "admin_key", "storage", "providers", "models", "routing", "keys", "pricing", "max_body_size"]
+        let allowed: Set = ["listen", "admin_key", "storage", "providers", "models", "routing", "keys", "pricing", "max_body_size", "alerts", "faults"]
         for (key, node) in root.mapping(allowed: allowed) ?? [] {
             switch key {
             case "listen":
@@ -51,6 +51,12 @@ public enum ConfigLoader {
             case "models": config.routes = readRoutes(node)
             case "routing": config.routing = readRouting(node)
             case "keys": config.keys = readKeys(node)
+            case "alerts":
+                for (name, value) in node.mapping(allowed: ["webhook"]) ?? [] where name == "webhook" {
+                    guard let url = value.string() else { continue }
+                    if url.hasPrefix("http://") || url.hasPrefix("https://") { config.alertWebhook = url } else { value.report("expected an http(s) URL") }
+                }
+            case "faults": config.faults = readFaults(node)
             default: break
             }
         }
@@ -74,10 +80,28 @@ public enum ConfigLoader {
         return nil
     }
 
+    private static func readFaults(_ node: ConfigNode) -> [String: FaultInjector.Fault] {
+        var faults: [String: FaultInjector.Fault] = [:]
+        for (provider, value) in node.mapping() ?? [] {
+            var kind: FailureKind?
+            var rate = 1.0
+            for (key, item) in value.mapping(allowed: ["kind", "rate"]) ?? [] {
+                if key == "rate" {
+                    rate = item.double(range: 0...1) ?? rate
+                } else if let text = item.string() {
+                    kind = FailureKind(rawValue: text)
+                    if kind == nil { item.report("unknown failure kind '\(text)' (one of \(FailureKind.allCases.map(\.rawValue).joined(separator: ", ")))") }
+                }
+            }
+            if let kind { faults[provider] = FaultInjector.Fault(kind: kind, rate: rate) } else if value.mapping() != nil { value.report("missing key 'kind'") }
+        }
+        return faults
+    }
+
     // MARK: providers
 
     private static let providerKeys: Set = [
-        "type", "keys", "base_url", "headers", "timeout", "anthropic_version", "max_tokens", "stream_usage", "oauth",
+        "type", "keys", "base_url", "headers", "timeout", "anthropic_version", "max_tokens", "stream_usage", "oauth", "key_selection",
         "region", "aws", "project", "location", "service_account", "api_version", "entra", "token_url",
     ]
 
@@ -109,6 +133,9 @@ public enum ConfigLoader {
             case "max_tokens": provider.defaultMaxTokens = value.int(range: 1...10_000_000)
             case "stream_usage": provider.requestsStreamUsage = value.bool() ?? true
             case "oauth": provider.oauth = readOAuth(value)
+            case "key_selection":
+                guard let text = value.string() else { continue }
+                if let selection = KeySelection(rawValue: text) { provider.keySelection = selection } else { value.report("expected round-robin or least-used") }
             default:
                 // Keys of provider types this build does not implement (region, aws, entra, …).
                 if !value.isNull { value.report("used by provider types that are \(notYet)") }

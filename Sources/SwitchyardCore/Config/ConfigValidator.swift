@@ -43,6 +43,9 @@ enum ConfigValidator {
                 report(path, "route name shadows the direct target '\(route.name)'")
             }
         }
+        for provider in config.faults.keys where !providerNames.contains(provider) {
+            report("faults.\(provider)", "unknown provider '\(provider)'")
+        }
         var seenKeys: Set<String> = []
         for (index, key) in config.keys.enumerated() {
             if !seenKeys.insert(key.key).inserted { report("keys[\(index)].key", "the same key is configured twice") }

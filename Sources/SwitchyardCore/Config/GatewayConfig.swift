@@ -10,6 +10,10 @@ public struct GatewayConfig: Sendable {
     public var routes: [RouteConfig]
     public var routing: RoutingConfig
     public var keys: [VirtualKeyConfig]
+    /// URL that receives a JSON POST when a credential is disabled or a circuit opens.
+    public var alertWebhook: String?
+    /// Injected provider failures for drills, by provider name.
+    public var faults: [String: FaultInjector.Fault] = [:]
 
     public init(
         listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 4000),
@@ -71,6 +75,8 @@ public struct ProviderConfig: Sendable {
     public var anthropicVersion: String?
     /// Output cap used when the client sends none (required by Anthropic).
     public var defaultMaxTokens: Int?
+    /// How requests spread over several keys.
+    public var keySelection: KeySelection = .roundRobin
     /// Whether to ask an OpenAI-type upstream for usage in streams (`stream_options.include_usage`); some
     /// compatible vendors reject the field.
     public var requestsStreamUsage: Bool
@@ -94,6 +100,12 @@ public struct ProviderConfig: Sendable {
         self.requestsStreamUsage = requestsStreamUsage
         self.oauth = oauth
     }
+}
+
+/// How a provider's requests spread over its keys.
+public enum KeySelection: String, Sendable, Hashable, CaseIterable {
+    case roundRobin = "round-robin"
+    case leastUsed = "least-used"
 }
 
 /// The vendor protocol a provider speaks.

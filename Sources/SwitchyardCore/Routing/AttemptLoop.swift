@@ -78,7 +78,7 @@ public struct AttemptLoop: Sendable {
                     if pass == 0 { report.skipped.append("\(target.name): circuit open") }
                     continue
                 }
-                target.begin()
+                target.acquire()
                 let started = timeSource.now
                 let outcome = try await visit(target, deadline: deadline, report: &report, logger: logger, attempt: attempt)
                 let verdict: FailureKind?
@@ -91,20 +91,28 @@ public struct AttemptLoop: Sendable {
                     if pass == 0 { report.skipped.append("\(target.name): no usable credential") }
                 }
                 let latency: Duration? = verdict == nil ? timeSource.now - started : nil
-                if let transition = target.end(failure: verdict, latency: latency, now: timeSource.now) {
+                if let transition = target.record(failure: verdict, latency: latency, now: timeSource.now) {
                     observer.breakerChanged(target: target, transition: transition, logger: logger)
                 }
                 switch outcome {
-                case .answered(let value):
+                case .answered(let value, let slot):
                     report.target = target.name
+                    // A stream keeps its target and credential in flight until it ends.
+                    if let holder = value as? any InFlightHolder {
+                        holder.hold(InFlightLease(target: target, credential: slot))
+                    } else {
+                        slot.release()
+                        target.release()
+                    }
                     return (value, report)
                 case .failed(let kind):
+                    target.release()
                     attemptedThisPass = true
                     if !kind.allowsFailover, let failure = report.attempts.last?.failure {
                         throw ExecutionFailure(error: GatewayError.upstream(failure, target: target.name), report: report)
                     }
                 case .untried:
-                    break
+                    target.release()
                 }
             }
             if !attemptedThisPass { break }
@@ -114,7 +122,7 @@ public struct AttemptLoop: Sendable {
     }
 
     private enum VisitOutcome<T> {
-        case answered(T)
+        case answered(T, CredentialSlot)
         case failed(FailureKind)
         case untried
     }
@@ -133,16 +141,17 @@ public struct AttemptLoop: Sendable {
             guard report.attempts.count < routing.attempts, timeSource.now < deadline else { break }
             guard slot.isUsable(now: timeSource.now) || isProbeDue(slot) else { continue }
             let context = makeContext(target: target, slot: slot, deadline: deadline)
-            slot.begin()
+            slot.acquire()
             do {
                 let value = try await attempt(context)
-                if slot.end(failure: nil, now: timeSource.now).restored {
+                if slot.record(failure: nil, now: timeSource.now).restored {
                     observer.credentialRestored(provider: target.provider, slot: slot, logger: logger)
                 }
                 report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: nil))
-                return .answered(value)
+                return .answered(value, slot)
             } catch {
-                if slot.end(failure: error, now: timeSource.now).disabled {
+                slot.release()
+                if slot.record(failure: error, now: timeSource.now).disabled {
                     await slot.credential.invalidate()
                     observer.credentialDisabled(provider: target.provider, slot: slot, failure: error, logger: logger)
                 }

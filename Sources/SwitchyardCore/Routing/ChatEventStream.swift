@@ -5,7 +5,8 @@ typealias NIOCoreByteBuffer = ByteBuffer
 ///
 /// `@unchecked Sendable`: the stream is used by one task at a time. The request handler opens it and
 /// hands it over to the response writer, which then reads it to the end; nothing reads it concurrently.
-public final class ChatEventStream: @unchecked Sendable {
+public final class ChatEventStream: @unchecked Sendable, InFlightHolder {
+    private var lease: InFlightLease?
     private var iterator: UpstreamBody.AsyncIterator
     private var decoder: any ChatStreamDecoder
     private var pending: [ChatEvent] = []
@@ -16,9 +17,26 @@ public final class ChatEventStream: @unchecked Sendable {
         self.decoder = decoder
     }
 
+    func hold(_ lease: InFlightLease) {
+        self.lease = lease
+    }
+
     /// The next batch of events, or `nil` once the upstream stream completed.
     /// - Throws: ``UpstreamFailure`` for an in-band error, a broken connection or a truncated stream.
     public func next() async throws(UpstreamFailure) -> [ChatEvent]? {
+        do {
+            guard let events = try await readNext() else {
+                lease?.release()
+                return nil
+            }
+            return events
+        } catch {
+            lease?.release()
+            throw error
+        }
+    }
+
+    private func readNext() async throws(UpstreamFailure) -> [ChatEvent]? {
         if !pending.isEmpty {
             defer { pending.removeAll() }
             return pending
@@ -45,7 +63,7 @@ public final class ChatEventStream: @unchecked Sendable {
 
     /// Reads until at least one event arrived, keeping them for the next ``next()``.
     func awaitFirstEvent() async throws(UpstreamFailure) {
-        guard let first = try await next() else {
+        guard let first = try await readNext() else {
             throw UpstreamFailure(kind: .unavailable, message: "upstream stream ended without any event")
         }
         pending = first
@@ -58,7 +76,7 @@ public final class ChatEventStream: @unchecked Sendable {
         var buffered = pending
         pending = []
         while !buffered.contains(where: \.carriesContent) {
-            guard let more = try await next() else { break }
+            guard let more = try await readNext() else { break }
             buffered.append(contentsOf: more)
         }
         pending = buffered

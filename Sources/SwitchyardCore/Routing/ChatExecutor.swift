@@ -6,14 +6,16 @@ public import NIOCore
 public struct ChatExecutor: Sendable {
     public let transport: any UpstreamTransport
     public let loop: AttemptLoop
+    public let faults: FaultInjector
     /// Largest upstream response body accepted for a non-streamed answer.
     public var maximumResponseBytes = 64 << 20
     /// How much of an error body is read for classification.
     static let errorBodyLimit = 64 << 10
 
-    public init(transport: any UpstreamTransport, loop: AttemptLoop) {
+    public init(transport: any UpstreamTransport, loop: AttemptLoop, faults: FaultInjector = FaultInjector()) {
         self.transport = transport
         self.loop = loop
+        self.faults = faults
     }
 
     /// The earliest instant a request started now must be over.
@@ -124,6 +126,7 @@ public struct ChatExecutor: Sendable {
     }
 
     private func execute(_ upstream: inout UpstreamRequest, context: AttemptContext) async throws(UpstreamFailure) -> UpstreamResponse {
+        if let injected = faults.failure(for: context.target.provider.name) { throw injected }
         try await context.credential.credential.authorize(&upstream)
         let response = try await transport.execute(upstream, headDeadline: context.firstByteDeadline)
         guard response.head.isSuccess else {

@@ -35,18 +35,23 @@ public final class CredentialSlot: Sendable {
         }
     }
 
-    public func begin() {
+    /// Counts a request that starts using this credential.
+    public func acquire() {
         state.withLock {
             $0.inFlight += 1
             $0.uses += 1
         }
     }
 
-    /// Records the outcome of an attempt; returns true when the credential went from disabled to usable.
+    /// Counts a request that stopped using this credential (for a stream: when the stream ended).
+    public func release() {
+        state.withLock { $0.inFlight -= 1 }
+    }
+
+    /// Records the outcome of an attempt; says whether the credential was restored or disabled by it.
     @discardableResult
-    public func end(failure: UpstreamFailure?, now: ContinuousClock.Instant) -> (restored: Bool, disabled: Bool) {
+    public func record(failure: UpstreamFailure?, now: ContinuousClock.Instant) -> (restored: Bool, disabled: Bool) {
         state.withLock { state in
-            state.inFlight -= 1
             guard let failure else {
                 let wasDisabled: Bool
                 if case .disabled = state.health { wasDisabled = true } else { wasDisabled = false }

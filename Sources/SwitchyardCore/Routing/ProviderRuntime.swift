@@ -28,6 +28,10 @@ public final class ProviderRuntime: Sendable {
             let slot = credentials[(start &+ offset) % count]
             if slot.isUsable(now: now) { usable.append(slot) } else { unusable.append(slot) }
         }
+        if config.keySelection == .leastUsed {
+            // Stable on ties, so equal loads still rotate.
+            usable = usable.enumerated().sorted { ($0.element.inFlight, $0.offset) < ($1.element.inFlight, $1.offset) }.map(\.element)
+        }
         return usable + unusable
     }
 }
@@ -37,13 +41,13 @@ public final class TargetState: Sendable {
     public let ref: TargetRef
     public let provider: ProviderRuntime
     private let breaker: Mutex<CircuitBreaker>
-    private let stats: Mutex<(latencyEWMA: Double?, inFlight: Int, successes: Int, failures: Int, lastFailure: FailureKind?)>
+    private let stats: Mutex<(latencyEWMA: Double?, inFlight: Int, successes: Int, failures: Int, lastFailure: FailureKind?, circuitOpenings: Int)>
 
     public init(ref: TargetRef, provider: ProviderRuntime, breaker: CircuitBreakerConfig) {
         self.ref = ref
         self.provider = provider
         self.breaker = Mutex(CircuitBreaker(config: breaker))
-        self.stats = Mutex((nil, 0, 0, 0, nil))
+        self.stats = Mutex((nil, 0, 0, 0, nil, 0))
     }
 
     /// `provider/model`.
@@ -60,14 +64,19 @@ public final class TargetState: Sendable {
         breaker.withLock { $0.admit(now: now) }
     }
 
-    public func begin() {
+    /// Counts a request that starts using this target.
+    public func acquire() {
         stats.withLock { $0.inFlight += 1 }
     }
 
+    /// Counts a request that stopped using this target (for a stream: when the stream ended).
+    public func release() {
+        stats.withLock { $0.inFlight -= 1 }
+    }
+
     /// Records an attempt's outcome; returns the breaker transition it caused, if any.
-    public func end(failure: FailureKind?, latency: Duration?, now: ContinuousClock.Instant) -> CircuitBreaker.Transition? {
+    public func record(failure: FailureKind?, latency: Duration?, now: ContinuousClock.Instant) -> CircuitBreaker.Transition? {
         stats.withLock { stats in
-            stats.inFlight -= 1
             if let failure {
                 stats.failures += 1
                 stats.lastFailure = failure
@@ -79,13 +88,18 @@ public final class TargetState: Sendable {
                 stats.latencyEWMA = stats.latencyEWMA.map { 0.8 * $0 + 0.2 * sample } ?? sample
             }
         }
-        return breaker.withLock { breaker in
+        let transition = breaker.withLock { breaker -> CircuitBreaker.Transition? in
             guard let failure else { return breaker.recordSuccess(now: now) }
             if failure.countsAgainstHealth { return breaker.recordFailure(now: now) }
             breaker.recordNeutral()
             return nil
         }
+        if case .opened? = transition { stats.withLock { $0.circuitOpenings += 1 } }
+        return transition
     }
+
+    /// How often this target's circuit has opened.
+    public var circuitOpenings: Int { stats.withLock { $0.circuitOpenings } }
 
     public var latencyEWMA: Double? { stats.withLock { $0.latencyEWMA } }
     public var inFlight: Int { stats.withLock { $0.inFlight } }

@@ -17,6 +17,11 @@ public struct RoutingObserver: Sendable {
         self.sink = sink
     }
 
+    /// Passes an event to the sink (for observers that fan out to others).
+    public func notify(_ event: Event) {
+        sink?(event)
+    }
+
     func attemptFailed(target: TargetState, slot: CredentialSlot, failure: UpstreamFailure, logger: Logger) {
         logger.debug(
             "Upstream attempt failed",

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import SwitchyardCore
 
@@ -10,8 +11,48 @@ struct AdminRoutes: Sendable {
     func register(on router: Router<BasicRequestContext>) {
         router.get("/admin/providers") { request, _ in
             guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return Self.forbidden() }
-            return Self.json(ProviderHealthReport.make(table: gateway.table, now: .now))
+            return Self.json(ProviderHealthReport.make(table: gateway.table, now: gateway.executor.loop.timeSource.now))
         }
+        router.get("/admin/faults") { request, _ in
+            guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return Self.forbidden() }
+            return Self.json(Self.faultsJSON(gateway.executor.faults.all))
+        }
+        // Drills: `{"provider": "oai", "kind": "overloaded", "rate": 0.5}` makes half of oai's attempts fail.
+        router.post("/admin/faults") { request, _ in
+            guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return Self.forbidden() }
+            let body = try await request.body.collect(upTo: 64 << 10)
+            guard let json = try? JSONParser.parse(body.readableBytesView), let provider = json["provider"]?.stringValue,
+                gateway.table.providers[provider] != nil
+            else { return Self.badRequest("expected {\"provider\": <configured provider>, \"kind\": <failure kind>, \"rate\": 0…1}") }
+            guard let kind = json["kind"]?.stringValue.flatMap(FailureKind.init(rawValue:)) else {
+                return Self.badRequest("kind must be one of \(FailureKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let rate = json["rate"]?.doubleValue ?? 1
+            guard (0...1).contains(rate) else { return Self.badRequest("rate must be between 0 and 1") }
+            gateway.executor.faults.set(FaultInjector.Fault(kind: kind, rate: rate), for: provider)
+            gateway.logger.warning("Fault injection enabled", metadata: ["provider": "\(provider)", "failure.kind": "\(kind.rawValue)", "rate": "\(rate)"])
+            return Self.json(Self.faultsJSON(gateway.executor.faults.all))
+        }
+        router.delete("/admin/faults/{provider}") { request, context in
+            guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return Self.forbidden() }
+            let provider = context.parameters.get("provider") ?? ""
+            gateway.executor.faults.set(nil, for: provider)
+            gateway.logger.info("Fault injection disabled", metadata: ["provider": "\(provider)"])
+            return Self.json(Self.faultsJSON(gateway.executor.faults.all))
+        }
+    }
+
+    static func faultsJSON(_ faults: [String: FaultInjector.Fault]) -> JSONValue {
+        let entries = faults.sorted { $0.key < $1.key }.map { provider, fault -> JSONValue in
+            ["provider": .string(provider), "kind": .string(fault.kind.rawValue), "rate": .double(fault.rate)]
+        }
+        return ["faults": .array(entries)]
+    }
+
+    static func badRequest(_ message: String) -> Response {
+        Response(
+            status: .badRequest, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: OpenAIResponseEncoder.encodeError(.invalidRequest(message)).jsonBytes)))
     }
 
     static func json(_ value: JSONValue) -> Response {
@@ -55,6 +96,7 @@ enum ProviderHealthReport {
                     object["state"] = now < until ? "circuit_open" : "half_open"
                     if now < until { object["open_for_seconds"] = .double((until - now).seconds) }
                 }
+                object["circuit_openings"] = .int(target.circuitOpenings)
                 object["successes"] = .int(counts.successes)
                 object["failures"] = .int(counts.failures)
                 let total = counts.successes + counts.failures

@@ -47,8 +47,7 @@ typealias NIOCoreBuffer = ByteBuffer
         let route = route(.latency, weights: [1, 1, 1])
         let now = ContinuousClock.now
         for (target, latency) in zip(route.targets, [Duration.milliseconds(300), .milliseconds(50), .milliseconds(900)]) {
-            target.begin()
-            _ = target.end(failure: nil, latency: latency, now: now)
+            _ = target.record(failure: nil, latency: latency, now: now)
         }
         var generator = SeededGenerator(seed: 1)
         var fastestFirst = 0
@@ -63,9 +62,9 @@ typealias NIOCoreBuffer = ByteBuffer
 
     @Test func leastBusyPicksTheTargetWithFewestInFlight() {
         let route = route(.leastBusy, weights: [1, 1, 1])
-        route.targets[0].begin()
-        route.targets[0].begin()
-        route.targets[2].begin()
+        route.targets[0].acquire()
+        route.targets[0].acquire()
+        route.targets[2].acquire()
         var generator = SeededGenerator(seed: 3)
         #expect(TargetOrdering.order(route, using: &generator).map(\.name) == ["p/m1", "p/m2", "p/m0"])
     }

@@ -60,7 +60,7 @@ enum LiveGateway {
             let app = buildApplication(gateway: services.gateway) { gatewayPortSink.yield($0) }
             group.addTask {
                 let serviceGroup = ServiceGroup(
-                    configuration: .init(services: [.init(service: app), .init(service: services.httpClientService)], logger: logger))
+                    configuration: .init(services: [.init(service: app)] + services.backgroundServices.map { .init(service: $0) }, logger: logger))
                 try await serviceGroup.run()
             }
             var iterator = gatewayPorts.makeAsyncIterator()

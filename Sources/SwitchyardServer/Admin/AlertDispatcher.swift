@@ -1,0 +1,69 @@
+import Foundation
+public import Logging
+public import ServiceLifecycle
+public import SwitchyardCore
+
+/// Posts routing alerts (a credential disabled, a circuit opened) as JSON to the configured webhook.
+///
+/// Events are queued without blocking the request path; a full queue drops the oldest. Delivery runs in
+/// ``run()`` as a service and stops on graceful shutdown.
+public final class AlertDispatcher: Service, Sendable {
+    private let webhook: String
+    private let transport: any UpstreamTransport
+    private let logger: Logger
+    private let events: AsyncStream<JSONValue>
+    private let sink: AsyncStream<JSONValue>.Continuation
+
+    public init(webhook: String, transport: any UpstreamTransport, logger: Logger) {
+        self.webhook = webhook
+        self.transport = transport
+        self.logger = logger
+        (events, sink) = AsyncStream.makeStream(of: JSONValue.self, bufferingPolicy: .bufferingNewest(1000))
+    }
+
+    /// Queues the alert for an event, if the event is one operators are alerted about.
+    public func enqueue(_ event: RoutingObserver.Event) {
+        guard let payload = Self.payload(for: event) else { return }
+        sink.yield(payload)
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            for await payload in events {
+                await deliver(payload)
+            }
+        } onGracefulShutdown: { [sink] in
+            sink.finish()
+        }
+    }
+
+    private func deliver(_ payload: JSONValue) async {
+        let request = UpstreamRequest.json(url: webhook, body: payload)
+        do {
+            let response = try await transport.execute(request, headDeadline: .now + .seconds(10))
+            _ = try? await response.body.collect(upTo: 64 << 10)
+            if !response.head.isSuccess {
+                logger.warning("Alert webhook refused an alert", metadata: ["upstream.status": "\(response.head.status)"])
+            }
+        } catch {
+            logger.warning("Alert webhook unreachable", metadata: ["failure.kind": "\(error.kind.rawValue)"])
+        }
+    }
+
+    static func payload(for event: RoutingObserver.Event) -> JSONValue? {
+        let at = JSONValue.string(ISO8601DateFormatter().string(from: Date()))
+        switch event {
+        case .credentialDisabled(let provider, let index, let kind, let message):
+            return [
+                "type": kind == .authFailed ? "credential_revoked" : "credential_quota_exhausted", "provider": .string(provider),
+                "credential_index": .int(index), "failure_kind": .string(kind.rawValue), "message": .string(message), "at": at,
+            ]
+        case .circuitOpened(let target, let cooldown):
+            return ["type": "circuit_opened", "target": .string(target), "cooldown_seconds": .double(cooldown.seconds), "at": at]
+        case .credentialRestored(let provider, let index):
+            return ["type": "credential_restored", "provider": .string(provider), "credential_index": .int(index), "at": at]
+        case .circuitClosed, .attemptFailed:
+            return nil
+        }
+    }
+}
