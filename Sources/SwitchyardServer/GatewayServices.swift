@@ -20,7 +20,9 @@ public struct GatewayServices: Sendable {
                 path: "keys", message: "no virtual keys are configured, so the gateway may only listen on loopback (it would listen on \(config.listen))")
         }
         let connectTimeout = config.providers.map(\.timeout.connect).min() ?? .seconds(5)
-        let client = HTTPClientTransport.makeClient(connectTimeout: connectTimeout)
+        // A stream silent for longer than the most patient provider's first-byte timeout is considered dead.
+        let idleRead = config.providers.map(\.timeout.firstByte).max() ?? .seconds(60)
+        let client = HTTPClientTransport.makeClient(connectTimeout: connectTimeout, idleReadTimeout: idleRead)
         let transport = HTTPClientTransport(client: client)
         let registry = ProviderRegistry(transport: transport)
         var providers: [ProviderRuntime] = []

@@ -245,6 +245,25 @@ struct ResilienceTests {
         }
     }
 
+    @Test func aStreamThatGoesSilentMidwayEndsWithATimeoutEvent() async throws {
+        let gate = SimulatorGate()
+        let a = SimulatedVendor(name: "a", format: .openai, defaultReply: SimulatedReply(text: "one two", holdBeforeFinish: gate))
+        let config = """
+            listen: 127.0.0.1:0
+            providers:
+              a: {type: openai, base_url: "http://127.0.0.1:{{a}}/v1", keys: [k], timeout: {first_byte: 300ms, total: 60s}}
+            models:
+              smart: a/gpt-4o
+            """
+        try await LiveGateway.run(vendors: [a], config: config) { gateway in
+            let (_, reader) = try await gateway.openStream("/v1/chat/completions", json: ["model": "smart", "stream": true, "messages": [["role": "user", "content": "x"]]], key: nil)
+            let events = try await reader.all()
+            #expect(events.compactMap { $0.json?["choices"]?.arrayValue?.first?["delta"]?["content"]?.stringValue }.joined() == "one two")
+            #expect(events.last?.json?["error"]?["type"] == "timeout_error")
+            gate.open()
+        }
+    }
+
     @Test func theDeadlineIsRespected() async throws {
         let release = SimulatorGate()
         let a = SimulatedVendor(name: "a", format: .openai)

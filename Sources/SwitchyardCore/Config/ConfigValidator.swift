@@ -10,7 +10,7 @@ enum ConfigValidator {
             switch provider.type {
             case .openai, .anthropic:
                 if provider.keys.isEmpty, provider.oauth == nil {
-                    report("providers.\(provider.name).keys", "a \(provider.type.rawValue) provider needs at least one key")
+                    report("providers.\(provider.name).keys", "a provider of type \(provider.type.rawValue) needs at least one key (or an oauth section)")
                 }
             case .openaiCompatible:
                 if provider.baseURL == nil { report("providers.\(provider.name).base_url", "an openai-compatible provider needs base_url") }

@@ -11,10 +11,13 @@ public final class ChatEventStream: @unchecked Sendable, InFlightHolder {
     private var decoder: any ChatStreamDecoder
     private var pending: [ChatEvent] = []
     private var ended = false
+    /// The attempt's total deadline; a stream still running past it is cut off.
+    private let deadline: ContinuousClock.Instant
 
-    init(iterator: UpstreamBody.AsyncIterator, decoder: any ChatStreamDecoder) {
+    init(iterator: UpstreamBody.AsyncIterator, decoder: any ChatStreamDecoder, deadline: ContinuousClock.Instant) {
         self.iterator = iterator
         self.decoder = decoder
+        self.deadline = deadline
     }
 
     func hold(_ lease: InFlightLease) {
@@ -49,6 +52,10 @@ public final class ChatEventStream: @unchecked Sendable, InFlightHolder {
                 throw failure
             } catch {
                 throw UpstreamFailure(kind: Task.isCancelled ? .timeout : .unavailable, message: "upstream stream broke off")
+            }
+            if ContinuousClock.now > deadline {
+                ended = true
+                throw UpstreamFailure(kind: .timeout, message: "the stream ran past its total time limit")
             }
             guard let chunk else {
                 ended = true

@@ -44,7 +44,8 @@ public struct ChatExecutor: Sendable {
             try await loop.run(route: route, deadline: deadline, logger: logger) { context throws(UpstreamFailure) in
                 let response = try await send(request, context: context)
                 let stream = ChatEventStream(
-                    iterator: response.body.makeAsyncIterator(), decoder: context.target.provider.adapter.makeStreamDecoder())
+                    iterator: response.body.makeAsyncIterator(), decoder: context.target.provider.adapter.makeStreamDecoder(),
+                    deadline: context.deadline)
                 do {
                     try await withDeadline(context.firstByteDeadline, what: "the first stream event") {
                         try await stream.awaitFirstEvent()

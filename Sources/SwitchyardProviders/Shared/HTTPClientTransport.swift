@@ -14,8 +14,10 @@ public struct HTTPClientTransport: UpstreamTransport {
 
     /// A client configured for upstream calls: pooled, no redirects (they would carry credentials
     /// elsewhere), no decompression, `connectTimeout` per connection attempt, no connect retries.
-    public static func makeClient(connectTimeout: Duration) -> HTTPClient {
+    /// - Parameter idleReadTimeout: how long an upstream may stay silent mid-response before the attempt fails.
+    public static func makeClient(connectTimeout: Duration, idleReadTimeout: Duration) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
+        configuration.timeout.read = .nanoseconds(idleReadTimeout.nanoseconds)
         configuration.redirectConfiguration = .disallow
         configuration.timeout.connect = .nanoseconds(connectTimeout.nanoseconds)
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)

@@ -87,3 +87,34 @@ import Testing
         #expect(throws: ConfigError.self) { try ConfigLoader.parse("providers: [unclosed") }
     }
 }
+
+@Suite struct RouteSummaryTests {
+    @Test func summaryListsEachRouteWithItsTargetsInOrder() throws {
+        let config = try ConfigLoader.parse(
+            """
+            providers:
+              oai: {type: openai, keys: [a, b]}
+              claude: {type: anthropic, keys: [c]}
+            models:
+              smart: {strategy: priority, targets: [claude/claude-sonnet-4-5, oai/gpt-4o], context_fallback: big}
+              big: oai/gpt-4.1
+            keys:
+              - {name: web, key: k}
+            """)
+        let summary = config.routeSummary
+        #expect(summary.contains("smart [priority] → 1. claude/claude-sonnet-4-5, 2. oai/gpt-4o"))
+        #expect(summary.contains("context fallback → big"))
+        #expect(summary.contains("oai (openai, 2 key(s))"))
+        #expect(summary.contains("keys: web"))
+        #expect(!summary.contains(" a,") && !summary.contains("[a"))
+    }
+}
+
+@Suite struct ExampleConfigTests {
+    @Test func theShippedExampleConfigIsValid() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let config = try ConfigLoader.load(path: repository.appendingPathComponent("examples/switchyard.yaml").path, environment: [:])
+        #expect(config.routes.map(\.name) == ["smart", "fast", "gpt-4o"])
+        #expect(config.provider(named: "oai")?.keys == ["sk-missing"])
+    }
+}
