@@ -137,11 +137,24 @@ public struct ChatExecutor: Sendable {
         return response
     }
 
+    /// Reads a whole body. The deadline is checked as chunks arrive; an upstream that goes silent is cut off
+    /// by the transport's idle read timeout, so no timer task is needed per request.
     private func collect(_ body: UpstreamBody, limit: Int, deadline: ContinuousClock.Instant) async throws(UpstreamFailure) -> ByteBuffer {
-        do {
-            return try await withDeadline(deadline, what: "the response body") { try await body.collect(upTo: limit) }
-        } catch {
-            throw error as? UpstreamFailure ?? UpstreamFailure(kind: .unavailable, message: "upstream response body broke off")
+        var result = ByteBuffer()
+        var iterator = body.makeAsyncIterator()
+        while true {
+            let next: ByteBuffer?
+            do {
+                next = try await iterator.next()
+            } catch {
+                throw error as? UpstreamFailure ?? UpstreamFailure(kind: .unavailable, message: "upstream response body broke off")
+            }
+            guard var chunk = next else { return result }
+            if loop.timeSource.now > deadline { throw UpstreamFailure(kind: .timeout, message: "the response body did not arrive in time") }
+            guard result.readableBytes + chunk.readableBytes <= limit else {
+                throw UpstreamFailure(kind: .unavailable, message: "upstream response is larger than \(limit) bytes")
+            }
+            result.writeBuffer(&chunk)
         }
     }
 }
