@@ -135,11 +135,11 @@ public final class SimulatedVendor: Sendable {
     }
 }
 
-/// A small seeded generator (SplitMix64), so simulated failures are reproducible.
-struct SplitMix64 {
+/// A small seeded generator (SplitMix64), so simulated failures and distribution tests are reproducible.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

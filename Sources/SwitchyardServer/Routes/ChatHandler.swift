@@ -11,24 +11,31 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     let dialect: Dialect
 
     func handle(_ request: Request, context: some RequestContext) async -> Response {
+        await respond(to: request) { key, requestID, logger in
+            let body = try await readBody(request)
+            var chat = try dialect.decodeChat(try parseRequestObject(body.readableBytesView), headers: forwardableHeaders(request))
+            let route = try gateway.table.resolve(model: chat.model, key: key)
+            if chat.maxTokens == nil { chat.maxTokens = route.defaultMaxTokens }
+            var logger = logger
+            logger[metadataKey: "route"] = "\(route.name)"
+            if chat.stream {
+                return try await stream(chat, route: route, request: request, requestID: requestID, logger: logger)
+            }
+            let (response, report) = try await gateway.executor.complete(chat, route: route, table: gateway.table, logger: logger)
+            return jsonResponse(dialect.encodeResponse(response, for: chat), requestID: requestID, report: report)
+        }
+    }
+
+    /// Runs `body` for an authenticated request and renders whatever it throws in the caller's dialect.
+    func respond(
+        to request: Request, _ body: (VirtualKeyConfig?, String, Logger) async throws -> Response
+    ) async -> Response {
         let requestID = request.headers[.requestID] ?? makeRequestID()
         var logger = gateway.logger
         logger[metadataKey: "request.id"] = "\(requestID)"
         do {
             let key = try gateway.authenticate(authorization: request.headers[.authorization], apiKey: request.headers[.apiKey])
-            let body = try await readBody(request)
-            var chat = try dialect.decodeChat(try parseRequestObject(body.readableBytesView), headers: forwardableHeaders(request))
-            let route = try gateway.table.resolve(model: chat.model, key: key)
-            if chat.maxTokens == nil { chat.maxTokens = route.defaultMaxTokens }
-            logger[metadataKey: "route"] = "\(route.name)"
-            if chat.stream {
-                return try await stream(chat, route: route, request: request, requestID: requestID, logger: logger)
-            }
-            let (response, report) = try await complete(chat, route: route, logger: logger)
-            let json = dialect.encodeResponse(response, for: chat)
-            return Response(
-                status: .ok, headers: headers(requestID: requestID, report: report, contentType: "application/json"),
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: json.jsonBytes)))
+            return try await body(key, requestID, logger)
         } catch let failure as ExecutionFailure {
             logger.info(
                 "Request failed upstream",
@@ -43,8 +50,10 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
         }
     }
 
-    private func complete(_ chat: ChatRequest, route: ResolvedRoute, logger: Logger) async throws -> (ChatResponse, ExecutionReport) {
-        try await gateway.executor.complete(chat, route: route, table: gateway.table, logger: logger)
+    func jsonResponse(_ json: JSONValue, requestID: String, report: ExecutionReport?) -> Response {
+        Response(
+            status: .ok, headers: headers(requestID: requestID, report: report, contentType: "application/json"),
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: json.jsonBytes)))
     }
 
     private func stream(_ chat: ChatRequest, route: ResolvedRoute, request: Request, requestID: String, logger: Logger) async throws -> Response {

@@ -1,4 +1,5 @@
 import SwitchyardCore
+import SwitchyardSimulator
 import Testing
 
 @Suite struct CircuitBreakerTests {
@@ -56,7 +57,7 @@ import Testing
 @Suite struct BackoffTests {
     @Test func fullJitterStaysUnderTheCappedExponential() {
         let backoff = Backoff(base: .milliseconds(100), maximum: .seconds(1))
-        var generator = SeededGenerator(seed: 7)
+        var generator = SplitMix64(seed: 7)
         for retry in 0..<10 {
             let ceiling = min(Duration.seconds(1), .milliseconds(100) * (1 << retry))
             for _ in 0..<50 {
@@ -67,15 +68,3 @@ import Testing
     }
 }
 
-/// A deterministic generator (SplitMix64) for reproducible distribution tests.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,4 +1,5 @@
 import SwitchyardCore
+import SwitchyardSimulator
 import Testing
 
 /// A provider adapter that is never called: ordering tests need targets, not traffic.
@@ -29,7 +30,7 @@ typealias NIOCoreBuffer = ByteBuffer
 
     @Test func weightedSpreadsFirstChoicesByWeight() {
         let route = route(.weighted, weights: [1, 3, 6])
-        var generator = SeededGenerator(seed: 42)
+        var generator = SplitMix64(seed: 42)
         var firsts: [String: Int] = [:]
         let draws = 20_000
         for _ in 0..<draws {
@@ -49,7 +50,7 @@ typealias NIOCoreBuffer = ByteBuffer
         for (target, latency) in zip(route.targets, [Duration.milliseconds(300), .milliseconds(50), .milliseconds(900)]) {
             _ = target.record(failure: nil, latency: latency, now: now)
         }
-        var generator = SeededGenerator(seed: 1)
+        var generator = SplitMix64(seed: 1)
         var fastestFirst = 0
         let draws = 10_000
         for _ in 0..<draws where TargetOrdering.order(route, using: &generator)[0].name == "p/m1" {
@@ -65,13 +66,13 @@ typealias NIOCoreBuffer = ByteBuffer
         route.targets[0].acquire()
         route.targets[0].acquire()
         route.targets[2].acquire()
-        var generator = SeededGenerator(seed: 3)
+        var generator = SplitMix64(seed: 3)
         #expect(TargetOrdering.order(route, using: &generator).map(\.name) == ["p/m1", "p/m2", "p/m0"])
     }
 
     @Test func priorityKeepsConfigOrder() {
         let route = route(.priority, weights: [1, 1, 1])
-        var generator = SeededGenerator(seed: 3)
+        var generator = SplitMix64(seed: 3)
         #expect(TargetOrdering.order(route, using: &generator).map(\.name) == ["p/m0", "p/m1", "p/m2"])
     }
 }
