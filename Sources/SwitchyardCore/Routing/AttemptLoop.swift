@@ -73,7 +73,7 @@ public struct AttemptLoop: Sendable {
             for target in ordered {
                 guard report.attempts.count < routing.attempts, timeSource.now < deadline else { break passes }
                 let admission = target.admit(now: timeSource.now)
-                if let transition = admission.transition { observer.breakerChanged(target: target, transition: transition, logger: logger) }
+                if let transition = admission.transition { observer.breakerChanged(target: target, transition: transition, now: timeSource.now, logger: logger) }
                 guard admission.allowed else {
                     if pass == 0 { report.skipped.append("\(target.name): circuit open") }
                     continue
@@ -81,19 +81,17 @@ public struct AttemptLoop: Sendable {
                 target.acquire()
                 let started = timeSource.now
                 let outcome = try await visit(target, deadline: deadline, report: &report, logger: logger, attempt: attempt)
-                let verdict: FailureKind?
+                let transition: CircuitBreaker.Transition?
                 switch outcome {
-                case .answered: verdict = nil
-                case .failed(let kind): verdict = kind
+                case .answered: transition = target.record(failure: nil, latency: timeSource.now - started, now: timeSource.now)
+                case .failed(let kind): transition = target.record(failure: kind, latency: nil, now: timeSource.now)
                 case .untried:
                     // Nothing was sent: give back the breaker's probe slot without a verdict on health.
-                    verdict = .invalidRequest
+                    target.releaseUntried()
+                    transition = nil
                     if pass == 0 { report.skipped.append("\(target.name): no usable credential") }
                 }
-                let latency: Duration? = verdict == nil ? timeSource.now - started : nil
-                if let transition = target.record(failure: verdict, latency: latency, now: timeSource.now) {
-                    observer.breakerChanged(target: target, transition: transition, logger: logger)
-                }
+                if let transition { observer.breakerChanged(target: target, transition: transition, now: timeSource.now, logger: logger) }
                 switch outcome {
                 case .answered(let value, let slot):
                     report.target = target.name
@@ -148,6 +146,7 @@ public struct AttemptLoop: Sendable {
                     observer.credentialRestored(provider: target.provider, slot: slot, logger: logger)
                 }
                 report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: nil))
+                target.countAttempt(failure: nil)
                 return .answered(value, slot)
             } catch {
                 slot.release()
@@ -156,6 +155,7 @@ public struct AttemptLoop: Sendable {
                     observer.credentialDisabled(provider: target.provider, slot: slot, failure: error, logger: logger)
                 }
                 report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: error))
+                target.countAttempt(failure: error.kind)
                 observer.attemptFailed(target: target, slot: slot, failure: error, logger: logger)
                 lastFailure = error.kind
                 switch error.kind {

@@ -131,7 +131,8 @@ public struct ChatExecutor: Sendable {
         try await context.credential.credential.authorize(&upstream)
         let response = try await transport.execute(upstream, headDeadline: context.firstByteDeadline)
         guard response.head.isSuccess else {
-            let body = (try? await collect(response.body, limit: Self.errorBodyLimit, deadline: context.deadline)) ?? ByteBuffer()
+            // Enough of the error body to classify it; a silent upstream is cut off by the idle read timeout.
+            let body = (try? await response.body.collect(upTo: Self.errorBodyLimit)) ?? ByteBuffer()
             throw context.target.provider.adapter.classifyFailure(head: response.head, body: body)
         }
         return response

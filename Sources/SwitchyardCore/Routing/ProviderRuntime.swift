@@ -74,8 +74,8 @@ public final class TargetState: Sendable {
         stats.withLock { $0.inFlight -= 1 }
     }
 
-    /// Records an attempt's outcome; returns the breaker transition it caused, if any.
-    public func record(failure: FailureKind?, latency: Duration?, now: ContinuousClock.Instant) -> CircuitBreaker.Transition? {
+    /// Counts one upstream attempt and its outcome (for the admin view).
+    public func countAttempt(failure: FailureKind?) {
         stats.withLock { stats in
             if let failure {
                 stats.failures += 1
@@ -83,10 +83,20 @@ public final class TargetState: Sendable {
             } else {
                 stats.successes += 1
             }
-            if let latency {
-                let sample = latency.seconds
-                stats.latencyEWMA = stats.latencyEWMA.map { 0.8 * $0 + 0.2 * sample } ?? sample
-            }
+        }
+    }
+
+    /// Gives back a half-open probe slot taken by ``admit(now:)`` when no attempt was sent after all.
+    public func releaseUntried() {
+        breaker.withLock { $0.recordNeutral() }
+    }
+
+    /// Records the outcome of a visit to this target (its credentials tried in turn) for the breaker and,
+    /// on success, the time to the answer for the latency strategy; returns the breaker transition, if any.
+    public func record(failure: FailureKind?, latency: Duration?, now: ContinuousClock.Instant) -> CircuitBreaker.Transition? {
+        if let latency {
+            let sample = latency.seconds
+            stats.withLock { stats in stats.latencyEWMA = stats.latencyEWMA.map { 0.8 * $0 + 0.2 * sample } ?? sample }
         }
         let transition = breaker.withLock { breaker -> CircuitBreaker.Transition? in
             guard let failure else { return breaker.recordSuccess(now: now) }

@@ -32,10 +32,10 @@ public struct RoutingObserver: Sendable {
         sink?(.attemptFailed(target: target.name, credentialIndex: slot.index, kind: failure.kind, status: failure.status))
     }
 
-    func breakerChanged(target: TargetState, transition: CircuitBreaker.Transition, logger: Logger) {
+    func breakerChanged(target: TargetState, transition: CircuitBreaker.Transition, now: ContinuousClock.Instant, logger: Logger) {
         switch transition {
         case .opened(let until):
-            let cooldown = until - SystemTimeSource().now
+            let cooldown = until - now
             logger.warning("Circuit opened", metadata: ["target": "\(target.name)", "cooldown.seconds": "\(cooldown.seconds)"])
             sink?(.circuitOpened(target: target.name, cooldown: cooldown))
         case .halfOpened:
