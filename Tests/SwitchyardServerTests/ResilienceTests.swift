@@ -80,6 +80,49 @@ struct ResilienceTests {
         }
     }
 
+    @Test func whenEveryTargetIsRateLimitedTheClientGets429WithRetryAfter() async throws {
+        let a = SimulatedVendor(name: "a", format: .openai)
+        let b = SimulatedVendor(name: "b", format: .openai)
+        let limited: SimulatorScenario = .error(status: 429, body: try Fixtures.json("openai/error_rate_limit_429.json"), headers: ["retry-after": "7"])
+        a.failEvery(1, with: limited)
+        b.failEvery(1, with: limited)
+        try await LiveGateway.run(vendors: [a, b], config: ResilienceConfigs.twoTargets()) { gateway in
+            let result = try await gateway.post("/v1/chat/completions", json: hello)
+            #expect(result.status == 429)
+            #expect(result.headers.first(name: "retry-after") == "7")
+            #expect(result.json?["error"]?["type"] == "rate_limit_error")
+            // Both keys of a and the key of b were tried once each; none is hammered again.
+            #expect(a.requests.count == 2 && b.requests.count == 1)
+        }
+    }
+
+    @Test func anExhaustedQuotaDisablesTheKeyAndMovesOn() async throws {
+        let a = SimulatedVendor(name: "a", format: .openai)
+        a.enqueue(.error(status: 429, body: try Fixtures.json("openai/error_insufficient_quota_429.json")))
+        try await LiveGateway.run(vendors: [a, SimulatedVendor(name: "b", format: .openai)], config: ResilienceConfigs.twoTargets()) { gateway in
+            for _ in 0..<3 { #expect(try await gateway.post("/v1/chat/completions", json: hello).status == 200) }
+            #expect(a.requests.filter { $0.headers["authorization"] == "Bearer key-a-0" }.count == 1)
+            let admin = try await gateway.send(.GET, "/admin/providers", headers: ["authorization": "Bearer admin-key-0123456789"])
+            let credentials = admin.json?["providers"]?.arrayValue?.first { $0["name"] == "a" }?["credentials"]?.arrayValue
+            #expect(credentials?[0]["state"] == "quota_exhausted")
+        }
+    }
+
+    @Test func contextOverflowGoesToTheConfiguredLargerRoute() async throws {
+        let a = SimulatedVendor(name: "a", format: .openai)
+        let b = SimulatedVendor(name: "b", format: .openai, defaultReply: SimulatedReply(text: "long context answer"))
+        a.enqueue(.error(status: 400, body: try Fixtures.json("openai/error_context_length_400.json")))
+        let config = ResilienceConfigs.twoTargets().replacingOccurrences(
+            of: "  only-a: a/gpt-4o", with: "  only-a: {targets: [a/gpt-4o], context_fallback: big}\n  big: b/gpt-4.1")
+        try await LiveGateway.run(vendors: [a, b], config: config) { gateway in
+            let result = try await gateway.post("/v1/chat/completions", json: ["model": "only-a", "messages": [["role": "user", "content": "very long"]]])
+            #expect(result.status == 200)
+            #expect(result.headers.first(name: "x-switchyard-target") == "b/gpt-4.1")
+            #expect(result.headers.first(name: "x-switchyard-attempts") == "2")
+            #expect(b.requests.last?.body?["model"] == "gpt-4.1")
+        }
+    }
+
     @Test func connectionRefusedFailsOver() async throws {
         let b = SimulatedVendor(name: "b", format: .openai)
         try await LiveGateway.run(vendors: [b], config: ResilienceConfigs.twoTargets(aBaseURL: "http://127.0.0.1:1/v1")) { gateway in
