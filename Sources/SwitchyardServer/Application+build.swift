@@ -2,6 +2,7 @@ import HTTPTypes
 public import Hummingbird
 public import Logging
 import NIOCore
+import Prometheus
 public import SwitchyardCore
 import SwitchyardProviders
 
@@ -17,8 +18,8 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
-    let openAI = ChatHandler(gateway: gateway, dialect: OpenAIDialect())
-    let anthropic = ChatHandler(gateway: gateway, dialect: AnthropicDialect())
+    let openAI = ChatHandler(gateway: gateway, dialect: OpenAIDialect(), name: "openai")
+    let anthropic = ChatHandler(gateway: gateway, dialect: AnthropicDialect(), name: "anthropic")
     router.post("/v1/chat/completions") { request, context in await openAI.handle(request, context: context) }
     router.post("/v1/embeddings") { request, context in await openAI.handleEmbeddings(request, context: context) }
     router.get("/v1/models") { request, context in await openAI.handleModels(request, context: context) }
@@ -27,6 +28,11 @@ public func buildApplication(
     router.get("/health/ready") { _, _ in
         let body = #"{"status":"ready","providers":\#(gateway.table.providers.count),"routes":\#(gateway.table.routes.count)}"#
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+    router.get("/metrics") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+            body: .init(byteBuffer: ByteBuffer(bytes: gateway.metricsRegistry.emitToBuffer())))
     }
     AdminRoutes(gateway: gateway).register(on: router)
     let listen = gateway.config.listen

@@ -1,5 +1,7 @@
+public import CoreMetrics
 import Foundation
 public import Logging
+public import Prometheus
 public import SwitchyardCore
 
 /// The running gateway: the routing snapshot, the executor and the logger every handler shares.
@@ -7,11 +9,19 @@ public final class Gateway: Sendable {
     public let table: RouteTable
     public let executor: ChatExecutor
     public let logger: Logger
+    /// Where the gateway's metrics go; ``metricsRegistry`` renders them for `GET /metrics`.
+    public let metrics: any MetricsFactory
+    public let metricsRegistry: PrometheusCollectorRegistry
 
-    public init(table: RouteTable, executor: ChatExecutor, logger: Logger) {
+    public init(
+        table: RouteTable, executor: ChatExecutor, logger: Logger, metrics: any MetricsFactory = NOOPMetricsHandler.instance,
+        metricsRegistry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+    ) {
         self.table = table
         self.executor = executor
         self.logger = logger
+        self.metrics = metrics
+        self.metricsRegistry = metricsRegistry
     }
 
     public var config: GatewayConfig { table.config }

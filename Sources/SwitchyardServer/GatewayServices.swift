@@ -1,4 +1,5 @@
 public import AsyncHTTPClient
+public import Prometheus
 public import Logging
 public import ServiceLifecycle
 public import SwitchyardCore
@@ -32,14 +33,18 @@ public struct GatewayServices: Sendable {
             try? client.syncShutdown()
             throw error
         }
+        let metricsRegistry = PrometheusCollectorRegistry()
+        let metricsFactory = PrometheusMetricsFactory(registry: metricsRegistry)
         let alerts = config.alertWebhook.map { AlertDispatcher(webhook: $0, transport: transport, logger: logger) }
-        let routingObserver = RoutingObserver { event in
+        let routingObserver = RoutingObserver(metrics: RoutingEventMetrics(factory: metricsFactory)) { event in
             alerts?.enqueue(event)
             observer.notify(event)
         }
         let loop = AttemptLoop(routing: config.routing, timeSource: timeSource, observer: routingObserver)
         let executor = ChatExecutor(transport: transport, loop: loop, faults: FaultInjector(faults: config.faults))
-        self.gateway = Gateway(table: RouteTable(config: config, providers: providers), executor: executor, logger: logger)
+        self.gateway = Gateway(
+            table: RouteTable(config: config, providers: providers, metrics: metricsFactory), executor: executor, logger: logger,
+            metrics: metricsFactory, metricsRegistry: metricsRegistry)
         self.httpClient = client
         self.alerts = alerts
     }

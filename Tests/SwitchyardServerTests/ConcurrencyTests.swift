@@ -64,6 +64,12 @@ struct ConcurrencyTests {
             #expect(successes == total)
             #expect(successes + failures == vendors.reduce(0) { $0 + $1.requests.count })
             #expect(targets.allSatisfy { $0["in_flight"] == 0 })
+            // The Prometheus view agrees with the admin view and with the client's count.
+            let metrics = try await gateway.send(.GET, "/metrics").body
+            #expect(metricSum(metrics, name: "switchyard_upstream_attempts_total", where: #"outcome="ok""#) == Double(total))
+            #expect(metricSum(metrics, name: "switchyard_upstream_attempts_total", where: #"outcome="overloaded""#) == Double(failures))
+            #expect(metricSum(metrics, name: "switchyard_requests_total", where: #"status_class="2xx""#) == Double(total))
+            #expect(metricSum(metrics, name: "switchyard_requests_total", where: #"status_class="5xx""#) == 0)
             let failed = vendors.reduce(0) { $0 + $1.requests.count } - total
             #expect(Double(failed) / Double(successes + failures) > 0.1)
         }
@@ -74,4 +80,12 @@ struct ConcurrencyTests {
 final class SharedCounter: Sendable {
     private let value = Atomic<Int>(0)
     func take() -> Int { value.wrappingAdd(1, ordering: .relaxed).oldValue }
+}
+
+/// Sums the samples of a Prometheus metric whose label set contains `filter`.
+func metricSum(_ text: String, name: String, where filter: String) -> Double {
+    text.split(separator: "\n").reduce(0) { sum, line in
+        guard line.hasPrefix(name + "{"), line.contains(filter), let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { return sum }
+        return sum + value
+    }
 }

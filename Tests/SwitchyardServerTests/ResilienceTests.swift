@@ -249,6 +249,9 @@ struct ResilienceTests {
             #expect(probe.headers.first(name: "x-switchyard-target") == "a/gpt-4o")
             #expect(try await gateway.post("/v1/chat/completions", json: hello).headers.first(name: "x-switchyard-target") == "a/gpt-4o")
             #expect(alerts.events.contains { if case .circuitClosed("a/gpt-4o") = $0 { true } else { false } })
+            let metrics = try await gateway.send(.GET, "/metrics").body
+            #expect(metricSum(metrics, name: "switchyard_circuit_transitions_total", where: #"state="open""#) == 2)
+            #expect(metricSum(metrics, name: "switchyard_circuit_transitions_total", where: #"state="closed""#) == 1)
         }
     }
 

@@ -1,3 +1,4 @@
+public import CoreMetrics
 public import Synchronization
 
 /// A configured provider at run time: its adapter, its credentials and their rotation.
@@ -43,9 +44,12 @@ public final class TargetState: Sendable {
     private let breaker: Mutex<CircuitBreaker>
     private let stats: Mutex<(latencyEWMA: Double?, inFlight: Int, successes: Int, failures: Int, lastFailure: FailureKind?, circuitOpenings: Int)>
 
-    public init(ref: TargetRef, provider: ProviderRuntime, breaker: CircuitBreakerConfig) {
+    private let metrics: TargetMetrics
+
+    public init(ref: TargetRef, provider: ProviderRuntime, breaker: CircuitBreakerConfig, metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.ref = ref
         self.provider = provider
+        self.metrics = TargetMetrics(target: ref, factory: metrics)
         self.breaker = Mutex(CircuitBreaker(config: breaker))
         self.stats = Mutex((nil, 0, 0, 0, nil, 0))
     }
@@ -76,6 +80,7 @@ public final class TargetState: Sendable {
 
     /// Counts one upstream attempt and its outcome (for the admin view).
     public func countAttempt(failure: FailureKind?) {
+        metrics.count(failure)
         stats.withLock { stats in
             if let failure {
                 stats.failures += 1

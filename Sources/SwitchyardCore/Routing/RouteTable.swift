@@ -1,3 +1,4 @@
+public import CoreMetrics
 public import Synchronization
 
 /// The read-only routing snapshot of one config: providers, routes, targets and virtual keys.
@@ -11,8 +12,10 @@ public final class RouteTable: Sendable {
     private let keysBySecret: [String: VirtualKeyConfig]
     /// Targets named directly by clients (`provider/model`) that no route lists, created on first use.
     private let directTargets: Mutex<[String: TargetState]>
+    private let metrics: any MetricsFactory
 
-    public init(config: GatewayConfig, providers: [ProviderRuntime]) {
+    public init(config: GatewayConfig, providers: [ProviderRuntime], metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
+        self.metrics = metrics
         self.config = config
         let providersByName = Dictionary(providers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.providers = providersByName
@@ -23,7 +26,8 @@ public final class RouteTable: Sendable {
                 guard let provider = providersByName[ref.provider] else { return nil }
                 let key = ref.description
                 if let existing = targetStates[key] { return existing }
-                let state = TargetState(ref: TargetRef(provider: ref.provider, model: ref.model), provider: provider, breaker: config.routing.circuitBreaker)
+                let state = TargetState(
+                    ref: TargetRef(provider: ref.provider, model: ref.model), provider: provider, breaker: config.routing.circuitBreaker, metrics: metrics)
                 targetStates[key] = state
                 return state
             }
@@ -63,7 +67,7 @@ public final class RouteTable: Sendable {
             try authorize(model: model, key: key)
             let state = directTargets.withLock { states in
                 if let existing = states[model] { return existing }
-                let state = TargetState(ref: ref, provider: provider, breaker: config.routing.circuitBreaker)
+                let state = TargetState(ref: ref, provider: provider, breaker: config.routing.circuitBreaker, metrics: metrics)
                 states[model] = state
                 return state
             }

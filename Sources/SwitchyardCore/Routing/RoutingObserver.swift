@@ -12,9 +12,11 @@ public struct RoutingObserver: Sendable {
     }
 
     private let sink: (@Sendable (Event) -> Void)?
+    private let metrics: RoutingEventMetrics?
 
-    public init(sink: (@Sendable (Event) -> Void)? = nil) {
+    public init(metrics: RoutingEventMetrics? = nil, sink: (@Sendable (Event) -> Void)? = nil) {
         self.sink = sink
+        self.metrics = metrics
     }
 
     /// Passes an event to the sink (for observers that fan out to others).
@@ -37,11 +39,14 @@ public struct RoutingObserver: Sendable {
         case .opened(let until):
             let cooldown = until - now
             logger.warning("Circuit opened", metadata: ["target": "\(target.name)", "cooldown.seconds": "\(cooldown.seconds)"])
+            metrics?.circuit(target.name, state: "open")
             sink?(.circuitOpened(target: target.name, cooldown: cooldown))
         case .halfOpened:
             logger.info("Circuit half-open", metadata: ["target": "\(target.name)"])
+            metrics?.circuit(target.name, state: "half_open")
         case .closed:
             logger.info("Circuit closed", metadata: ["target": "\(target.name)"])
+            metrics?.circuit(target.name, state: "closed")
             sink?(.circuitClosed(target: target.name))
         }
     }
@@ -50,11 +55,13 @@ public struct RoutingObserver: Sendable {
         logger.warning(
             "Credential disabled",
             metadata: ["provider": "\(provider.name)", "credential.index": "\(slot.index)", "failure.kind": "\(failure.kind.rawValue)"])
+        metrics?.credential(provider.name, event: failure.kind == .authFailed ? "revoked" : "quota_exhausted")
         sink?(.credentialDisabled(provider: provider.name, credentialIndex: slot.index, kind: failure.kind, message: failure.message))
     }
 
     func credentialRestored(provider: ProviderRuntime, slot: CredentialSlot, logger: Logger) {
         logger.info("Credential restored", metadata: ["provider": "\(provider.name)", "credential.index": "\(slot.index)"])
+        metrics?.credential(provider.name, event: "restored")
         sink?(.credentialRestored(provider: provider.name, credentialIndex: slot.index))
     }
 }

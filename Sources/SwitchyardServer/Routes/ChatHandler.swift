@@ -9,6 +9,13 @@ import SwitchyardCore
 struct ChatHandler<Dialect: ClientDialect>: Sendable {
     let gateway: Gateway
     let dialect: Dialect
+    let metrics: RequestMetrics
+
+    init(gateway: Gateway, dialect: Dialect, name: String) {
+        self.gateway = gateway
+        self.dialect = dialect
+        self.metrics = RequestMetrics(dialect: name, factory: gateway.metrics)
+    }
 
     func handle(_ request: Request, context: some RequestContext) async -> Response {
         await respond(to: request) { key, requestID, logger in
@@ -28,6 +35,15 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
 
     /// Runs `body` for an authenticated request and renders whatever it throws in the caller's dialect.
     func respond(
+        to request: Request, _ body: (VirtualKeyConfig?, String, Logger) async throws -> Response
+    ) async -> Response {
+        let started = ContinuousClock.now
+        let response = await respondUnmeasured(to: request, body)
+        metrics.record(status: Int(response.status.code), since: started)
+        return response
+    }
+
+    private func respondUnmeasured(
         to request: Request, _ body: (VirtualKeyConfig?, String, Logger) async throws -> Response
     ) async -> Response {
         let requestID = request.headers[.requestID] ?? makeRequestID()
