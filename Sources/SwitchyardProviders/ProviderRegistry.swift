@@ -9,16 +9,17 @@ public struct ProviderRegistry: Sendable {
         self.transport = transport
     }
 
-    public func makeRuntime(for config: ProviderConfig) throws(ConfigError) -> ProviderRuntime {
+    /// - Parameter breaker: circuit-breaker settings for each credential.
+    public func makeRuntime(for config: ProviderConfig, breaker: CircuitBreakerConfig = CircuitBreakerConfig()) throws(ConfigError) -> ProviderRuntime {
         switch config.type {
         case .openai, .openaiCompatible:
             let credentials: [any Credential] =
                 config.keys.isEmpty
                 ? [NoCredential()]
                 : config.keys.map { APIKeyCredential(key: $0, header: "authorization", prefix: "Bearer ") }
-            return ProviderRuntime(config: config, adapter: OpenAIProvider(config: config), credentials: credentials)
+            return ProviderRuntime(config: config, adapter: OpenAIProvider(config: config), credentials: credentials, breaker: breaker)
         case .anthropic:
-            return ProviderRuntime(config: config, adapter: AnthropicProvider(config: config), credentials: anthropicCredentials(config))
+            return ProviderRuntime(config: config, adapter: AnthropicProvider(config: config), credentials: anthropicCredentials(config), breaker: breaker)
         case .gemini, .vertex, .bedrock, .azure:
             throw ConfigError(path: "providers.\(config.name).type", message: "provider type '\(config.type.rawValue)' is not supported yet")
         }

@@ -28,7 +28,7 @@ public struct GatewayServices: Sendable {
         let registry = ProviderRegistry(transport: transport)
         var providers: [ProviderRuntime] = []
         do {
-            for provider in config.providers { providers.append(try registry.makeRuntime(for: provider)) }
+            for provider in config.providers { providers.append(try registry.makeRuntime(for: provider, breaker: config.routing.circuitBreaker)) }
         } catch {
             try? client.syncShutdown()
             throw error

@@ -8,7 +8,8 @@ public import SwitchyardCore
 ///
 /// OpenAI format: `POST /v1/chat/completions`, `POST /v1/embeddings`, `GET /v1/models`. Anthropic
 /// format: `POST /v1/messages`. Both: `POST /oauth/token` (refresh-token and client-credentials grants).
-/// API keys starting with `revoked` are rejected with the vendor's real 401 body.
+/// API keys starting with `revoked` are rejected with the vendor's real 401 body; keys starting with
+/// `failing` get a 500, as during an outage of one account.
 public enum SimulatorServer {
     /// The application; bind port 0 and read the port from `onRunning`.
     public static func makeApplication(
@@ -142,6 +143,10 @@ public enum SimulatorServer {
     private static func rejectCredentials(_ request: RecordedRequest, vendor: SimulatedVendor) -> Response? {
         let apiKey = request.headers["x-api-key"]
         let bearer = request.headers["authorization"].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+        if (apiKey ?? bearer ?? "").hasPrefix("failing") {
+            // An account-level outage: this key's requests fail with a server error.
+            return jsonResponse(["error": ["message": "The server had an error processing your request.", "type": "server_error", "param": .null, "code": .null]], status: .internalServerError)
+        }
         let rejected: Bool
         if vendor.format == .anthropic, apiKey == nil, let bearer {
             rejected = !vendor.acceptsToken(bearer)

@@ -186,6 +186,24 @@ struct ResilienceTests {
         }
     }
 
+    @Test func aKeyWithItsOwnOutageIsIsolatedByItsCircuit() async throws {
+        let a = SimulatedVendor(name: "a", format: .openai)
+        let b = SimulatedVendor(name: "b", format: .openai)
+        let config = ResilienceConfigs.twoTargets(routing: "circuit_breaker: {failures: 2, cooldown: 30s}")
+            .replacingOccurrences(of: "keys: [key-a-0, key-a-1]", with: "keys: [failing-a-0, key-a-1]")
+        try await LiveGateway.run(vendors: [a, b], config: config, timeSource: ManualTimeSource()) { gateway in
+            for _ in 0..<10 { #expect(try await gateway.post("/v1/chat/completions", json: hello).status == 200) }
+            // Two failures open the key's own circuit; the target stays healthy and serves on the other key.
+            #expect(a.requests.filter { $0.headers["authorization"] == "Bearer failing-a-0" }.count == 2)
+            #expect(b.requests.count == 2)
+            let admin = try await gateway.send(.GET, "/admin/providers", headers: ["authorization": "Bearer admin-key-0123456789"])
+            let provider = admin.json?["providers"]?.arrayValue?.first { $0["name"] == "a" }
+            #expect(provider?["credentials"]?.arrayValue?[0]["state"] == "circuit_open")
+            #expect(provider?["credentials"]?.arrayValue?[1]["state"] == "healthy")
+            #expect(provider?["targets"]?.arrayValue?.first?["state"] == "healthy")
+        }
+    }
+
     @Test func whenEveryTargetIsDownOneClearErrorListsWhatWasTried() async throws {
         let a = SimulatedVendor(name: "a", format: .openai)
         let b = SimulatedVendor(name: "b", format: .openai)

@@ -138,10 +138,16 @@ public struct AttemptLoop: Sendable {
         for slot in target.provider.credentialOrder(now: timeSource.now) {
             guard report.attempts.count < routing.attempts, timeSource.now < deadline else { break }
             guard slot.isUsable(now: timeSource.now) || isProbeDue(slot) else { continue }
+            let admission = slot.admit(now: timeSource.now)
+            if let transition = admission.transition { observer.credentialBreakerChanged(provider: target.provider, slot: slot, transition: transition, logger: logger) }
+            guard admission.allowed else { continue }
             let context = makeContext(target: target, slot: slot, deadline: deadline)
             slot.acquire()
             do {
                 let value = try await attempt(context)
+                if let transition = slot.recordHealth(failure: nil, now: timeSource.now) {
+                    observer.credentialBreakerChanged(provider: target.provider, slot: slot, transition: transition, logger: logger)
+                }
                 if slot.record(failure: nil, now: timeSource.now).restored {
                     observer.credentialRestored(provider: target.provider, slot: slot, logger: logger)
                 }
@@ -150,6 +156,9 @@ public struct AttemptLoop: Sendable {
                 return .answered(value, slot)
             } catch {
                 slot.release()
+                if let transition = slot.recordHealth(failure: error.kind, now: timeSource.now) {
+                    observer.credentialBreakerChanged(provider: target.provider, slot: slot, transition: transition, logger: logger)
+                }
                 if slot.record(failure: error, now: timeSource.now).disabled {
                     await slot.credential.invalidate()
                     observer.credentialDisabled(provider: target.provider, slot: slot, failure: error, logger: logger)

@@ -14,11 +14,31 @@ public final class CredentialSlot: Sendable {
     public let index: Int
     public let credential: any Credential
     private let state: Mutex<(health: Health, inFlight: Int, uses: Int, lastFailure: FailureKind?)>
+    /// Server errors and timeouts that follow one key (an account-level outage) open this key's own circuit.
+    private let breaker: Mutex<CircuitBreaker>
 
-    public init(index: Int, credential: any Credential) {
+    public init(index: Int, credential: any Credential, breaker: CircuitBreakerConfig = CircuitBreakerConfig()) {
         self.index = index
         self.credential = credential
         self.state = Mutex((.usable, 0, 0, nil))
+        self.breaker = Mutex(CircuitBreaker(config: breaker))
+    }
+
+    public var breakerState: CircuitBreaker.State { breaker.withLock { $0.state } }
+
+    /// Asks this credential's breaker for permission to send one attempt.
+    public func admit(now: ContinuousClock.Instant) -> (allowed: Bool, transition: CircuitBreaker.Transition?) {
+        breaker.withLock { $0.admit(now: now) }
+    }
+
+    /// Feeds an attempt's outcome to this credential's breaker; returns its transition, if any.
+    public func recordHealth(failure: FailureKind?, now: ContinuousClock.Instant) -> CircuitBreaker.Transition? {
+        breaker.withLock { breaker in
+            guard let failure else { return breaker.recordSuccess(now: now) }
+            if failure.countsAgainstHealth { return breaker.recordFailure(now: now) }
+            breaker.recordNeutral()
+            return nil
+        }
     }
 
     public var health: Health { state.withLock { $0.health } }

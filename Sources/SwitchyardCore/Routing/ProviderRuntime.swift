@@ -8,10 +8,11 @@ public final class ProviderRuntime: Sendable {
     public let credentials: [CredentialSlot]
     private let rotation = Atomic<Int>(0)
 
-    public init(config: ProviderConfig, adapter: any ChatProvider, credentials: [any Credential]) {
+    /// - Parameter breaker: circuit-breaker settings of each credential (the routing section's).
+    public init(config: ProviderConfig, adapter: any ChatProvider, credentials: [any Credential], breaker: CircuitBreakerConfig = CircuitBreakerConfig()) {
         self.config = config
         self.adapter = adapter
-        self.credentials = credentials.enumerated().map { CredentialSlot(index: $0.offset, credential: $0.element) }
+        self.credentials = credentials.enumerated().map { CredentialSlot(index: $0.offset, credential: $0.element, breaker: breaker) }
     }
 
     public var name: String { config.name }

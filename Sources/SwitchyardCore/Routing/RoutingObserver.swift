@@ -51,6 +51,20 @@ public struct RoutingObserver: Sendable {
         }
     }
 
+    func credentialBreakerChanged(provider: ProviderRuntime, slot: CredentialSlot, transition: CircuitBreaker.Transition, logger: Logger) {
+        let metadata: Logger.Metadata = ["provider": "\(provider.name)", "credential.index": "\(slot.index)"]
+        switch transition {
+        case .opened:
+            logger.warning("Credential circuit opened", metadata: metadata)
+            metrics?.credential(provider.name, event: "circuit_open")
+        case .halfOpened:
+            logger.info("Credential circuit half-open", metadata: metadata)
+        case .closed:
+            logger.info("Credential circuit closed", metadata: metadata)
+            metrics?.credential(provider.name, event: "circuit_closed")
+        }
+    }
+
     func credentialDisabled(provider: ProviderRuntime, slot: CredentialSlot, failure: UpstreamFailure, logger: Logger) {
         logger.warning(
             "Credential disabled",

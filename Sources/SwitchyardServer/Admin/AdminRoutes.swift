@@ -83,6 +83,10 @@ enum ProviderHealthReport {
                     object["state"] = kind == .authFailed ? "revoked" : "quota_exhausted"
                     object["disabled_for_seconds"] = .double((now - since).seconds)
                 }
+                if case .open(let until) = slot.breakerState, now < until {
+                    object["state"] = "circuit_open"
+                    object["open_for_seconds"] = .double((until - now).seconds)
+                }
                 if let last = slot.lastFailure { object["last_error_kind"] = .string(last.rawValue) }
                 return .object(object)
             }

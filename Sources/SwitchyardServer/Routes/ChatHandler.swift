@@ -133,16 +133,13 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
         var fields = HTTPFields()
         fields[.contentType] = contentType
         fields[.requestID] = requestID
-        if let report {
-            if let target = report.target { fields[.switchyardTarget] = target }
-            fields[.switchyardAttempts] = String(report.attempts.count)
-        }
+        if let target = report?.target { fields[.switchyardTarget] = target }
+        fields[.switchyardAttempts] = String(report?.attempts.count ?? 0)
         return fields
     }
 
     func errorResponse(_ error: GatewayError, requestID: String, report: ExecutionReport?) -> Response {
         var fields = headers(requestID: requestID, report: report, contentType: "application/json")
-        if fields[.switchyardAttempts] == nil { fields[.switchyardAttempts] = "0" }
         if let retryAfter = error.retryAfter { fields[.retryAfter] = String(max(1, Int(retryAfter.seconds.rounded(.up)))) }
         return Response(
             status: HTTPResponse.Status(code: error.status), headers: fields,
