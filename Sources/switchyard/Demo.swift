@@ -19,29 +19,9 @@ struct Demo: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the generated config and exit.")
     var printConfig = false
 
-    static let demoKey = "sk-switchyard-demo"
-
     func run() async throws {
         let logger = bootstrapLogging(level: logLevel)
-        let vendors = [
-            SimulatedVendor(
-                name: "flaky", format: .openai,
-                defaultReply: SimulatedReply(
-                    text: "Hello from the flaky simulator, which fails every other request.", firstByteDelay: .milliseconds(120),
-                    chunkInterval: .milliseconds(30))),
-            SimulatedVendor(
-                name: "claude", format: .anthropic,
-                defaultReply: SimulatedReply(
-                    text: "Hello from the simulated Anthropic provider, answering in the Messages wire format.", firstByteDelay: .milliseconds(250),
-                    chunkInterval: .milliseconds(35))),
-            SimulatedVendor(
-                name: "openai", format: .openai,
-                defaultReply: SimulatedReply(
-                    text: "Hello from the simulated OpenAI provider, streamed token by token.", firstByteDelay: .milliseconds(180),
-                    chunkInterval: .milliseconds(25))),
-        ]
-        vendors[0].failEvery(
-            2, with: .error(status: 503, body: ["error": ["message": "The server is overloaded.", "type": "server_error", "param": .null, "code": .null]]))
+        let vendors = DemoEnvironment.makeVendors()
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             let (ports, portSink) = AsyncStream.makeStream(of: (String, Int).self)
@@ -56,7 +36,7 @@ struct Demo: AsyncParsableCommand {
                 bound[name] = port
                 if bound.count == vendors.count { break }
             }
-            let yaml = Self.config(port: port, simulatorPorts: bound)
+            let yaml = DemoEnvironment.config(port: port) { String(bound[$0] ?? 0) }
             if printConfig {
                 print(yaml)
                 group.cancelAll()
@@ -75,57 +55,25 @@ struct Demo: AsyncParsableCommand {
         }
     }
 
-    static func config(port: Int, simulatorPorts: [String: Int]) -> String {
-        """
-        listen: 127.0.0.1:\(port)
-        providers:
-          flaky:
-            type: openai
-            base_url: http://127.0.0.1:\(simulatorPorts["flaky"] ?? 0)/v1
-            keys: [sim-flaky-key]
-          claude:
-            type: anthropic
-            base_url: http://127.0.0.1:\(simulatorPorts["claude"] ?? 0)
-            keys: [sim-claude-key]
-          openai:
-            type: openai
-            base_url: http://127.0.0.1:\(simulatorPorts["openai"] ?? 0)/v1
-            keys: [sim-openai-key]
-        models:
-          smart:
-            strategy: priority
-            targets: [flaky/gpt-4o, claude/claude-sonnet-4-5, openai/gpt-4o]
-          claude: claude/claude-sonnet-4-5
-          fast: openai/gpt-4o-mini
-          embed: openai/text-embedding-3-small
-        routing:
-          attempts: 4
-          deadline: 60s
-        keys:
-          - name: demo
-            key: \(demoKey)
-        """
-    }
-
     static func printBanner(port: Int) {
         let url = "http://127.0.0.1:\(port)"
         say(
             """
 
             Switchyard demo is running at \(url)
-            Virtual key: \(demoKey)
+            Virtual key: \(DemoEnvironment.key)
             Routes: smart (flaky → claude → openai, fails over live), claude, fast, embed
 
             Try it:
-              curl -s \(url)/v1/chat/completions -H 'Authorization: Bearer \(demoKey)' \\
+              curl -s \(url)/v1/chat/completions -H 'Authorization: Bearer \(DemoEnvironment.key)' \\
                 -H 'content-type: application/json' \\
                 -d '{"model":"smart","messages":[{"role":"user","content":"Hello!"}]}'
 
-              curl -sN \(url)/v1/chat/completions -H 'Authorization: Bearer \(demoKey)' \\
+              curl -sN \(url)/v1/chat/completions -H 'Authorization: Bearer \(DemoEnvironment.key)' \\
                 -H 'content-type: application/json' \\
                 -d '{"model":"smart","stream":true,"messages":[{"role":"user","content":"Hello!"}]}'
 
-              curl -s \(url)/v1/messages -H 'x-api-key: \(demoKey)' -H 'anthropic-version: 2023-06-01' \\
+              curl -s \(url)/v1/messages -H 'x-api-key: \(DemoEnvironment.key)' -H 'anthropic-version: 2023-06-01' \\
                 -H 'content-type: application/json' \\
                 -d '{"model":"fast","max_tokens":256,"messages":[{"role":"user","content":"Hello!"}]}'
 
