@@ -4,6 +4,8 @@ import SwitchyardCore
 public enum DemoEnvironment {
     /// The demo's virtual key.
     public static let key = "sk-switchyard-demo"
+    /// The demo's admin key, for `GET /admin/providers`.
+    public static let adminKey = "sk-switchyard-demo-admin"
 
     /// Three vendors: `flaky` (OpenAI format, every other request fails with 503), `claude` (Anthropic
     /// format) and `openai` (OpenAI format), each with realistic latency and token-by-token streaming.
@@ -28,6 +30,7 @@ public enum DemoEnvironment {
     public static func config(port: Int, port vendorPort: (String) -> String) -> String {
         """
         listen: 127.0.0.1:\(port)
+        admin_key: \(adminKey)
         providers:
           flaky:
             type: openai

@@ -77,7 +77,9 @@ struct Demo: AsyncParsableCommand {
                 -H 'content-type: application/json' \\
                 -d '{"model":"fast","max_tokens":256,"messages":[{"role":"user","content":"Hello!"}]}'
 
-            The response header x-switchyard-target names the provider that answered. Press Ctrl-C to stop.
+            The response header x-switchyard-target names the provider that answered.
+            Health of every provider, target and key: curl -s \(url)/admin/providers -H 'Authorization: Bearer \(DemoEnvironment.adminKey)'
+            Prometheus metrics: \(url)/metrics. Press Ctrl-C to stop.
 
             """)
     }
