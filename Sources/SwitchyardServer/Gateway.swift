@@ -1,35 +1,60 @@
+public import Atomics
 public import CoreMetrics
 import Foundation
 public import Logging
 public import Prometheus
 public import SwitchyardCore
 
-/// The running gateway: the routing snapshot, the executor and the logger every handler shares.
+/// The running gateway: the current routing snapshot, the logger and the metrics every handler shares.
 public final class Gateway: Sendable {
-    public let table: RouteTable
-    public let executor: ChatExecutor
+    private let current: ManagedAtomic<GatewaySnapshot>
+    private let builder: SnapshotBuilder
+    private let configSource: (@Sendable () throws(ConfigError) -> GatewayConfig)?
     public let logger: Logger
     /// Where the gateway's metrics go; ``metricsRegistry`` renders them for `GET /metrics`.
     public let metrics: any MetricsFactory
     public let metricsRegistry: PrometheusCollectorRegistry
 
-    public init(
-        table: RouteTable, executor: ChatExecutor, logger: Logger, metrics: any MetricsFactory = NOOPMetricsHandler.instance,
-        metricsRegistry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+    init(
+        snapshot: GatewaySnapshot, builder: SnapshotBuilder, configSource: (@Sendable () throws(ConfigError) -> GatewayConfig)?, logger: Logger,
+        metrics: any MetricsFactory, metricsRegistry: PrometheusCollectorRegistry
     ) {
-        self.table = table
-        self.executor = executor
+        self.current = ManagedAtomic(snapshot)
+        self.builder = builder
+        self.configSource = configSource
         self.logger = logger
         self.metrics = metrics
         self.metricsRegistry = metricsRegistry
     }
 
-    public var config: GatewayConfig { table.config }
+    /// The snapshot requests starting now use.
+    public var snapshot: GatewaySnapshot { current.load(ordering: .acquiring) }
+    public var table: RouteTable { snapshot.table }
+    public var executor: ChatExecutor { snapshot.executor }
+    public var config: GatewayConfig { snapshot.config }
+
+    /// Re-reads the config and swaps in a new snapshot. In-flight requests finish on the old one; provider
+    /// and credential health start fresh (a key revoked by mistake is usable again); drills are reset to
+    /// the config's `faults`. `listen` and `alerts` take effect at the next start.
+    /// - Throws: ``ConfigError`` when the new config is invalid; the running snapshot stays.
+    @discardableResult
+    public func reload() throws(ConfigError) -> GatewaySnapshot {
+        guard let configSource else { throw ConfigError(path: "", message: "this gateway was not started from a config file") }
+        let config = try configSource()
+        let next = try builder.makeSnapshot(config)
+        let previous = current.exchange(next, ordering: .acquiringAndReleasing)
+        for provider in Set(previous.config.faults.keys).union(config.faults.keys) { builder.faults.set(config.faults[provider], for: provider) }
+        if previous.config.listen != config.listen || previous.config.alertWebhook != config.alertWebhook {
+            logger.warning("Config reloaded; listen and alerts changes apply at the next start")
+        }
+        logger.info("Config reloaded", metadata: ["routes": "\(config.routes.count)", "providers": "\(config.providers.count)"])
+        return next
+    }
 
     /// The virtual key presented in `Authorization: Bearer` or `x-api-key`.
     /// - Returns: `nil` when the gateway runs without keys.
     /// - Throws: 401 for a missing or unknown key.
-    func authenticate(authorization: String?, apiKey: String?) throws(GatewayError) -> VirtualKeyConfig? {
+    func authenticate(authorization: String?, apiKey: String?, in table: RouteTable) throws(GatewayError) -> VirtualKeyConfig? {
         guard table.requiresKeys else { return nil }
         let presented = apiKey.flatMap { $0.isEmpty ? nil : $0 } ?? bearerToken(authorization)
         guard let presented else {

@@ -2,6 +2,7 @@ public import AsyncHTTPClient
 public import Prometheus
 public import Logging
 public import ServiceLifecycle
+import UnixSignals
 public import SwitchyardCore
 import SwitchyardProviders
 
@@ -13,8 +14,10 @@ public struct GatewayServices: Sendable {
 
     /// Builds providers, routes and the executor from `config`.
     /// - Parameter timeSource: the router's clock (tests pass one they can move).
+    ///   - configSource: where ``Gateway/reload()`` reads the config again (`serve` passes the config file).
     public init(
-        config: GatewayConfig, logger: Logger, timeSource: any TimeSource = SystemTimeSource(), observer: RoutingObserver = RoutingObserver()
+        config: GatewayConfig, logger: Logger, timeSource: any TimeSource = SystemTimeSource(), observer: RoutingObserver = RoutingObserver(),
+        configSource: (@Sendable () throws(ConfigError) -> GatewayConfig)? = nil
     ) throws(ConfigError) {
         if config.keys.isEmpty, !config.listen.isLoopback {
             throw ConfigError(
@@ -25,14 +28,6 @@ public struct GatewayServices: Sendable {
         let idleRead = config.providers.map(\.timeout.firstByte).max() ?? .seconds(60)
         let client = HTTPClientTransport.makeClient(connectTimeout: connectTimeout, idleReadTimeout: idleRead)
         let transport = HTTPClientTransport(client: client)
-        let registry = ProviderRegistry(transport: transport)
-        var providers: [ProviderRuntime] = []
-        do {
-            for provider in config.providers { providers.append(try registry.makeRuntime(for: provider, breaker: config.routing.circuitBreaker)) }
-        } catch {
-            try? client.syncShutdown()
-            throw error
-        }
         let metricsRegistry = PrometheusCollectorRegistry()
         let metricsFactory = PrometheusMetricsFactory(registry: metricsRegistry)
         let alerts = config.alertWebhook.map { AlertDispatcher(webhook: $0, transport: transport, logger: logger) }
@@ -40,11 +35,17 @@ public struct GatewayServices: Sendable {
             alerts?.enqueue(event)
             observer.notify(event)
         }
-        let loop = AttemptLoop(routing: config.routing, timeSource: timeSource, observer: routingObserver)
-        let executor = ChatExecutor(transport: transport, loop: loop, faults: FaultInjector(faults: config.faults))
+        let builder = SnapshotBuilder(
+            transport: transport, metrics: metricsFactory, observer: routingObserver, timeSource: timeSource, faults: FaultInjector(faults: config.faults))
+        let snapshot: GatewaySnapshot
+        do {
+            snapshot = try builder.makeSnapshot(config)
+        } catch {
+            try? client.syncShutdown()
+            throw error
+        }
         self.gateway = Gateway(
-            table: RouteTable(config: config, providers: providers, metrics: metricsFactory), executor: executor, logger: logger,
-            metrics: metricsFactory, metricsRegistry: metricsRegistry)
+            snapshot: snapshot, builder: builder, configSource: configSource, logger: logger, metrics: metricsFactory, metricsRegistry: metricsRegistry)
         self.httpClient = client
         self.alerts = alerts
     }
@@ -61,6 +62,9 @@ public struct GatewayServices: Sendable {
         if let alerts { services.append(alerts) }
         return services
     }
+
+    /// A service that reloads the config on SIGHUP.
+    public var reloadOnHangup: some Service { ReloadOnHangupService(gateway: gateway) }
 }
 
 struct HTTPClientService: Service {
@@ -69,5 +73,23 @@ struct HTTPClientService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         try await client.shutdown()
+    }
+}
+
+/// Reloads the config whenever the process receives SIGHUP.
+struct ReloadOnHangupService: Service {
+    let gateway: Gateway
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        try await cancelWhenGracefulShutdown {
+            for await _ in signals {
+                do {
+                    try gateway.reload()
+                } catch {
+                    gateway.logger.error("Config reload failed; keeping the running config", metadata: ["config.error": "\(error)"])
+                }
+            }
+        }
     }
 }

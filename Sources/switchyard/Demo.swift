@@ -48,9 +48,7 @@ struct Demo: AsyncParsableCommand {
                     say("  ↳ \(target) failed (\(kind.rawValue)\(status.map { " \($0)" } ?? "")), failing over to the next target")
                 }
             }
-            try await runGateway(config: config, logger: logger, observer: observer) { port in
-                Self.printBanner(port: port)
-            }
+            try await runGateway(config: config, logger: logger, observer: observer, onRunning: { port in Self.printBanner(port: port) })
             group.cancelAll()
         }
     }

@@ -25,13 +25,15 @@ struct Serve: AsyncParsableCommand {
             printError("\(config): invalid config\n\(error.description)")
             throw ExitCode(2)
         }
-        try await runGateway(config: gatewayConfig, logger: logger)
+        let path = config
+        try await runGateway(config: gatewayConfig, logger: logger, configSource: { () throws(ConfigError) in try ConfigLoader.load(path: path) })
     }
 }
 
-/// Refuses to serve without keys on a non-loopback address, then runs the gateway until SIGINT/SIGTERM.
+/// Runs the gateway until SIGINT/SIGTERM; with a `configSource`, SIGHUP and `POST /admin/reload` re-read it.
 func runGateway(
-    config: GatewayConfig, logger: Logger, observer: RoutingObserver = RoutingObserver(), extraServices: [any Service] = [],
+    config: GatewayConfig, logger: Logger, observer: RoutingObserver = RoutingObserver(),
+    configSource: (@Sendable () throws(ConfigError) -> GatewayConfig)? = nil,
     onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws {
     if config.keys.isEmpty, config.listen.isLoopback {
@@ -39,7 +41,7 @@ func runGateway(
     }
     let services: GatewayServices
     do {
-        services = try GatewayServices(config: config, logger: logger, observer: observer)
+        services = try GatewayServices(config: config, logger: logger, observer: observer, configSource: configSource)
     } catch {
         printError("Refusing to start: \(error.description)")
         throw ExitCode(2)
@@ -47,7 +49,7 @@ func runGateway(
     let app = buildApplication(gateway: services.gateway, onServerRunning: onRunning)
     let group = ServiceGroup(
         configuration: .init(
-            services: [.init(service: app)] + (services.backgroundServices + extraServices).map { .init(service: $0) },
+            services: [.init(service: app)] + (services.backgroundServices + (configSource == nil ? [] : [services.reloadOnHangup])).map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
     try await group.run()

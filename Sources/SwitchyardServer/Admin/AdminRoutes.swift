@@ -11,7 +11,17 @@ struct AdminRoutes: Sendable {
     func register(on router: Router<BasicRequestContext>) {
         router.get("/admin/providers") { request, _ in
             guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return Self.forbidden() }
-            return Self.json(ProviderHealthReport.make(table: gateway.table, now: gateway.executor.loop.timeSource.now))
+            let snapshot = gateway.snapshot
+            return Self.json(ProviderHealthReport.make(table: snapshot.table, now: snapshot.executor.loop.timeSource.now))
+        }
+        router.post("/admin/reload") { request, _ in
+            guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return Self.forbidden() }
+            do {
+                let snapshot = try gateway.reload()
+                return Self.json(["status": "reloaded", "providers": .int(snapshot.table.providers.count), "routes": .int(snapshot.table.routes.count)])
+            } catch {
+                return Self.badRequest("The config was not reloaded: \((error as? ConfigError)?.description ?? "unknown error")")
+            }
         }
         router.get("/admin/faults") { request, _ in
             guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return Self.forbidden() }

@@ -18,24 +18,24 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     }
 
     func handle(_ request: Request, context: some RequestContext) async -> Response {
-        await respond(to: request) { key, requestID, logger in
-            let body = try await readBody(request)
+        await respond(to: request) { key, snapshot, requestID, logger in
+            let body = try await readBody(request, limit: snapshot.config.maxBodyBytes)
             var chat = try dialect.decodeChat(try parseRequestObject(body.readableBytesView), headers: forwardableHeaders(request))
-            let route = try gateway.table.resolve(model: chat.model, key: key)
+            let route = try snapshot.table.resolve(model: chat.model, key: key)
             if chat.maxTokens == nil { chat.maxTokens = route.defaultMaxTokens }
             var logger = logger
             logger[metadataKey: "route"] = "\(route.name)"
             if chat.stream {
-                return try await stream(chat, route: route, request: request, requestID: requestID, logger: logger)
+                return try await stream(chat, route: route, snapshot: snapshot, requestID: requestID, logger: logger)
             }
-            let (response, report) = try await gateway.executor.complete(chat, route: route, table: gateway.table, logger: logger)
+            let (response, report) = try await snapshot.executor.complete(chat, route: route, table: snapshot.table, logger: logger)
             return jsonResponse(dialect.encodeResponse(response, for: chat), requestID: requestID, report: report)
         }
     }
 
     /// Runs `body` for an authenticated request and renders whatever it throws in the caller's dialect.
     func respond(
-        to request: Request, _ body: (VirtualKeyConfig?, String, Logger) async throws -> Response
+        to request: Request, _ body: (VirtualKeyConfig?, GatewaySnapshot, String, Logger) async throws -> Response
     ) async -> Response {
         let started = ContinuousClock.now
         let response = await respondUnmeasured(to: request, body)
@@ -44,14 +44,15 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     }
 
     private func respondUnmeasured(
-        to request: Request, _ body: (VirtualKeyConfig?, String, Logger) async throws -> Response
+        to request: Request, _ body: (VirtualKeyConfig?, GatewaySnapshot, String, Logger) async throws -> Response
     ) async -> Response {
+        let snapshot = gateway.snapshot
         let requestID = request.headers[.requestID] ?? makeRequestID()
         var logger = gateway.logger
         logger[metadataKey: "request.id"] = "\(requestID)"
         do {
-            let key = try gateway.authenticate(authorization: request.headers[.authorization], apiKey: request.headers[.apiKey])
-            return try await body(key, requestID, logger)
+            let key = try gateway.authenticate(authorization: request.headers[.authorization], apiKey: request.headers[.apiKey], in: snapshot.table)
+            return try await body(key, snapshot, requestID, logger)
         } catch let failure as ExecutionFailure {
             logger.info(
                 "Request failed upstream",
@@ -72,8 +73,8 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: json.jsonBytes)))
     }
 
-    private func stream(_ chat: ChatRequest, route: ResolvedRoute, request: Request, requestID: String, logger: Logger) async throws -> Response {
-        let (events, report) = try await gateway.executor.openStream(chat, route: route, table: gateway.table, logger: logger)
+    private func stream(_ chat: ChatRequest, route: ResolvedRoute, snapshot: GatewaySnapshot, requestID: String, logger: Logger) async throws -> Response {
+        let (events, report) = try await snapshot.executor.openStream(chat, route: route, table: snapshot.table, logger: logger)
         let dialect = dialect
         var headers = headers(requestID: requestID, report: report, contentType: "text/event-stream")
         headers[.cacheControl] = "no-cache"
@@ -107,8 +108,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             })
     }
 
-    func readBody(_ request: Request) async throws(GatewayError) -> ByteBuffer {
-        let limit = gateway.config.maxBodyBytes
+    func readBody(_ request: Request, limit: Int) async throws(GatewayError) -> ByteBuffer {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw GatewayError.payloadTooLarge(limit: limit)
         }

@@ -20,6 +20,14 @@ enum LiveGateway {
         let client: HTTPClient
         let services: GatewayServices
         let vendorPorts: [String: Int]
+        /// The config file a reload reads (substituted YAML), when the gateway was started reloadable.
+        let configPath: String?
+
+        /// Writes `yaml` (with `{{name}}` ports substituted) where a reload will read it.
+        func rewriteConfig(_ yaml: String) throws {
+            guard let configPath else { throw TestFailure("the gateway was not started reloadable") }
+            try substitute(yaml, ports: vendorPorts).write(toFile: configPath, atomically: true, encoding: .utf8)
+        }
 
         var baseURL: String { "http://127.0.0.1:\(port)" }
         var gateway: Gateway { services.gateway }
@@ -34,6 +42,7 @@ enum LiveGateway {
         timeSource: any TimeSource = SystemTimeSource(),
         observer: RoutingObserver = RoutingObserver(),
         timeout: Duration = .seconds(120),
+        reloadable: Bool = false,
         _ test: @escaping @Sendable (Context) async throws -> Void
     ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -50,12 +59,21 @@ enum LiveGateway {
                     if vendorPorts.count == vendors.count { break }
                 }
             }
-            var yaml = config
-            for (name, port) in vendorPorts { yaml = yaml.replacingOccurrences(of: "{{\(name)}}", with: String(port)) }
+            let yaml = substitute(config, ports: vendorPorts)
             let parsed = try ConfigLoader.parse(yaml)
             var logger = Logger(label: "switchyard.test")
             logger.logLevel = .critical
-            let services = try GatewayServices(config: parsed, logger: logger, timeSource: timeSource, observer: observer)
+            var configPath: String?
+            if reloadable {
+                let path = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-\(UUID().uuidString).yaml").path
+                try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+                configPath = path
+            }
+            var source: (@Sendable () throws(ConfigError) -> GatewayConfig)?
+            if let path = configPath {
+                source = { () throws(ConfigError) -> GatewayConfig in try ConfigLoader.load(path: path, environment: [:]) }
+            }
+            let services = try GatewayServices(config: parsed, logger: logger, timeSource: timeSource, observer: observer, configSource: source)
             let (gatewayPorts, gatewayPortSink) = AsyncStream.makeStream(of: Int.self)
             let app = buildApplication(gateway: services.gateway) { gatewayPortSink.yield($0) }
             group.addTask {
@@ -66,7 +84,8 @@ enum LiveGateway {
             var iterator = gatewayPorts.makeAsyncIterator()
             guard let port = await iterator.next() else { throw TestFailure("gateway did not start") }
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
-            let context = Context(port: port, client: client, services: services, vendorPorts: vendorPorts)
+            let context = Context(port: port, client: client, services: services, vendorPorts: vendorPorts, configPath: configPath)
+            defer { if let configPath { try? FileManager.default.removeItem(atPath: configPath) } }
             do {
                 try await withTestTimeout(timeout) { try await test(context) }
             } catch {
@@ -78,6 +97,11 @@ enum LiveGateway {
             group.cancelAll()
         }
     }
+}
+
+/// `yaml` with each `{{name}}` replaced by that vendor's port.
+func substitute(_ yaml: String, ports: [String: Int]) -> String {
+    ports.reduce(yaml) { $0.replacingOccurrences(of: "{{\($1.key)}}", with: String($1.value)) }
 }
 
 struct TestFailure: Error, CustomStringConvertible {
