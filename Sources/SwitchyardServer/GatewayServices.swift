@@ -9,7 +9,7 @@ import SwitchyardProviders
 /// Everything built from one config: the gateway and the long-lived services it needs.
 public struct GatewayServices: Sendable {
     public let gateway: Gateway
-    /// The shared upstream HTTP client; run ``httpClientService`` so it shuts down with the process.
+    /// The shared upstream HTTP client; ``backgroundServices`` shuts it down with the process.
     public let httpClient: HTTPClient
 
     /// Builds providers, routes and the executor from `config`.
@@ -52,9 +52,6 @@ public struct GatewayServices: Sendable {
 
     /// The alert webhook sender, when the config names a webhook.
     public let alerts: AlertDispatcher?
-
-    /// A service that shuts the HTTP client down on graceful shutdown.
-    public var httpClientService: some Service { HTTPClientService(client: httpClient) }
 
     /// Every long-lived service besides the HTTP server: run them in the same service group.
     public var backgroundServices: [any Service] {

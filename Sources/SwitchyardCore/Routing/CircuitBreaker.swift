@@ -45,15 +45,6 @@ public struct CircuitBreaker: Sendable {
         }
     }
 
-    /// Whether the breaker would refuse a request now, without taking a probe slot.
-    public func isOpen(now: ContinuousClock.Instant) -> Bool {
-        switch state {
-        case .closed: false
-        case .open(let until): now < until
-        case .halfOpen: probesInFlight >= config.halfOpenProbes
-        }
-    }
-
     public mutating func recordSuccess(now: ContinuousClock.Instant) -> Transition? {
         consecutiveFailures = 0
         appendToWindow(now: now, failed: false)

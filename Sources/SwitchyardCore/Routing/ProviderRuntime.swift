@@ -60,10 +60,6 @@ public final class TargetState: Sendable {
 
     public var breakerState: CircuitBreaker.State { breaker.withLock { $0.state } }
 
-    public func isOpen(now: ContinuousClock.Instant) -> Bool {
-        breaker.withLock { $0.isOpen(now: now) }
-    }
-
     /// Asks the breaker for permission to send one attempt.
     public func admit(now: ContinuousClock.Instant) -> (allowed: Bool, transition: CircuitBreaker.Transition?) {
         breaker.withLock { $0.admit(now: now) }

@@ -104,17 +104,6 @@ public struct UpstreamBody: AsyncSequence, Sendable {
         self.makeIteratorClosure = makeIterator
     }
 
-    /// A body of bytes already in memory.
-    public init(bytes: ByteBuffer) {
-        self.makeIteratorClosure = {
-            var pending: ByteBuffer? = bytes
-            return AsyncIterator {
-                defer { pending = nil }
-                return pending
-            }
-        }
-    }
-
     public func makeAsyncIterator() -> AsyncIterator {
         makeIteratorClosure()
     }
