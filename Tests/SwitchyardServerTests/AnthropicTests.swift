@@ -23,6 +23,9 @@ enum AnthropicConfigs {
         models:
           claude: claude/claude-sonnet-4-5
           gpt: oai/gpt-4o
+          strict-claude:
+            targets: [claude/claude-sonnet-4-5]
+            anthropic_betas: [prompt-caching-2024-07-31]
         keys:
           - name: app
             key: test-key
@@ -203,6 +206,17 @@ struct AnthropicTests {
             #expect(upstream.body?["messages"] == body["messages"])
             #expect(upstream.body?["model"] == "claude-sonnet-4-5")
             #expect(upstream.headers["x-api-key"] == "sk-ant-upstream-1")
+
+            // A route with an allow list passes only the betas it names.
+            var strict = body
+            if case .object(var object) = strict {
+                object["model"] = "strict-claude"
+                strict = .object(object)
+            }
+            _ = try await gateway.post(
+                "/v1/messages", json: strict, key: nil,
+                headers: ["x-api-key": "test-key", "anthropic-beta": "prompt-caching-2024-07-31,computer-use-2025-01-24"])
+            #expect(claude.requests.last?.headers["anthropic-beta"] == "prompt-caching-2024-07-31")
         }
     }
 }

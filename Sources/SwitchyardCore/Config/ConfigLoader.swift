@@ -211,7 +211,7 @@ public enum ConfigLoader {
             }
             return RouteConfig(name: name, targets: [target])
         }
-        guard let members = node.mapping(allowed: ["strategy", "targets", "context_fallback", "max_tokens"]) else { return nil }
+        guard let members = node.mapping(allowed: ["strategy", "targets", "context_fallback", "max_tokens", "anthropic_betas"]) else { return nil }
         var route = RouteConfig(name: name, targets: [])
         for (key, value) in members {
             switch key {
@@ -225,6 +225,7 @@ public enum ConfigLoader {
             case "targets": route.targets = (value.sequence() ?? []).compactMap(readTarget)
             case "context_fallback": route.contextFallback = value.string()
             case "max_tokens": route.defaultMaxTokens = value.int(range: 1...10_000_000)
+            case "anthropic_betas": route.allowedAnthropicBetas = value.stringList() ?? []
             default: break
             }
         }

@@ -175,6 +175,8 @@ public struct RouteConfig: Sendable {
     public var contextFallback: String?
     /// Output cap used when the client sends none.
     public var defaultMaxTokens: Int?
+    /// Anthropic beta flags clients may pass through this route (`anthropic_betas`); `nil` allows all.
+    public var allowedAnthropicBetas: [String]?
 
     public init(name: String, strategy: RoutingStrategy = .priority, targets: [TargetRef], contextFallback: String? = nil, defaultMaxTokens: Int? = nil) {
         self.name = name

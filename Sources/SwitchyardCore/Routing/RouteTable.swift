@@ -32,10 +32,11 @@ public final class RouteTable: Sendable {
                 return state
             }
             let weights = route.targets.filter { providersByName[$0.provider] != nil }.map(\.weight)
-            routes.append(
-                ResolvedRoute(
-                    name: route.name, strategy: route.strategy, targets: targets, weights: weights,
-                    contextFallback: route.contextFallback, defaultMaxTokens: route.defaultMaxTokens))
+            var resolved = ResolvedRoute(
+                name: route.name, strategy: route.strategy, targets: targets, weights: weights,
+                contextFallback: route.contextFallback, defaultMaxTokens: route.defaultMaxTokens)
+            resolved.allowedAnthropicBetas = route.allowedAnthropicBetas
+            routes.append(resolved)
         }
         self.routes = routes
         self.routesByName = Dictionary(routes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -109,6 +110,20 @@ public struct ResolvedRoute: Sendable {
     public var weights: [Double]
     public var contextFallback: String?
     public var defaultMaxTokens: Int?
+    /// Anthropic beta flags that may pass through; `nil` allows all.
+    public var allowedAnthropicBetas: [String]?
+
+    /// Applies the route's defaults and limits to a request: the output cap, and the beta flags it allows.
+    public func prepare(_ request: inout ChatRequest) {
+        if request.maxTokens == nil { request.maxTokens = defaultMaxTokens }
+        guard let allowed = allowedAnthropicBetas, var passThrough = request.passThrough else { return }
+        passThrough.headers = passThrough.headers.compactMap { header in
+            guard header.name.caseInsensitiveEquals("anthropic-beta") else { return header }
+            let kept = header.value.split(separator: ",").map { String($0).trimming([" "]) }.filter { allowed.contains($0) }
+            return kept.isEmpty ? nil : (header.name, kept.joined(separator: ","))
+        }
+        request.passThrough = passThrough
+    }
 
     public init(
         name: String, strategy: RoutingStrategy, targets: [TargetState], weights: [Double], contextFallback: String?, defaultMaxTokens: Int?

@@ -22,7 +22,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             let body = try await readBody(request, limit: snapshot.config.maxBodyBytes)
             var chat = try dialect.decodeChat(try parseRequestObject(body.readableBytesView), headers: forwardableHeaders(request))
             let route = try snapshot.table.resolve(model: chat.model, key: key)
-            if chat.maxTokens == nil { chat.maxTokens = route.defaultMaxTokens }
+            route.prepare(&chat)
             var logger = logger
             logger[metadataKey: "route"] = "\(route.name)"
             if chat.stream {
