@@ -23,6 +23,9 @@ enum AnthropicConfigs {
         models:
           claude: claude/claude-sonnet-4-5
           gpt: oai/gpt-4o
+          lenient-gpt:
+            targets: [oai/gpt-4o]
+            drop_unsupported_fields: true
           strict-claude:
             targets: [claude/claude-sonnet-4-5]
             anthropic_betas: [prompt-caching-2024-07-31]
@@ -186,6 +189,11 @@ struct AnthropicTests {
                 headers: ["x-api-key": "test-key"])
             #expect(thinking.status == 400)
             #expect(thinking.json?["error"]?["message"]?.stringValue?.contains("thinking") == true)
+            // … unless the route opts into dropping them.
+            let lenient = try await gateway.send(
+                .POST, "/v1/messages", body: #"{"model":"lenient-gpt","max_tokens":5,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"x"}]}"#,
+                headers: ["x-api-key": "test-key"])
+            #expect(lenient.status == 200)
         }
     }
 

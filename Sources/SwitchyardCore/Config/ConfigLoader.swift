@@ -211,7 +211,7 @@ public enum ConfigLoader {
             }
             return RouteConfig(name: name, targets: [target])
         }
-        guard let members = node.mapping(allowed: ["strategy", "targets", "context_fallback", "max_tokens", "anthropic_betas"]) else { return nil }
+        guard let members = node.mapping(allowed: ["strategy", "targets", "context_fallback", "max_tokens", "anthropic_betas", "drop_unsupported_fields"]) else { return nil }
         var route = RouteConfig(name: name, targets: [])
         for (key, value) in members {
             switch key {
@@ -226,6 +226,7 @@ public enum ConfigLoader {
             case "context_fallback": route.contextFallback = value.string()
             case "max_tokens": route.defaultMaxTokens = value.int(range: 1...10_000_000)
             case "anthropic_betas": route.allowedAnthropicBetas = value.stringList() ?? []
+            case "drop_unsupported_fields": route.dropsUnsupportedFields = value.bool() ?? false
             default: break
             }
         }

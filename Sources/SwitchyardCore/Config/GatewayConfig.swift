@@ -177,6 +177,9 @@ public struct RouteConfig: Sendable {
     public var defaultMaxTokens: Int?
     /// Anthropic beta flags clients may pass through this route (`anthropic_betas`); `nil` allows all.
     public var allowedAnthropicBetas: [String]?
+    /// Whether fields only the client's own dialect knows are dropped for other vendors
+    /// (`drop_unsupported_fields`) instead of refused with a 400.
+    public var dropsUnsupportedFields = false
 
     public init(name: String, strategy: RoutingStrategy = .priority, targets: [TargetRef], contextFallback: String? = nil, defaultMaxTokens: Int? = nil) {
         self.name = name

@@ -36,6 +36,7 @@ public final class RouteTable: Sendable {
                 name: route.name, strategy: route.strategy, targets: targets, weights: weights,
                 contextFallback: route.contextFallback, defaultMaxTokens: route.defaultMaxTokens)
             resolved.allowedAnthropicBetas = route.allowedAnthropicBetas
+            resolved.dropsUnsupportedFields = route.dropsUnsupportedFields
             routes.append(resolved)
         }
         self.routes = routes
@@ -112,10 +113,13 @@ public struct ResolvedRoute: Sendable {
     public var defaultMaxTokens: Int?
     /// Anthropic beta flags that may pass through; `nil` allows all.
     public var allowedAnthropicBetas: [String]?
+    /// Whether dialect-only fields are dropped for other vendors instead of refused.
+    public var dropsUnsupportedFields = false
 
     /// Applies the route's defaults and limits to a request: the output cap, and the beta flags it allows.
     public func prepare(_ request: inout ChatRequest) {
         if request.maxTokens == nil { request.maxTokens = defaultMaxTokens }
+        if dropsUnsupportedFields { request.dialectOnlyFields = [] }
         guard let allowed = allowedAnthropicBetas, var passThrough = request.passThrough else { return }
         passThrough.headers = passThrough.headers.compactMap { header in
             guard header.name.caseInsensitiveEquals("anthropic-beta") else { return header }
