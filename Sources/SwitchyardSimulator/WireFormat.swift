@@ -90,10 +90,15 @@ struct WireFormat {
 
     private func openAIScript(_ reply: SimulatedReply) -> StreamScript {
         let includeUsage = request.body?["stream_options"]?["include_usage"]?.boolValue == true
+        let wantsLogprobs = request.body?["logprobs"]?.boolValue == true
         func chunk(_ delta: JSONValue, finish: JSONValue = .null) -> String {
+            var logprobs: JSONValue = .null
+            if wantsLogprobs, let token = delta["content"]?.stringValue, !token.isEmpty {
+                logprobs = ["content": [["token": .string(token), "logprob": "-0.25", "bytes": .null, "top_logprobs": []]], "refusal": .null]
+            }
             var object: JSONObject = [
                 "id": .string(id), "object": "chat.completion.chunk", "created": 1_741_569_952, "model": .string(model),
-                "choices": [["index": 0, "delta": delta, "logprobs": .null, "finish_reason": finish]],
+                "choices": [["index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish]],
             ]
             if includeUsage { object["usage"] = .null }
             return "data: \(JSONValue.object(object).jsonString)\n\n"

@@ -103,6 +103,18 @@ struct OpenAIDialectTests {
         }
     }
 
+    @Test func streamedLogprobsPassThroughToOpenAIClients() async throws {
+        let vendor = SimulatedVendor(name: "oai", format: .openai, defaultReply: SimulatedReply(text: "a b"))
+        try await LiveGateway.run(vendors: [vendor], config: TestConfigs.openAI()) { gateway in
+            let request: JSONValue = ["model": "smart", "stream": true, "logprobs": true, "messages": [["role": "user", "content": "hi"]]]
+            let (_, reader) = try await gateway.openStream("/v1/chat/completions", json: request)
+            let chunks = try await reader.all().compactMap(\.json)
+            let tokens = chunks.compactMap { $0["choices"]?.arrayValue?.first?["logprobs"]?["content"]?.arrayValue?.first?["token"]?.stringValue }
+            #expect(tokens == ["a", " b"])
+            #expect(vendor.requests.last?.body?["logprobs"] == true)
+        }
+    }
+
     @Test func toolCallRoundTrip() async throws {
         let vendor = SimulatedVendor(name: "oai", format: .openai)
         vendor.enqueue(.reply(SimulatedReply(text: "", toolCalls: [("get_weather", #"{"city": "Paris"}"#)])))

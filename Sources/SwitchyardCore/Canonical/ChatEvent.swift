@@ -13,4 +13,6 @@ public enum ChatEvent: Sendable, Hashable {
     case finish(FinishReason, choice: Int = 0)
     /// Usage so far; a later usage event replaces an earlier one.
     case usage(Usage)
+    /// Token log-probabilities (OpenAI's `logprobs` object) for the text delta that follows.
+    case logprobs(JSONValue, choice: Int = 0)
 }

@@ -95,7 +95,7 @@ extension ChatEvent {
     var carriesContent: Bool {
         switch self {
         case .textDelta, .toolCallStart, .toolCallArguments, .finish: true
-        case .start, .usage: false
+        case .start, .usage, .logprobs: false
         }
     }
 }

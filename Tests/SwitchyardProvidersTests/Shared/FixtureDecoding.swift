@@ -33,7 +33,7 @@ struct Reassembled: Equatable {
             case .toolCallArguments(let index, let fragment, _): calls[index]?.arguments += fragment
             case .finish(let reason, _): finish = reason
             case .usage(let latest): usage = latest
-            case .start: break
+            case .start, .logprobs: break
             }
         }
     }

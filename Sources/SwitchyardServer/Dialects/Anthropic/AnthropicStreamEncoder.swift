@@ -58,8 +58,8 @@ struct AnthropicStreamEncoder: DialectStreamEncoder {
             guard choice == 0 else { return }
             closeBlock(into: &output)
             stopReason = reason
-        case .start, .usage:
-            break
+        case .start, .usage, .logprobs:
+            break  // Anthropic's stream has no log-probabilities
         }
     }
 

@@ -8,6 +8,8 @@ struct OpenAIStreamEncoder: DialectStreamEncoder {
     private let includeUsage: Bool
     private var usage: Usage?
     private var started = false
+    /// Log-probabilities waiting for the delta they belong to, by choice.
+    private var pendingLogprobs: [Int: JSONValue] = [:]
 
     init(includeUsage: Bool, created: Int) {
         self.includeUsage = includeUsage
@@ -24,7 +26,9 @@ struct OpenAIStreamEncoder: DialectStreamEncoder {
             model = upstreamModel
             writeChunk(choice: 0, delta: ["role": "assistant", "content": ""], finishReason: nil, into: &output)
         case .textDelta(let text, let choice):
-            writeChunk(choice: choice, delta: ["content": .string(text)], finishReason: nil, into: &output)
+            writeChunk(choice: choice, delta: ["content": .string(text)], finishReason: nil, logprobs: pendingLogprobs.removeValue(forKey: choice), into: &output)
+        case .logprobs(let value, let choice):
+            pendingLogprobs[choice] = value
         case .toolCallStart(let index, let callID, let name, let choice):
             let call: JSONValue = [
                 "index": .int(index), "id": .string(callID), "type": "function", "function": ["name": .string(name), "arguments": ""],
@@ -74,13 +78,13 @@ struct OpenAIStreamEncoder: DialectStreamEncoder {
         return chunk
     }
 
-    private func writeChunk(choice: Int, delta: JSONValue, finishReason: FinishReason?, into output: inout [UInt8]) {
+    private func writeChunk(choice: Int, delta: JSONValue, finishReason: FinishReason?, logprobs: JSONValue? = nil, into output: inout [UInt8]) {
         var chunk = header()
         chunk.append(
             "choices",
             [
                 [
-                    "index": .int(choice), "delta": delta, "logprobs": .null,
+                    "index": .int(choice), "delta": delta, "logprobs": logprobs ?? .null,
                     "finish_reason": finishReason.map { .string($0.rawValue) } ?? .null,
                 ]
             ])
