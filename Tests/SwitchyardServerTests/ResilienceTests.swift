@@ -178,6 +178,7 @@ struct ResilienceTests {
             let admin = try await gateway.send(.GET, "/admin/providers", headers: ["authorization": "Bearer admin-key-0123456789"])
             let provider = try #require(admin.json?["providers"]?.arrayValue?.first { $0["name"] == "a" })
             #expect(provider["credentials"]?.arrayValue?[0]["state"] == "revoked")
+            #expect(provider["credentials"]?.arrayValue?[0]["disabled_since"] != nil)
             #expect(provider["credentials"]?.arrayValue?[1]["state"] == "healthy")
             #expect(!admin.body.contains("key-a"))
             #expect(alerts.events.contains { if case .credentialDisabled("a", 0, .authFailed, _) = $0 { true } else { false } })
@@ -252,7 +253,11 @@ struct ResilienceTests {
             }
             #expect(a.requests.count == 3)
             let admin = try await gateway.send(.GET, "/admin/providers", headers: ["authorization": "Bearer admin-key-0123456789"])
-            #expect(admin.json?["providers"]?.arrayValue?.first { $0["name"] == "a" }?["targets"]?.arrayValue?.first?["state"] == "circuit_open")
+            let openTarget = admin.json?["providers"]?.arrayValue?.first { $0["name"] == "a" }?["targets"]?.arrayValue?.first
+            #expect(openTarget?["state"] == "circuit_open")
+            #expect(openTarget?["open_until"]?.stringValue?.hasSuffix("Z") == true)
+            #expect((openTarget?["recent_error_rate"]?.doubleValue ?? 0) > 0.1)
+            #expect(openTarget?["last_error_kind"] == "overloaded")
             #expect(alerts.events.contains { if case .circuitOpened("a/gpt-4o", _) = $0 { true } else { false } })
             // After the cooldown one probe is let through; it fails and the circuit opens again.
             clock.advance(by: .seconds(30))

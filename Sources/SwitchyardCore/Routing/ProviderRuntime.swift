@@ -43,7 +43,18 @@ public final class TargetState: Sendable {
     public let ref: TargetRef
     public let provider: ProviderRuntime
     private let breaker: Mutex<CircuitBreaker>
-    private let stats: Mutex<(latencyEWMA: Double?, inFlight: Int, successes: Int, failures: Int, lastFailure: FailureKind?, circuitOpenings: Int)>
+    private let stats: Mutex<Stats>
+
+    private struct Stats {
+        var latencyEWMA: Double?
+        /// Share of recent attempts that failed, as an exponentially weighted average (about the last 20).
+        var errorRateEWMA = 0.0
+        var inFlight = 0
+        var successes = 0
+        var failures = 0
+        var lastFailure: FailureKind?
+        var circuitOpenings = 0
+    }
 
     private let metrics: TargetMetrics
 
@@ -52,7 +63,7 @@ public final class TargetState: Sendable {
         self.provider = provider
         self.metrics = TargetMetrics(target: ref, factory: metrics)
         self.breaker = Mutex(CircuitBreaker(config: breaker))
-        self.stats = Mutex((nil, 0, 0, 0, nil, 0))
+        self.stats = Mutex(Stats())
     }
 
     /// `provider/model`.
@@ -85,6 +96,7 @@ public final class TargetState: Sendable {
             } else {
                 stats.successes += 1
             }
+            stats.errorRateEWMA = 0.95 * stats.errorRateEWMA + 0.05 * (failure == nil ? 0 : 1)
         }
     }
 
@@ -114,6 +126,7 @@ public final class TargetState: Sendable {
     public var circuitOpenings: Int { stats.withLock { $0.circuitOpenings } }
 
     public var latencyEWMA: Double? { stats.withLock { $0.latencyEWMA } }
+    public var recentErrorRate: Double { stats.withLock { $0.errorRateEWMA } }
     public var inFlight: Int { stats.withLock { $0.inFlight } }
     public var counts: (successes: Int, failures: Int, lastFailure: FailureKind?) {
         stats.withLock { ($0.successes, $0.failures, $0.lastFailure) }

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -80,6 +81,12 @@ struct AdminRoutes: Sendable {
 /// The health of every provider, target and credential, as JSON for operators.
 enum ProviderHealthReport {
     static func make(table: RouteTable, now: ContinuousClock.Instant) -> JSONValue {
+        let wallNow = Date()
+        let formatter = ISO8601DateFormatter()
+        // Monotonic instants become wall-clock times relative to now, for people reading the report.
+        func timestamp(_ instant: ContinuousClock.Instant) -> JSONValue {
+            .string(formatter.string(from: wallNow.addingTimeInterval((instant - now).seconds)))
+        }
         let targets = table.allTargets
         let providers = table.providers.values.sorted { $0.name < $1.name }.map { provider -> JSONValue in
             let credentials = provider.credentials.map { slot -> JSONValue in
@@ -88,14 +95,14 @@ enum ProviderHealthReport {
                 case .usable: object["state"] = "healthy"
                 case .coolingDown(let until):
                     object["state"] = now < until ? "cooling_down" : "healthy"
-                    if now < until { object["cooling_down_for_seconds"] = .double((until - now).seconds) }
+                    if now < until { object["cooling_down_until"] = timestamp(until) }
                 case .disabled(let kind, let since):
                     object["state"] = kind == .authFailed ? "revoked" : "quota_exhausted"
-                    object["disabled_for_seconds"] = .double((now - since).seconds)
+                    object["disabled_since"] = timestamp(since)
                 }
                 if case .open(let until) = slot.breakerState, now < until {
                     object["state"] = "circuit_open"
-                    object["open_for_seconds"] = .double((until - now).seconds)
+                    object["open_until"] = timestamp(until)
                 }
                 if let last = slot.lastFailure { object["last_error_kind"] = .string(last.rawValue) }
                 return .object(object)
@@ -108,13 +115,12 @@ enum ProviderHealthReport {
                 case .halfOpen: object["state"] = "half_open"
                 case .open(let until):
                     object["state"] = now < until ? "circuit_open" : "half_open"
-                    if now < until { object["open_for_seconds"] = .double((until - now).seconds) }
+                    if now < until { object["open_until"] = timestamp(until) }
                 }
                 object["circuit_openings"] = .int(target.circuitOpenings)
                 object["successes"] = .int(counts.successes)
                 object["failures"] = .int(counts.failures)
-                let total = counts.successes + counts.failures
-                object["error_rate"] = .double(total == 0 ? 0 : Double(counts.failures) / Double(total))
+                object["recent_error_rate"] = .double((target.recentErrorRate * 1000).rounded() / 1000)
                 if let latency = target.latencyEWMA { object["latency_ewma_seconds"] = .double(latency) }
                 if let last = counts.lastFailure { object["last_error_kind"] = .string(last.rawValue) }
                 return .object(object)
