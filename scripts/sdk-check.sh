@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs `switchyard demo` and drives it with the official OpenAI and Anthropic Python SDKs.
+# Needs python3 and PyPI; installs the SDKs into .venv-sdk (ignored by git).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build --product switchyard
+python3 -m venv .venv-sdk
+.venv-sdk/bin/pip install -q openai anthropic
+port=4099
+.build/debug/switchyard demo --port "$port" > .build/sdk-check-demo.log 2>&1 &
+demo=$!
+trap 'kill $demo 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$port/health/ready" > /dev/null && break
+  sleep 0.1
+done
+.venv-sdk/bin/python scripts/sdk_check.py "http://127.0.0.1:$port"
