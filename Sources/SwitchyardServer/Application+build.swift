@@ -47,12 +47,12 @@ public func buildApplication(
 /// itself raises (unknown path, wrong method), which it renders in the OpenAI error shape.
 struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let requestID = request.headers[.requestID] ?? makeRequestID()
         do {
             var response = try await next(request, context)
-            if response.headers[.requestID] == nil { response.headers[.requestID] = requestID }
+            if response.headers[.requestID] == nil { response.headers[.requestID] = request.headers[.requestID] ?? makeRequestID() }
             return response
         } catch {
+            let requestID = request.headers[.requestID] ?? makeRequestID()
             let status = (error as? any HTTPResponseError)?.status ?? .internalServerError
             let gatewayError: GatewayError
             switch status.code {

@@ -92,7 +92,10 @@ func currentUnixTime() -> Int {
     Int(Date().timeIntervalSince1970)
 }
 
-/// A request id for requests that arrive without one.
+/// A request id for requests that arrive without one: 128 random bits in hex.
 func makeRequestID() -> String {
-    "req_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    var generator = SystemRandomNumberGenerator()
+    let high = String(generator.next() as UInt64, radix: 16)
+    let low = String(generator.next() as UInt64, radix: 16)
+    return "req_" + String(repeating: "0", count: 16 - high.count) + high + String(repeating: "0", count: 16 - low.count) + low
 }

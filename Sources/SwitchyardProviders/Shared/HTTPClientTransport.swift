@@ -25,6 +25,8 @@ public struct HTTPClientTransport: UpstreamTransport {
         // retrying the same dead host until the connect timeout.
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.decompression = .disabled
+        // No distributed tracing is bootstrapped; skip the per-request no-op spans.
+        configuration.tracing.tracer = nil
         return HTTPClient(eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton), configuration: configuration)
     }
 
