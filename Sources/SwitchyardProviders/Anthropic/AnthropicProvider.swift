@@ -34,8 +34,7 @@ public struct AnthropicProvider: ChatProvider {
     }
 
     public func decodeChatResponse(_ body: ByteBuffer, head: UpstreamHead) throws(UpstreamFailure) -> ChatResponse {
-        let json: JSONValue
-        do { json = try body.parseJSON() } catch { throw FailureSupport.decodeError(error, vendor: "Anthropic") }
+        let json = try body.parseResponseJSON(vendor: "Anthropic")
         return try AnthropicResponseDecoder.decode(json)
     }
 

@@ -23,8 +23,7 @@ public struct OpenAIProvider: ChatProvider, EmbeddingsProvider {
     }
 
     public func decodeChatResponse(_ body: ByteBuffer, head: UpstreamHead) throws(UpstreamFailure) -> ChatResponse {
-        let json: JSONValue
-        do { json = try body.parseJSON() } catch { throw FailureSupport.decodeError(error, vendor: "OpenAI-format upstream") }
+        let json = try body.parseResponseJSON(vendor: "OpenAI-format upstream")
         return try OpenAIResponseDecoder.decode(json)
     }
 
@@ -51,8 +50,7 @@ public struct OpenAIProvider: ChatProvider, EmbeddingsProvider {
     }
 
     public func decodeEmbeddingsResponse(_ body: ByteBuffer, head: UpstreamHead) throws(UpstreamFailure) -> EmbeddingsResponse {
-        let json: JSONValue
-        do { json = try body.parseJSON() } catch { throw FailureSupport.decodeError(error, vendor: "OpenAI-format upstream") }
+        let json = try body.parseResponseJSON(vendor: "OpenAI-format upstream")
         guard let data = json["data"]?.arrayValue else {
             throw UpstreamFailure(kind: .unavailable, message: "embeddings response without 'data'")
         }

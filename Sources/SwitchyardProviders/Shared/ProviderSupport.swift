@@ -7,6 +7,15 @@ extension ByteBuffer {
     func parseJSON() throws(JSONParser.Failure) -> JSONValue {
         try JSONParser.parse(readableBytesView)
     }
+
+    /// Parses a successful response body; a body that is not JSON is an `unavailable` upstream.
+    func parseResponseJSON(vendor: String) throws(UpstreamFailure) -> JSONValue {
+        do {
+            return try parseJSON()
+        } catch {
+            throw UpstreamFailure(kind: .unavailable, message: "\(vendor) sent a response that is not valid JSON (\(error))")
+        }
+    }
 }
 
 /// Shared helpers for vendor error classification.
@@ -34,10 +43,6 @@ enum FailureSupport {
         case 400...499: .invalidRequest
         default: .unavailable
         }
-    }
-
-    static func decodeError(_ failure: JSONParser.Failure, vendor: String) -> UpstreamFailure {
-        UpstreamFailure(kind: .unavailable, message: "\(vendor) sent a response that is not valid JSON (\(failure))")
     }
 
     static func looksLikeContextOverflow(_ message: String) -> Bool {
