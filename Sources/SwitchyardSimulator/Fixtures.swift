@@ -4,7 +4,9 @@ public import SwitchyardCore
 /// Sample payloads from `shared/fixtures/providers` (the provider wire reference's fixtures).
 ///
 /// Found through `SWITCHYARD_FIXTURES`, else by walking up from the working directory and from this
-/// source file to a folder that has `shared/fixtures/providers` (CI lays `shared/` beside the clone).
+/// source file to a folder that has `shared/fixtures/providers` (CI lays `shared/` beside the clone),
+/// else the copy in `Tests/Fixtures/providers` (the OpenAI, Anthropic and translation sets), so a lone
+/// clone still runs every test.
 public enum Fixtures {
     public static let directory: String? = {
         if let explicit = ProcessInfo.processInfo.environment["SWITCHYARD_FIXTURES"] { return explicit }
@@ -17,7 +19,9 @@ public enum Fixtures {
                 url.deleteLastPathComponent()
             }
         }
-        return nil
+        let bundled = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Tests/Fixtures/providers").path
+        return FileManager.default.fileExists(atPath: bundled) ? bundled : nil
     }()
 
     /// The bytes of `relativePath` (for example `openai/chat_response_tool_calls.json`).
