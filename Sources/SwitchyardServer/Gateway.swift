@@ -87,11 +87,6 @@ public final class Gateway: Sendable {
     }
 }
 
-/// Seconds since 1970.
-func currentUnixTime() -> Int {
-    Int(Date().timeIntervalSince1970)
-}
-
 /// A request id for requests that arrive without one: 128 random bits in hex.
 func makeRequestID() -> String {
     var generator = SystemRandomNumberGenerator()

@@ -1,3 +1,10 @@
+import struct Foundation.Date
+
+/// Seconds since 1970, for `created` fields.
+public func currentUnixTime() -> Int {
+    Int(Date().timeIntervalSince1970)
+}
+
 /// A complete (non-streamed) chat answer in the canonical model.
 public struct ChatResponse: Sendable {
     public var id: String

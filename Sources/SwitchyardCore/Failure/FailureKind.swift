@@ -30,4 +30,10 @@ public enum FailureKind: String, Sendable, Hashable, CaseIterable {
     public var disablesCredential: Bool {
         self == .authFailed || self == .quotaExhausted
     }
+
+    /// Whether the failure is about the credential rather than the target, so another key of the same
+    /// target may still succeed.
+    public var concernsCredential: Bool {
+        disablesCredential || self == .rateLimited
+    }
 }

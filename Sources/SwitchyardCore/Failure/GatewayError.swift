@@ -14,7 +14,6 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
         case timeout = "timeout_error"
         case overloaded = "overloaded_error"
         case unavailable = "service_unavailable"
-        case notSupported = "not_supported"
         case internalError = "internal_error"
     }
 

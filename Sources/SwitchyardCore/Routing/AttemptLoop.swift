@@ -167,10 +167,7 @@ public struct AttemptLoop: Sendable {
                 target.countAttempt(failure: error.kind)
                 observer.attemptFailed(target: target, slot: slot, failure: error, logger: logger)
                 lastFailure = error.kind
-                switch error.kind {
-                case .authFailed, .quotaExhausted, .rateLimited: continue
-                default: return .failed(error.kind)
-                }
+                guard error.kind.concernsCredential else { return .failed(error.kind) }
             }
         }
         return lastFailure.map { .failed($0) } ?? .untried

@@ -1,7 +1,7 @@
 public import Synchronization
 
 /// One credential of a provider with its health: usable, cooling down after a rate limit, or disabled
-/// (revoked or out of quota) until a probe succeeds or the config is reloaded.
+/// (revoked or out of quota) until a probe succeeds or the config is reloaded (a reload builds new slots).
 public final class CredentialSlot: Sendable {
     /// Health as seen by this process.
     public enum Health: Sendable, Hashable {
@@ -13,14 +13,14 @@ public final class CredentialSlot: Sendable {
     /// 0-based position in the provider's `keys` list; logs name credentials by index, never by secret.
     public let index: Int
     public let credential: any Credential
-    private let state: Mutex<(health: Health, inFlight: Int, uses: Int, lastFailure: FailureKind?)>
+    private let state: Mutex<(health: Health, inFlight: Int, lastFailure: FailureKind?)>
     /// Server errors and timeouts that follow one key (an account-level outage) open this key's own circuit.
     private let breaker: Mutex<CircuitBreaker>
 
     public init(index: Int, credential: any Credential, breaker: CircuitBreakerConfig = CircuitBreakerConfig()) {
         self.index = index
         self.credential = credential
-        self.state = Mutex((.usable, 0, 0, nil))
+        self.state = Mutex((.usable, 0, nil))
         self.breaker = Mutex(CircuitBreaker(config: breaker))
     }
 
@@ -57,10 +57,7 @@ public final class CredentialSlot: Sendable {
 
     /// Counts a request that starts using this credential.
     public func acquire() {
-        state.withLock {
-            $0.inFlight += 1
-            $0.uses += 1
-        }
+        state.withLock { $0.inFlight += 1 }
     }
 
     /// Counts a request that stopped using this credential (for a stream: when the stream ended).
@@ -83,23 +80,16 @@ public final class CredentialSlot: Sendable {
                 return (wasDisabled, false)
             }
             state.lastFailure = failure.kind
-            switch failure.kind {
-            case .authFailed, .quotaExhausted:
+            if failure.kind.disablesCredential {
                 if case .disabled = state.health { return (false, false) }
                 state.health = .disabled(kind: failure.kind, since: now)
                 return (false, true)
-            case .rateLimited:
+            }
+            if failure.kind == .rateLimited {
                 let wait = failure.retryAfter ?? .seconds(1)
                 state.health = .coolingDown(until: now + min(wait, .seconds(3600)))
-                return (false, false)
-            default:
-                return (false, false)
             }
+            return (false, false)
         }
-    }
-
-    /// Makes a disabled credential usable again (config reload, manual restore).
-    public func restore() {
-        state.withLock { $0.health = .usable }
     }
 }

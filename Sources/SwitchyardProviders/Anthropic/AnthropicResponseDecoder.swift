@@ -24,7 +24,7 @@ public enum AnthropicResponseDecoder {
         return ChatResponse(
             id: json["id"]?.stringValue ?? "msg_switchyard",
             model: json["model"]?.stringValue ?? "",
-            created: unixTimeNow(),
+            created: currentUnixTime(),
             choices: [ChatChoice(index: 0, message: ChatMessage(role: .assistant, parts: parts), finishReason: finishReason(json["stop_reason"]?.stringValue))],
             usage: json["usage"].map { usage($0) })
     }

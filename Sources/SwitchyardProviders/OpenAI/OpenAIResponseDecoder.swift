@@ -30,7 +30,7 @@ public enum OpenAIResponseDecoder {
         return ChatResponse(
             id: json["id"]?.stringValue ?? "chatcmpl-switchyard",
             model: json["model"]?.stringValue ?? "",
-            created: json["created"]?.intValue ?? unixTimeNow(),
+            created: json["created"]?.intValue ?? currentUnixTime(),
             choices: choices,
             usage: json["usage"].flatMap(usage),
             systemFingerprint: json["system_fingerprint"]?.stringValue)

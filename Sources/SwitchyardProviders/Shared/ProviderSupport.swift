@@ -1,5 +1,4 @@
 public import NIOCore
-import struct Foundation.Date
 public import SwitchyardCore
 
 extension ByteBuffer {
@@ -52,7 +51,3 @@ enum FailureSupport {
     }
 }
 
-/// The number of seconds since 1970, for `created` fields.
-func unixTimeNow() -> Int {
-    Int(Date().timeIntervalSince1970)
-}

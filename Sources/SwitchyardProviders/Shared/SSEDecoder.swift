@@ -62,9 +62,6 @@ public struct SSEDecoder: Sendable {
         return events
     }
 
-    /// Bytes of an unfinished line that is not SSE (Gemini's bare JSON error objects arrive this way).
-    public var pendingLine: String { String(decoding: line, as: UTF8.self) }
-
     private mutating func endLine(into events: inout [SSEEvent]) {
         defer { line.removeAll(keepingCapacity: true) }
         if line.isEmpty {

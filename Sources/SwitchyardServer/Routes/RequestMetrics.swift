@@ -1,4 +1,5 @@
 import CoreMetrics
+import SwitchyardCore
 
 /// Client-facing request metrics of one dialect, created once:
 /// `switchyard_requests_total{dialect, status_class}` and `switchyard_request_duration_seconds{dialect}`.
@@ -22,13 +23,6 @@ struct RequestMetrics: Sendable {
 
 extension Timer {
     fileprivate func recordInterval(since start: ContinuousClock.Instant) {
-        recordNanoseconds((ContinuousClock.now - start).nanosecondsClamped)
-    }
-}
-
-extension Duration {
-    fileprivate var nanosecondsClamped: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        recordNanoseconds((ContinuousClock.now - start).nanoseconds)
     }
 }

@@ -64,7 +64,7 @@ enum AnthropicResponseEncoder {
 
     static func errorType(_ error: GatewayError) -> String {
         switch error.code {
-        case .invalidRequest, .notSupported: "invalid_request_error"
+        case .invalidRequest: "invalid_request_error"
         case .payloadTooLarge: "request_too_large"
         case .authentication: "authentication_error"
         case .permission: "permission_error"

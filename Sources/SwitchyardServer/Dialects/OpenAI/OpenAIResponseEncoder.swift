@@ -64,7 +64,7 @@ enum OpenAIResponseEncoder {
     static func errorObject(_ error: GatewayError) -> JSONValue {
         let type: String
         switch error.code {
-        case .invalidRequest, .payloadTooLarge, .notSupported: type = "invalid_request_error"
+        case .invalidRequest, .payloadTooLarge: type = "invalid_request_error"
         case .authentication: type = "authentication_error"
         case .permission: type = "permission_error"
         case .notFound: type = "not_found_error"
