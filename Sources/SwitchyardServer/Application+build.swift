@@ -26,7 +26,8 @@ public func buildApplication(
     router.post("/v1/messages") { request, context in await anthropic.handle(request, context: context) }
     router.get("/health/live") { _, _ in Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#))) }
     router.get("/health/ready") { _, _ in
-        let body = #"{"status":"ready","providers":\#(gateway.table.providers.count),"routes":\#(gateway.table.routes.count)}"#
+        let table = gateway.table
+        let body = #"{"status":"ready","providers":\#(table.providers.count),"routes":\#(table.routes.count)}"#
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
     }
     router.get("/metrics") { _, _ in

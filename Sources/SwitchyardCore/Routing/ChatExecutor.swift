@@ -25,13 +25,9 @@ public struct ChatExecutor: Sendable {
     public func complete(
         _ request: ChatRequest, route: ResolvedRoute, table: RouteTable, logger: Logger
     ) async throws(ExecutionFailure) -> (ChatResponse, ExecutionReport) {
-        let deadline = requestDeadline
-        return try await withContextFallback(route: route, table: table) { route throws(ExecutionFailure) in
-            try await loop.run(route: route, deadline: deadline, logger: logger) { context throws(UpstreamFailure) in
-                let response = try await send(request, context: context)
-                let body = try await collect(response.body, limit: maximumResponseBytes, deadline: context.deadline)
-                return try context.target.provider.adapter.decodeChatResponse(body, head: response.head)
-            }
+        try await runChat(request, route: route, table: table, logger: logger) { response, context throws(UpstreamFailure) in
+            let body = try await collect(response.body, limit: maximumResponseBytes, deadline: context.deadline)
+            return try context.target.provider.adapter.decodeChatResponse(body, head: response.head)
         }
     }
 
@@ -39,25 +35,21 @@ public struct ChatExecutor: Sendable {
     public func openStream(
         _ request: ChatRequest, route: ResolvedRoute, table: RouteTable, logger: Logger
     ) async throws(ExecutionFailure) -> (ChatEventStream, ExecutionReport) {
-        let deadline = requestDeadline
-        return try await withContextFallback(route: route, table: table) { route throws(ExecutionFailure) in
-            try await loop.run(route: route, deadline: deadline, logger: logger) { context throws(UpstreamFailure) in
-                let response = try await send(request, context: context)
-                let stream = ChatEventStream(
-                    iterator: response.body.makeAsyncIterator(), decoder: context.target.provider.adapter.makeStreamDecoder(),
-                    deadline: context.deadline)
-                do {
-                    try await withDeadline(context.firstByteDeadline, what: "the first stream event") {
-                        try await stream.awaitFirstEvent()
-                    }
-                    try await withDeadline(context.deadline, what: "the first streamed content") {
-                        try await stream.awaitFirstContent()
-                    }
-                } catch {
-                    throw error as? UpstreamFailure ?? UpstreamFailure(kind: .unavailable, message: "upstream stream failed")
+        try await runChat(request, route: route, table: table, logger: logger) { response, context throws(UpstreamFailure) in
+            let stream = ChatEventStream(
+                iterator: response.body.makeAsyncIterator(), decoder: context.target.provider.adapter.makeStreamDecoder(),
+                deadline: context.deadline)
+            do {
+                try await withDeadline(context.firstByteDeadline, what: "the first stream event") {
+                    try await stream.awaitFirstEvent()
                 }
-                return stream
+                try await withDeadline(context.deadline, what: "the first streamed content") {
+                    try await stream.awaitFirstContent()
+                }
+            } catch {
+                throw error as? UpstreamFailure ?? UpstreamFailure(kind: .unavailable, message: "upstream stream failed")
             }
+            return stream
         }
     }
 
@@ -82,6 +74,20 @@ public struct ChatExecutor: Sendable {
     }
 
     // MARK: helpers
+
+    /// The attempt loop for a chat request, with context fallback: each attempt sends the request and
+    /// hands the successful response to `read`.
+    private func runChat<T: Sendable>(
+        _ request: ChatRequest, route: ResolvedRoute, table: RouteTable, logger: Logger,
+        read: (UpstreamResponse, AttemptContext) async throws(UpstreamFailure) -> T
+    ) async throws(ExecutionFailure) -> (T, ExecutionReport) {
+        let deadline = requestDeadline
+        return try await withContextFallback(route: route, table: table) { route throws(ExecutionFailure) in
+            try await loop.run(route: route, deadline: deadline, logger: logger) { context throws(UpstreamFailure) in
+                try await read(try await send(request, context: context), context)
+            }
+        }
+    }
 
     private func withContextFallback<T>(
         route: ResolvedRoute, table: RouteTable, run: (ResolvedRoute) async throws(ExecutionFailure) -> (T, ExecutionReport)

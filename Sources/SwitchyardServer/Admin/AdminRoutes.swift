@@ -11,12 +11,12 @@ struct AdminRoutes: Sendable {
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/admin/providers") { request, _ in
-            guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return Self.forbidden() }
+            guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return Self.unauthorized() }
             let snapshot = gateway.snapshot
             return Self.json(ProviderHealthReport.make(table: snapshot.table, now: snapshot.executor.loop.timeSource.now))
         }
         router.post("/admin/reload") { request, _ in
-            guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return Self.forbidden() }
+            guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return Self.unauthorized() }
             do {
                 let snapshot = try gateway.reload()
                 return Self.json(["status": "reloaded", "providers": .int(snapshot.table.providers.count), "routes": .int(snapshot.table.routes.count)])
@@ -25,12 +25,12 @@ struct AdminRoutes: Sendable {
             }
         }
         router.get("/admin/faults") { request, _ in
-            guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return Self.forbidden() }
+            guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return Self.unauthorized() }
             return Self.json(Self.faultsJSON(gateway.executor.faults.all))
         }
         // Drills: `{"provider": "oai", "kind": "overloaded", "rate": 0.5}` makes half of oai's attempts fail.
         router.post("/admin/faults") { request, _ in
-            guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return Self.forbidden() }
+            guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return Self.unauthorized() }
             let body = try await request.body.collect(upTo: 64 << 10)
             guard let json = try? JSONParser.parse(body.readableBytesView), let provider = json["provider"]?.stringValue,
                 gateway.table.providers[provider] != nil
@@ -45,7 +45,7 @@ struct AdminRoutes: Sendable {
             return Self.json(Self.faultsJSON(gateway.executor.faults.all))
         }
         router.delete("/admin/faults/{provider}") { request, context in
-            guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return Self.forbidden() }
+            guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return Self.unauthorized() }
             let provider = context.parameters.get("provider") ?? ""
             gateway.executor.faults.set(nil, for: provider)
             gateway.logger.info("Fault injection disabled", metadata: ["provider": "\(provider)"])
@@ -70,7 +70,7 @@ struct AdminRoutes: Sendable {
         Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.jsonBytes)))
     }
 
-    static func forbidden() -> Response {
+    static func unauthorized() -> Response {
         let error = GatewayError.unauthenticated("The admin API needs 'Authorization: Bearer <admin_key>' (and an admin_key in the config).")
         return Response(
             status: .unauthorized, headers: [.contentType: "application/json"],
