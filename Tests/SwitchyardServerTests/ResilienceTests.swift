@@ -5,6 +5,7 @@ import NIOHTTP1
 import SwitchyardCore
 import SwitchyardProviders
 import SwitchyardSimulator
+import Synchronization
 import Testing
 
 enum ResilienceConfigs {
@@ -355,15 +356,7 @@ struct ResilienceTests {
 
 /// Collects routing events for assertions.
 final class AlertRecorder: Sendable {
-    private let storage = LockedEvents()
-    var events: [RoutingObserver.Event] { storage.all }
-    var record: @Sendable (RoutingObserver.Event) -> Void { { [storage] in storage.append($0) } }
-}
-
-import Synchronization
-
-final class LockedEvents: Sendable {
-    private let events = Mutex<[RoutingObserver.Event]>([])
-    func append(_ event: RoutingObserver.Event) { events.withLock { $0.append(event) } }
-    var all: [RoutingObserver.Event] { events.withLock { $0 } }
+    private let recorded = Mutex<[RoutingObserver.Event]>([])
+    var events: [RoutingObserver.Event] { recorded.withLock { $0 } }
+    var record: @Sendable (RoutingObserver.Event) -> Void { { [self] event in recorded.withLock { $0.append(event) } } }
 }

@@ -28,7 +28,7 @@ import Testing
         let produced = String(decoding: output, as: UTF8.self)
         let expected = try Fixtures.text("translation/anthropic_stream_to_openai_chunks.sse")
         var producedChunks = dataLines(produced)
-        var expectedChunks = dataLines(expected)
+        let expectedChunks = dataLines(expected)
         // Our usage chunk adds completion_tokens_details; the fixture's SDK-validated subset must match.
         if case .object(var last)? = producedChunks.last, case .object(var usage)? = last["usage"] {
             usage["completion_tokens_details"] = nil
@@ -38,7 +38,6 @@ import Testing
         #expect(producedChunks.count == expectedChunks.count)
         for (ours, theirs) in zip(producedChunks, expectedChunks) { #expect(ours == theirs) }
         #expect(produced.hasSuffix("data: [DONE]\n\n"))
-        expectedChunks.removeAll()
     }
 
     @Test func anthropicMidStreamErrorBecomesTheOpenAIErrorChunk() throws {

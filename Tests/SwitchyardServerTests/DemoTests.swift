@@ -1,0 +1,25 @@
+import AsyncHTTPClient
+import NIOHTTP1
+import SwitchyardCore
+import SwitchyardSimulator
+import Testing
+
+@Suite("The demo as users run it")
+struct DemoTests {
+    @Test func demoConfigServesAndFailsOverLive() async throws {
+        let vendors = DemoEnvironment.makeVendors(latency: false)
+        let config = DemoEnvironment.config(port: 0) { "{{\($0)}}" }
+        try await LiveGateway.run(vendors: vendors, config: config) { gateway in
+            let request: JSONValue = ["model": "smart", "messages": [["role": "user", "content": "Hello!"]]]
+            let first = try await gateway.post("/v1/chat/completions", json: request, key: DemoEnvironment.key)
+            let second = try await gateway.post("/v1/chat/completions", json: request, key: DemoEnvironment.key)
+            #expect(first.status == 200 && second.status == 200)
+            #expect(first.headers.first(name: "x-switchyard-target") == "flaky/gpt-4o")
+            // Every other request to the flaky simulator fails: the gateway answers from the next target.
+            #expect(second.headers.first(name: "x-switchyard-target") == "claude/claude-sonnet-4-5")
+            #expect(second.headers.first(name: "x-switchyard-attempts") == "2")
+            let anthropic = try await gateway.post("/v1/messages", json: ["model": "fast", "max_tokens": 50, "messages": [["role": "user", "content": "Hi"]]], key: nil, headers: ["x-api-key": DemoEnvironment.key])
+            #expect(anthropic.json?["content"]?.arrayValue?.first?["text"] == "Hello from the simulated OpenAI provider, streamed token by token.")
+        }
+    }
+}
