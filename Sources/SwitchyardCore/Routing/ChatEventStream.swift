@@ -11,13 +11,15 @@ public final class ChatEventStream: @unchecked Sendable, InFlightHolder {
     private var decoder: any ChatStreamDecoder
     private var pending: [ChatEvent] = []
     private var ended = false
-    /// The attempt's total deadline; a stream still running past it is cut off.
+    /// The attempt's total deadline, on the router's clock; a stream still running past it is cut off.
     private let deadline: ContinuousClock.Instant
+    private let timeSource: any TimeSource
 
-    init(iterator: UpstreamBody.AsyncIterator, decoder: any ChatStreamDecoder, deadline: ContinuousClock.Instant) {
+    init(iterator: UpstreamBody.AsyncIterator, decoder: any ChatStreamDecoder, deadline: ContinuousClock.Instant, timeSource: any TimeSource) {
         self.iterator = iterator
         self.decoder = decoder
         self.deadline = deadline
+        self.timeSource = timeSource
     }
 
     func hold(_ lease: InFlightLease) {
@@ -53,7 +55,7 @@ public final class ChatEventStream: @unchecked Sendable, InFlightHolder {
             } catch {
                 throw UpstreamFailure(kind: Task.isCancelled ? .timeout : .unavailable, message: "upstream stream broke off")
             }
-            if ContinuousClock.now > deadline {
+            if timeSource.now > deadline {
                 ended = true
                 throw UpstreamFailure(kind: .timeout, message: "the stream ran past its total time limit")
             }

@@ -38,7 +38,7 @@ public struct ChatExecutor: Sendable {
         try await runChat(request, route: route, table: table, logger: logger) { response, context throws(UpstreamFailure) in
             let stream = ChatEventStream(
                 iterator: response.body.makeAsyncIterator(), decoder: context.target.provider.adapter.makeStreamDecoder(),
-                deadline: context.deadline)
+                deadline: context.deadline, timeSource: loop.timeSource)
             do {
                 try await withDeadline(context.firstByteDeadline, what: "the first stream event") {
                     try await stream.awaitFirstEvent()
