@@ -41,6 +41,7 @@ public final class Gateway: Sendable {
     public func reload() throws(ConfigError) -> GatewaySnapshot {
         guard let configSource else { throw ConfigError(path: "", message: "this gateway was not started from a config file") }
         let config = try configSource()
+        try config.checkNotOpen(listeningOn: snapshot.config.listen)
         let next = try builder.makeSnapshot(config)
         let previous = current.exchange(next, ordering: .acquiringAndReleasing)
         for provider in Set(previous.config.faults.keys).union(config.faults.keys) { builder.faults.set(config.faults[provider], for: provider) }

@@ -19,10 +19,7 @@ public struct GatewayServices: Sendable {
         config: GatewayConfig, logger: Logger, timeSource: any TimeSource = SystemTimeSource(), observer: RoutingObserver = RoutingObserver(),
         configSource: (@Sendable () throws(ConfigError) -> GatewayConfig)? = nil
     ) throws(ConfigError) {
-        if config.keys.isEmpty, !config.listen.isLoopback {
-            throw ConfigError(
-                path: "keys", message: "no virtual keys are configured, so the gateway may only listen on loopback (it would listen on \(config.listen))")
-        }
+        try config.checkNotOpen(listeningOn: config.listen)
         let connectTimeout = config.providers.map(\.timeout.connect).min() ?? .seconds(5)
         // A stream silent for longer than the most patient provider's first-byte timeout is considered dead.
         let idleRead = config.providers.map(\.timeout.firstByte).max() ?? .seconds(60)

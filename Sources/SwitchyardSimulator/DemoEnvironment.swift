@@ -9,20 +9,26 @@ public enum DemoEnvironment {
 
     /// Three vendors: `flaky` (OpenAI format, every other request fails with 503), `claude` (Anthropic
     /// format) and `openai` (OpenAI format), each with realistic latency and token-by-token streaming.
+    /// The demo runs for as long as a user likes: its vendors keep only a small window of requests.
+    public static let demoRetainedRequests = 100
+
     public static func makeVendors(latency: Bool = true) -> [SimulatedVendor] {
         func reply(_ text: String, firstByte: Int, interval: Int) -> SimulatedReply {
             SimulatedReply(
                 text: text, firstByteDelay: latency ? .milliseconds(firstByte) : .zero, chunkInterval: latency ? .milliseconds(interval) : .zero)
         }
         let flaky = SimulatedVendor(
-            name: "flaky", format: .openai, defaultReply: reply("Hello from the flaky simulator, which fails every other request.", firstByte: 120, interval: 30))
+            name: "flaky", format: .openai, defaultReply: reply("Hello from the flaky simulator, which fails every other request.", firstByte: 120, interval: 30),
+            retainedRequests: demoRetainedRequests)
         flaky.failEvery(
             2, with: .error(status: 503, body: ["error": ["message": "The server is overloaded.", "type": "server_error", "param": .null, "code": .null]]))
         let claude = SimulatedVendor(
             name: "claude", format: .anthropic,
-            defaultReply: reply("Hello from the simulated Anthropic provider, answering in the Messages wire format.", firstByte: 250, interval: 35))
+            defaultReply: reply("Hello from the simulated Anthropic provider, answering in the Messages wire format.", firstByte: 250, interval: 35),
+            retainedRequests: demoRetainedRequests)
         let openai = SimulatedVendor(
-            name: "openai", format: .openai, defaultReply: reply("Hello from the simulated OpenAI provider, streamed token by token.", firstByte: 180, interval: 25))
+            name: "openai", format: .openai, defaultReply: reply("Hello from the simulated OpenAI provider, streamed token by token.", firstByte: 180, interval: 25),
+            retainedRequests: demoRetainedRequests)
         return [flaky, claude, openai]
     }
 

@@ -17,6 +17,8 @@ public final class SimulatedVendor: Sendable {
     private let eventContinuation: AsyncStream<SimulatorEvent>.Continuation
     /// Everything the vendor observed, in order.
     public let events: AsyncStream<SimulatorEvent>
+    /// How many recent requests and webhook posts are kept for inspection: a long-running demo must not grow.
+    public let retainedRequests: Int
 
     private struct State {
         var script: [SimulatorScenario] = []
@@ -27,7 +29,9 @@ public final class SimulatedVendor: Sendable {
         /// Share of requests (0–1) failed at random with `scheduledFailure`, from a seeded generator.
         var randomFailureRate: Double = 0
         var random = SplitMix64(seed: 0)
+        /// The most recent requests (at most `retainedRequests`); `requestCount` counts all of them.
         var requests: [RecordedRequest] = []
+        var requestCount = 0
         var hooks: [RecordedRequest] = []
         var tokenRequests = 0
         var tokenLifetime = 3600
@@ -37,9 +41,11 @@ public final class SimulatedVendor: Sendable {
 
     /// - Parameters:
     ///   - defaultReply: the answer when no scenario is queued.
-    public init(name: String, format: Format, defaultReply: SimulatedReply? = nil) {
+    ///   - retainedRequests: how many of the latest requests ``requests`` keeps (default 10,000).
+    public init(name: String, format: Format, defaultReply: SimulatedReply? = nil, retainedRequests: Int = 10_000) {
         self.name = name
         self.format = format
+        self.retainedRequests = max(1, retainedRequests)
         self.state = Mutex(State(defaultReply: defaultReply ?? SimulatedReply(text: "Hello from \(name)! This answer was streamed token by token.")))
         (events, eventContinuation) = AsyncStream.makeStream(of: SimulatorEvent.self, bufferingPolicy: .bufferingNewest(10_000))
     }
@@ -70,8 +76,12 @@ public final class SimulatedVendor: Sendable {
         state.withLock { $0.defaultReply = reply }
     }
 
-    /// Requests received so far (chat, embeddings, models; token requests are counted separately).
+    /// The latest requests received, at least the last ``retainedRequests`` of them (chat, embeddings, models; token requests
+    /// are counted separately).
     public var requests: [RecordedRequest] { state.withLock { $0.requests } }
+
+    /// How many requests the vendor received in all.
+    public var requestCount: Int { state.withLock { $0.requestCount } }
 
     /// How many OAuth2 token requests the vendor's token endpoint received.
     public var tokenRequests: Int { state.withLock { $0.tokenRequests } }
@@ -91,9 +101,10 @@ public final class SimulatedVendor: Sendable {
 
     func record(_ request: RecordedRequest) -> SimulatorScenario {
         let scenario = state.withLock { state -> SimulatorScenario in
-            state.requests.append(request)
+            state.requests.appendBounded(request, limit: retainedRequests)
+            state.requestCount += 1
             if !state.script.isEmpty { return state.script.removeFirst() }
-            if let period = state.failEvery, period > 0, let failure = state.scheduledFailure, state.requests.count % period == 0 {
+            if let period = state.failEvery, period > 0, let failure = state.scheduledFailure, state.requestCount % period == 0 {
                 return failure
             }
             if state.randomFailureRate > 0, let failure = state.scheduledFailure,
@@ -111,7 +122,7 @@ public final class SimulatedVendor: Sendable {
     public var hooks: [RecordedRequest] { state.withLock { $0.hooks } }
 
     func recordHook(_ request: RecordedRequest) {
-        state.withLock { $0.hooks.append(request) }
+        state.withLock { $0.hooks.appendBounded(request, limit: retainedRequests) }
         eventContinuation.yield(.requestReceived(path: request.path))
     }
 
@@ -132,6 +143,15 @@ public final class SimulatedVendor: Sendable {
 
     func emit(_ event: SimulatorEvent) {
         eventContinuation.yield(event)
+    }
+}
+
+extension Array {
+    /// Appends, keeping the latest `limit` elements: the oldest are dropped in one go once the array holds
+    /// twice as many, so each append costs amortised O(1).
+    fileprivate mutating func appendBounded(_ element: Element, limit: Int) {
+        append(element)
+        if count >= 2 * limit { removeFirst(count - limit) }
     }
 }
 

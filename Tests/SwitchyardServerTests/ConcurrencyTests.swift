@@ -62,7 +62,7 @@ struct ConcurrencyTests {
             let successes = targets.reduce(0) { $0 + ($1["successes"]?.intValue ?? 0) }
             let failures = targets.reduce(0) { $0 + ($1["failures"]?.intValue ?? 0) }
             #expect(successes == total)
-            #expect(successes + failures == vendors.reduce(0) { $0 + $1.requests.count })
+            #expect(successes + failures == vendors.reduce(0) { $0 + $1.requestCount })
             #expect(targets.allSatisfy { $0["in_flight"] == 0 })
             // The Prometheus view agrees with the admin view and with the client's count.
             let metrics = try await gateway.send(.GET, "/metrics").body
@@ -70,7 +70,7 @@ struct ConcurrencyTests {
             #expect(metricSum(metrics, name: "switchyard_upstream_attempts_total", where: #"outcome="overloaded""#) == Double(failures))
             #expect(metricSum(metrics, name: "switchyard_requests_total", where: #"status_class="2xx""#) == Double(total))
             #expect(metricSum(metrics, name: "switchyard_requests_total", where: #"status_class="5xx""#) == 0)
-            let failed = vendors.reduce(0) { $0 + $1.requests.count } - total
+            let failed = vendors.reduce(0) { $0 + $1.requestCount } - total
             #expect(Double(failed) / Double(successes + failures) > 0.1)
         }
     }

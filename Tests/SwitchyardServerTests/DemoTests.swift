@@ -23,3 +23,18 @@ struct DemoTests {
         }
     }
 }
+
+@Suite struct SimulatorMemoryTests {
+    @Test func demoVendorsKeepABoundedWindowOfRequests() async throws {
+        let vendors = DemoEnvironment.makeVendors(latency: false)
+        let flaky = try #require(vendors.first { $0.name == "flaky" })
+        try await LiveGateway.run(vendors: [flaky], config: "providers:\n  f: {type: openai, base_url: 'http://127.0.0.1:{{flaky}}/v1', keys: [k]}\nrouting: {attempts: 1}\n") { gateway in
+            for _ in 0..<(3 * DemoEnvironment.demoRetainedRequests) {
+                _ = try await gateway.post("/v1/chat/completions", json: ["model": "f/m", "messages": [["role": "user", "content": "hi"]]], key: nil)
+            }
+        }
+        #expect(flaky.requestCount == 3 * DemoEnvironment.demoRetainedRequests)
+        #expect(flaky.requests.count < 2 * DemoEnvironment.demoRetainedRequests)
+        #expect(flaky.requests.count >= DemoEnvironment.demoRetainedRequests)
+    }
+}

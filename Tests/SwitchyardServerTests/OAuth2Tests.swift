@@ -110,4 +110,35 @@ struct OAuth2Tests {
             #expect(claude.requests.last?.headers["authorization"] == "Bearer sim-access-2")
         }
     }
+
+    @Test func everyRequestWaitingOnAFailedRefreshGetsTheFailure() async throws {
+        let claude = SimulatedVendor(name: "claude", format: .anthropic)
+        claude.configureTokens(rejectGrants: true)
+        try await LiveGateway.run(vendors: [claude], config: Self.config) { gateway in
+            let port = try #require(gateway.vendorPorts["claude"])
+            let credential = OAuth2Credential(
+                config: OAuth2Config(
+                    tokenURL: "http://127.0.0.1:\(port)/oauth/token", clientID: nil, clientSecret: nil, scope: nil, grant: .clientCredentials),
+                transport: HTTPClientTransport(client: gateway.client))
+            for _ in 0..<20 {
+                let kinds = try await withTestTimeout(.seconds(20)) {
+                    await withTaskGroup(of: FailureKind?.self) { group in
+                        for _ in 0..<16 {
+                            group.addTask {
+                                var request = UpstreamRequest(url: "http://127.0.0.1:\(port)/v1/messages")
+                                do {
+                                    try await credential.authorize(&request)
+                                    return nil
+                                } catch {
+                                    return (error as? UpstreamFailure)?.kind
+                                }
+                            }
+                        }
+                        return await group.reduce(into: []) { $0.append($1) }
+                    }
+                }
+                #expect(kinds == Array(repeating: .authFailed, count: 16))
+            }
+        }
+    }
 }

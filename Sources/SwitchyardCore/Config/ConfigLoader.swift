@@ -29,15 +29,29 @@ public enum ConfigLoader {
         guard let root else { throw ConfigError(path: "", message: "the config is empty") }
         let config = readRoot(ConfigNode(node: root, path: "", context: context))
         ConfigValidator.validate(config, context: context)
-        if !context.issues.isEmpty { throw ConfigError(issues: context.issues) }
+        if !context.issues.isEmpty { throw ConfigError(issues: redacted(context.issues, hiding: substitution.resolvedValues)) }
         return config
+    }
+
+    /// Issues with every substituted value replaced: `found '<the secret>'` must not reach a terminal or log.
+    private static func redacted(_ issues: [ConfigError.Issue], hiding values: [String]) -> [ConfigError.Issue] {
+        let secrets = values.filter { $0.count >= 4 }.sorted { $0.count > $1.count }
+        guard !secrets.isEmpty else { return issues }
+        return issues.map { issue in
+            var message = issue.message
+            for secret in secrets { message = message.replacingOccurrences(of: secret, with: "[substituted value]") }
+            return ConfigError.Issue(path: issue.path, message: message)
+        }
     }
 
     private static let notYet = "not supported yet in this version of Switchyard; remove it"
 
     private static func readRoot(_ root: ConfigNode) -> GatewayConfig {
         var config = GatewayConfig()
-        let allowed: Set = ["listen", "admin_key", "storage", "providers", "models", "routing", "keys", "pricing", "max_body_size", "alerts", "faults"]
+        let allowed: Set = [
+            "listen", "admin_key", "storage", "providers", "models", "routing", "keys", "pricing", "max_body_size", "alerts", "faults",
+            "shutdown_grace", "server",
+        ]
         for (key, node) in root.mapping(allowed: allowed) ?? [] {
             switch key {
             case "listen":
@@ -57,6 +71,8 @@ public enum ConfigLoader {
                     if url.hasPrefix("http://") || url.hasPrefix("https://") { config.alertWebhook = url } else { value.report("expected an http(s) URL") }
                 }
             case "faults": config.faults = readFaults(node)
+            case "shutdown_grace": config.shutdownGrace = node.duration() ?? config.shutdownGrace
+            case "server": config.server = readServer(node)
             default: break
             }
         }
@@ -70,11 +86,31 @@ public enum ConfigLoader {
         return ListenAddress(host: host.isEmpty ? "0.0.0.0" : host, port: port)
     }
 
+    private static func readServer(_ node: ConfigNode) -> ServerConfig {
+        var server = ServerConfig()
+        for (key, value) in node.mapping(allowed: ["idle_timeout", "max_connections"]) ?? [] {
+            switch key {
+            case "idle_timeout": server.idleTimeout = value.duration() ?? server.idleTimeout
+            default: server.maxConnections = value.int(range: 1...1_000_000) ?? server.maxConnections
+            }
+        }
+        return server
+    }
+
+    /// The largest size a config may name: a request body beyond this is not a chat request.
+    static let maximumSizeBytes = 1 << 30
+
     private static func parseSize(_ node: ConfigNode) -> Int? {
         guard let text = node.string()?.lowercased() else { return nil }
         let units: [(String, Int)] = [("kib", 1024), ("mib", 1 << 20), ("kb", 1000), ("mb", 1_000_000), ("k", 1024), ("m", 1 << 20), ("b", 1), ("", 1)]
         for (suffix, factor) in units where text.hasSuffix(suffix) {
-            if let value = Int(String(text.dropLast(suffix.count)).trimming([" "])), value > 0 { return value * factor }
+            guard let value = Int(String(text.dropLast(suffix.count)).trimming([" "])), value > 0 else { continue }
+            let (bytes, overflow) = value.multipliedReportingOverflow(by: factor)
+            guard !overflow, bytes <= Self.maximumSizeBytes else {
+                node.report("'\(text)' is too large: sizes are at most 1 GiB")
+                return nil
+            }
+            return bytes
         }
         node.report("expected a size such as 4mb or 1048576, found '\(text)'")
         return nil
@@ -102,7 +138,7 @@ public enum ConfigLoader {
 
     private static let providerKeys: Set = [
         "type", "keys", "base_url", "headers", "timeout", "anthropic_version", "max_tokens", "stream_usage", "oauth", "key_selection",
-        "region", "aws", "project", "location", "service_account", "api_version", "entra", "token_url",
+        "max_connections", "region", "aws", "project", "location", "service_account", "api_version", "entra", "token_url",
     ]
 
     private static func readProviders(_ node: ConfigNode) -> [ProviderConfig] {
@@ -133,6 +169,7 @@ public enum ConfigLoader {
             case "max_tokens": provider.defaultMaxTokens = value.int(range: 1...10_000_000)
             case "stream_usage": provider.requestsStreamUsage = value.bool() ?? true
             case "oauth": provider.oauth = readOAuth(value)
+            case "max_connections": provider.maxConnections = value.int(range: 1...1_000_000) ?? provider.maxConnections
             case "key_selection":
                 guard let text = value.string() else { continue }
                 if let selection = KeySelection(rawValue: text) { provider.keySelection = selection } else { value.report("expected round-robin or least-used") }

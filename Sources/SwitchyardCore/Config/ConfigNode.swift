@@ -106,7 +106,11 @@ struct ConfigNode {
     func duration() -> Duration? {
         guard let text = string() else { return nil }
         guard let value = DurationParser.parse(text) else {
-            report("expected a duration such as 250ms, 2s or 5m, found '\(text)'")
+            if DurationParser.isTooLarge(text) {
+                report("'\(text)' is too long: durations are at most \(DurationParser.maximumDays) days")
+            } else {
+                report("expected a duration such as 250ms, 2s, 5m or 30d, found '\(text)'")
+            }
             return nil
         }
         return value
@@ -163,13 +167,26 @@ extension String {
 
 /// Parses `250ms`, `2s`, `5m`, `1h` and `1.5s`.
 public enum DurationParser {
+    /// The longest duration a config may hold (ten years): anything longer is a typo, and would overflow clock arithmetic.
+    public static let maximumDays = 3650
+
     public static func parse(_ text: String) -> Duration? {
+        guard let seconds = seconds(text), seconds <= Double(maximumDays) * 86_400 else { return nil }
+        return .milliseconds(Int64((seconds * 1000).rounded()))
+    }
+
+    /// Whether `text` is a well-formed duration that exceeds ``maximumDays``.
+    static func isTooLarge(_ text: String) -> Bool {
+        seconds(text).map { $0 > Double(maximumDays) * 86_400 } ?? false
+    }
+
+    private static func seconds(_ text: String) -> Double? {
         let trimmed = text.trimming([" "])
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
         for (suffix, seconds) in units where trimmed.hasSuffix(suffix) {
             let number = trimmed.dropLast(suffix.count)
             guard let value = Double(number), value >= 0, value.isFinite else { return nil }
-            return .milliseconds(Int64((value * seconds * 1000).rounded()))
+            return value * seconds
         }
         return nil
     }

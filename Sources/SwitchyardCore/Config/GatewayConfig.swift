@@ -14,6 +14,10 @@ public struct GatewayConfig: Sendable {
     public var alertWebhook: String?
     /// Injected provider failures for drills, by provider name.
     public var faults: [String: FaultInjector.Fault] = [:]
+    /// How long a SIGTERM waits for in-flight requests and streams before ending them (`shutdown_grace`, default 30s).
+    public var shutdownGrace: Duration = .seconds(30)
+    /// Client-side connection limits (`server`).
+    public var server = ServerConfig()
 
     public init(
         listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 4000),
@@ -33,6 +37,17 @@ public struct GatewayConfig: Sendable {
         self.keys = keys
     }
 
+    /// Refuses a config that would leave the gateway open to the network: without virtual keys, only a
+    /// loopback address is allowed. Checked at start and on every reload (against the address bound then).
+    /// - Parameter listening: the address the gateway is bound to (at start: ``listen``).
+    public func checkNotOpen(listeningOn listening: ListenAddress) throws(ConfigError) {
+        guard keys.isEmpty else { return }
+        for address in [listening, listen] where !address.isLoopback {
+            throw ConfigError(
+                path: "keys", message: "no virtual keys are configured, so the gateway may only listen on loopback (it would listen on \(address))")
+        }
+    }
+
     public func provider(named name: String) -> ProviderConfig? {
         providers.first { $0.name == name }
     }
@@ -40,6 +55,17 @@ public struct GatewayConfig: Sendable {
     public func route(named name: String) -> RouteConfig? {
         routes.first { $0.name == name }
     }
+}
+
+/// Limits on client connections (`server: {idle_timeout, max_connections}`).
+public struct ServerConfig: Sendable, Hashable {
+    /// A connection with no request in progress, or whose request head has not arrived, is closed after this
+    /// (`idle_timeout`, default 60s).
+    public var idleTimeout: Duration = .seconds(60)
+    /// Connections beyond this are refused (`max_connections`, default 10000).
+    public var maxConnections = 10_000
+
+    public init() {}
 }
 
 /// Host and port the gateway listens on.
@@ -82,6 +108,9 @@ public struct ProviderConfig: Sendable {
     public var requestsStreamUsage: Bool
     /// An OAuth2 bearer credential instead of API keys.
     public var oauth: OAuth2Config?
+    /// Most concurrent upstream connections to this provider (`max_connections`, default 8192); requests
+    /// beyond it wait for a free connection until their first-byte deadline.
+    public var maxConnections = 8192
 
     public init(
         name: String, type: ProviderType, keys: [String] = [], baseURL: String? = nil,

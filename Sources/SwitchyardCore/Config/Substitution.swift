@@ -52,6 +52,12 @@ struct Substitution: Sendable {
         return output
     }
 
+    /// Every value the references resolve to (those that resolve), so error messages can hide them: a
+    /// substituted value is usually a secret.
+    var resolvedValues: [String] {
+        expressions.compactMap { try? evaluate($0) }
+    }
+
     private func evaluate(_ expression: String) throws(ConfigError) -> String {
         if expression.hasPrefix("file:") {
             var path = String(expression.dropFirst(5))

@@ -48,3 +48,12 @@ extension String {
         return String(slice)
     }
 }
+
+extension Array where Element == String {
+    /// The first `limit` elements joined with commas, and how many more there are: client-controlled
+    /// lists never grow an error message without bound.
+    public func listed(upTo limit: Int) -> String {
+        let shown = prefix(limit).joined(separator: ", ")
+        return count > limit ? "\(shown) and \(count - limit) more" : shown
+    }
+}

@@ -161,13 +161,16 @@ public struct JSONParser {
         index += 1
         let start = index
         // Fast path: no escapes.
+        var isASCII = true
         while index < buffer.count {
             let byte = buffer[index]
             if byte == UInt8(ascii: "\"") {
-                let string = String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<index]), as: UTF8.self)
+                let bytes = UnsafeBufferPointer(rebasing: buffer[start..<index])
+                let string = isASCII ? String(decoding: bytes, as: UTF8.self) : try validUTF8(bytes, at: start)
                 index += 1
                 return string
             }
+            isASCII = isASCII && byte < 0x80
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw failure("control character in string") }
             index += 1
@@ -178,7 +181,7 @@ public struct JSONParser {
             switch byte {
             case UInt8(ascii: "\""):
                 index += 1
-                return String(decoding: bytes, as: UTF8.self)
+                return try validUTF8(bytes, at: start)
             case UInt8(ascii: "\\"):
                 index += 1
                 guard index < buffer.count else { throw failure("unexpected end of string") }
@@ -219,6 +222,14 @@ public struct JSONParser {
             }
         }
         throw failure("unterminated string")
+    }
+
+    /// Invalid UTF-8 is an error, never silently repaired: a gateway must not forward what the client did not write.
+    private func validUTF8(_ bytes: some Collection<UInt8>, at offset: Int) throws(Failure) -> String {
+        guard let string = String(validating: bytes, as: UTF8.self) else {
+            throw Failure(message: "invalid UTF-8 in string", offset: offset)
+        }
+        return string
     }
 
     private mutating func parseHex4() throws(Failure) -> UInt32 {

@@ -80,9 +80,17 @@ public enum JSONValue: Sendable, Hashable {
 }
 
 /// A JSON object whose members keep the order they were written in.
+///
+/// Small objects (the common case) are searched linearly; past ``indexThreshold`` members a hash index
+/// keeps lookups and inserts constant-time, so a hostile body with 100k keys costs linear work.
 public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
     public private(set) var keys: [String]
     public private(set) var values: [JSONValue]
+    /// Position of each key, built once the object grows past ``indexThreshold``.
+    private var index: [String: Int]?
+
+    /// Member count from which lookups go through a hash index.
+    static let indexThreshold = 16
 
     public init() {
         keys = []
@@ -100,23 +108,38 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     public var count: Int { keys.count }
     public var isEmpty: Bool { keys.isEmpty }
 
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        lhs.keys == rhs.keys && lhs.values == rhs.values
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(keys)
+        hasher.combine(values)
+    }
+
+    /// The position of `key`, if present.
+    private func position(of key: String) -> Int? {
+        if let index { return index[key] }
+        return keys.firstIndex(of: key)
+    }
+
     /// The member named `key`; setting `nil` removes it, setting an existing key replaces it in place.
     public subscript(key: String) -> JSONValue? {
         get {
-            guard let index = keys.firstIndex(of: key) else { return nil }
-            return values[index]
+            guard let position = position(of: key) else { return nil }
+            return values[position]
         }
         set {
-            if let index = keys.firstIndex(of: key) {
+            if let position = position(of: key) {
                 if let newValue {
-                    values[index] = newValue
+                    values[position] = newValue
                 } else {
-                    keys.remove(at: index)
-                    values.remove(at: index)
+                    keys.remove(at: position)
+                    values.remove(at: position)
+                    if index != nil { rebuildIndex() }
                 }
             } else if let newValue {
-                keys.append(key)
-                values.append(newValue)
+                append(key, newValue)
             }
         }
     }
@@ -125,6 +148,36 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     public mutating func append(_ key: String, _ value: JSONValue) {
         keys.append(key)
         values.append(value)
+        if index != nil {
+            index?[key] = keys.count - 1
+        } else if keys.count > Self.indexThreshold {
+            rebuildIndex()
+        }
+    }
+
+    /// Removes every member whose key is in `names`, in one pass.
+    public mutating func removeMembers(named names: Set<String>) {
+        guard keys.contains(where: names.contains) else { return }
+        var keptKeys: [String] = []
+        var keptValues: [JSONValue] = []
+        keptKeys.reserveCapacity(keys.count)
+        keptValues.reserveCapacity(values.count)
+        for (key, value) in zip(keys, values) where !names.contains(key) {
+            keptKeys.append(key)
+            keptValues.append(value)
+        }
+        keys = keptKeys
+        values = keptValues
+        index = nil
+        if keys.count > Self.indexThreshold { rebuildIndex() }
+    }
+
+    private mutating func rebuildIndex() {
+        var positions: [String: Int] = [:]
+        positions.reserveCapacity(keys.count)
+        // With duplicate keys (only possible through `append`), the first one wins, as a linear search would.
+        for (position, key) in keys.enumerated() where positions[key] == nil { positions[key] = position }
+        index = positions
     }
 
     public func makeIterator() -> Zip2Sequence<[String], [JSONValue]>.Iterator {

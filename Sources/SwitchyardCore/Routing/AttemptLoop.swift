@@ -137,7 +137,7 @@ public struct AttemptLoop: Sendable {
         var lastFailure: FailureKind?
         for slot in target.provider.credentialOrder(now: timeSource.now) {
             guard report.attempts.count < routing.attempts, timeSource.now < deadline else { break }
-            guard slot.isUsable(now: timeSource.now) || isProbeDue(slot) else { continue }
+            guard slot.isUsable(now: timeSource.now) || slot.claimProbe(now: timeSource.now, cooldown: routing.circuitBreaker.cooldown) else { continue }
             let admission = slot.admit(now: timeSource.now)
             if let transition = admission.transition { observer.credentialBreakerChanged(provider: target.provider, slot: slot, transition: transition, logger: logger) }
             guard admission.allowed else { continue }
@@ -171,11 +171,6 @@ public struct AttemptLoop: Sendable {
             }
         }
         return lastFailure.map { .failed($0) } ?? .untried
-    }
-
-    private func isProbeDue(_ slot: CredentialSlot) -> Bool {
-        guard case .disabled(_, let since) = slot.health else { return false }
-        return timeSource.now >= since + routing.circuitBreaker.cooldown
     }
 
     private func makeContext(target: TargetState, slot: CredentialSlot, deadline: ContinuousClock.Instant) -> AttemptContext {

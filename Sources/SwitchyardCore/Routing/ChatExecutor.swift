@@ -121,7 +121,7 @@ public struct ChatExecutor: Sendable {
         if !request.dialectOnlyFields.isEmpty, request.passThrough?.dialect != adapter.descriptor.nativeDialect {
             throw UpstreamFailure(
                 kind: .invalidRequest,
-                message: "\(request.dialectOnlyFields.joined(separator: ", ")) cannot be sent to \(context.target.name) (provider type \(adapter.descriptor.type)).")
+                message: "\(request.dialectOnlyFields.listed(upTo: 5)) cannot be sent to \(context.target.name) (provider type \(adapter.descriptor.type)).")
         }
         var upstream: UpstreamRequest
         do {

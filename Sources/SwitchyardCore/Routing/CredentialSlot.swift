@@ -13,14 +13,14 @@ public final class CredentialSlot: Sendable {
     /// 0-based position in the provider's `keys` list; logs name credentials by index, never by secret.
     public let index: Int
     public let credential: any Credential
-    private let state: Mutex<(health: Health, inFlight: Int, lastFailure: FailureKind?)>
+    private let state: Mutex<SlotState>
     /// Server errors and timeouts that follow one key (an account-level outage) open this key's own circuit.
     private let breaker: Mutex<CircuitBreaker>
 
     public init(index: Int, credential: any Credential, breaker: CircuitBreakerConfig = CircuitBreakerConfig()) {
         self.index = index
         self.credential = credential
-        self.state = Mutex((.usable, 0, nil))
+        self.state = Mutex(SlotState())
         self.breaker = Mutex(CircuitBreaker(config: breaker))
     }
 
@@ -41,7 +41,27 @@ public final class CredentialSlot: Sendable {
         }
     }
 
+    private struct SlotState {
+        var health: Health = .usable
+        var inFlight = 0
+        var lastFailure: FailureKind?
+        /// When a disabled credential may be probed next; each probe pushes it one cooldown further.
+        var nextProbe: ContinuousClock.Instant?
+    }
+
     public var health: Health { state.withLock { $0.health } }
+
+    /// Claims the one probe of a disabled credential that is due: at most one request per `cooldown` gets
+    /// it, however many arrive at once and however often the probe fails.
+    public func claimProbe(now: ContinuousClock.Instant, cooldown: Duration) -> Bool {
+        state.withLock { state in
+            guard case .disabled(_, let since) = state.health else { return false }
+            let due = state.nextProbe ?? since + cooldown
+            guard now >= due else { return false }
+            state.nextProbe = now + cooldown
+            return true
+        }
+    }
     public var inFlight: Int { state.withLock { $0.inFlight } }
     public var lastFailure: FailureKind? { state.withLock { $0.lastFailure } }
 
@@ -76,6 +96,7 @@ public final class CredentialSlot: Sendable {
                     // Another request already put this credential on cooldown; keep it.
                 } else {
                     state.health = .usable
+                    state.nextProbe = nil
                 }
                 return (wasDisabled, false)
             }

@@ -43,6 +43,6 @@ enum AnthropicFailure {
             guard let date = formatter.date(from: header.value) ?? plain.date(from: header.value) else { return nil }
             return max(0, date.timeIntervalSinceNow)
         }
-        return waits.min().map { .milliseconds(Int64($0 * 1000)) }
+        return waits.min().flatMap { FailureSupport.clampedWait(seconds: $0) }
     }
 }

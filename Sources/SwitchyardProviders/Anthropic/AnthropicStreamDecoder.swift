@@ -19,7 +19,7 @@ public struct AnthropicStreamDecoder: ChatStreamDecoder {
 
     public mutating func finish() throws(UpstreamFailure) -> [ChatEvent] {
         var events: [ChatEvent] = []
-        for event in sse.finish() { try handle(event, into: &events) }
+        for event in try sse.finish() { try handle(event, into: &events) }
         guard completed else { throw UpstreamFailure(kind: .unavailable, message: "Anthropic stream ended before message_stop") }
         return events
     }

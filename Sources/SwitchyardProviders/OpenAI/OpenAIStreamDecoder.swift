@@ -22,7 +22,7 @@ public struct OpenAIStreamDecoder: ChatStreamDecoder {
 
     public mutating func finish() throws(UpstreamFailure) -> [ChatEvent] {
         var events: [ChatEvent] = []
-        for event in sse.finish() { try handle(event, into: &events) }
+        for event in try sse.finish() { try handle(event, into: &events) }
         // Some compatible servers close without [DONE]; a stream that reported its finish reason is complete.
         guard sawDone || finished else {
             throw UpstreamFailure(kind: .unavailable, message: "upstream stream ended before it was complete")

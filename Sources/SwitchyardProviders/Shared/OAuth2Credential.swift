@@ -14,6 +14,8 @@ public final class OAuth2Credential: Credential {
         var refreshToken: String?
         var isRefreshing = false
         var waiters: [CheckedContinuation<String, any Error>] = []
+        /// How the last refresh failed, for a waiter that arrives just after it ended.
+        var lastFailure: UpstreamFailure?
     }
 
     private let config: OAuth2Config
@@ -72,12 +74,17 @@ public final class OAuth2Credential: Credential {
         case .wait:
             do {
                 return try await withCheckedThrowingContinuation { continuation in
-                    let ready: String? = state.withLock { state in
-                        if !state.isRefreshing, let token = state.accessToken { return token }
-                        state.waiters.append(continuation)
-                        return nil
+                    // The refresh may have ended between deciding to wait and getting here: then its
+                    // outcome is answered now, since nobody would wake this waiter later.
+                    let outcome: Result<String, UpstreamFailure>? = state.withLock { state in
+                        if state.isRefreshing {
+                            state.waiters.append(continuation)
+                            return nil
+                        }
+                        if let token = state.accessToken { return .success(token) }
+                        return .failure(state.lastFailure ?? UpstreamFailure(kind: .authFailed, message: "OAuth2 token refresh failed"))
                     }
-                    if let ready { continuation.resume(returning: ready) }
+                    if let outcome { continuation.resume(with: outcome) }
                 }
             } catch let failure as UpstreamFailure {
                 throw failure
@@ -97,11 +104,15 @@ public final class OAuth2Credential: Credential {
         let now = timeSource.now
         let waiters: [CheckedContinuation<String, any Error>] = state.withLock { state in
             state.isRefreshing = false
-            if case .success(let fetched) = result {
+            switch result {
+            case .success(let fetched):
+                state.lastFailure = nil
                 state.accessToken = fetched.token
                 let margin = min(Self.refreshMargin, fetched.lifetime / 2)
                 state.expiresAt = now + fetched.lifetime - margin
                 if let rotated = fetched.refreshToken { state.refreshToken = rotated }
+            case .failure(let failure):
+                state.lastFailure = failure
             }
             defer { state.waiters.removeAll() }
             return state.waiters
@@ -149,7 +160,8 @@ public final class OAuth2Credential: Credential {
         guard let token = json?["access_token"]?.stringValue, !token.isEmpty else {
             throw UpstreamFailure(kind: .authFailed, message: "OAuth2 token response has no access_token")
         }
-        let lifetime = Duration.seconds(json?["expires_in"]?.intValue ?? 3600)
+        // The lifetime is the endpoint's to choose, within reason: clamped so it cannot overflow clock arithmetic.
+        let lifetime = Duration.seconds(min(max(json?["expires_in"]?.intValue ?? 3600, 1), 86_400))
         return (token, lifetime, json?["refresh_token"]?.stringValue)
     }
 

@@ -19,15 +19,26 @@ extension ByteBuffer {
 
 /// Shared helpers for vendor error classification.
 enum FailureSupport {
+    /// The longest wait an upstream may ask for; anything longer is treated as this.
+    static let maximumRetryAfter: Duration = .seconds(3600)
+
     /// `retry-after-ms` (milliseconds) or `retry-after` (seconds, or an HTTP date we ignore).
+    /// Nonsense (`inf`, `nan`, negative, absurdly large) never reaches arithmetic: it is ignored or clamped.
     static func retryAfter(_ headers: HeaderFields) -> Duration? {
-        if let text = headers["retry-after-ms"], let millis = Double(text), millis > 0 {
-            return .milliseconds(Int64(millis))
+        if let text = headers["retry-after-ms"], let millis = Double(text.prefix(32)), millis > 0 {
+            return clampedWait(seconds: millis / 1000)
         }
-        if let text = headers["retry-after"], let seconds = Double(text), seconds >= 0 {
-            return .milliseconds(Int64(seconds * 1000))
+        if let text = headers["retry-after"], let seconds = Double(text.prefix(32)), seconds >= 0 {
+            return clampedWait(seconds: seconds)
         }
         return nil
+    }
+
+    /// A wait of `seconds`, within 0…``maximumRetryAfter``; `nil` for NaN.
+    static func clampedWait(seconds: Double) -> Duration? {
+        guard !seconds.isNaN else { return nil }
+        let bounded = min(max(seconds, 0), maximumRetryAfter.seconds)
+        return .milliseconds(Int64((bounded * 1000).rounded()))
     }
 
     /// The failure kind of a status code alone, before looking at the body.

@@ -25,9 +25,12 @@ public struct SSEDecoder: Sendable {
     private var lastWasCR = false
     /// A line longer than this is an error, so a hostile upstream cannot grow memory without bound.
     private let maximumLineBytes: Int
+    /// An event whose joined `data:` lines exceed this is an error too (many short lines add up).
+    private let maximumEventBytes: Int
 
-    public init(maximumLineBytes: Int = 16 << 20) {
+    public init(maximumLineBytes: Int = 16 << 20, maximumEventBytes: Int = 16 << 20) {
         self.maximumLineBytes = maximumLineBytes
+        self.maximumEventBytes = maximumEventBytes
     }
 
     /// Feeds bytes and returns the events they complete.
@@ -40,10 +43,10 @@ public struct SSEDecoder: Sendable {
             }
             switch byte {
             case 0x0A:
-                endLine(into: &events)
+                try endLine(into: &events)
             case 0x0D:
                 lastWasCR = true
-                endLine(into: &events)
+                try endLine(into: &events)
             default:
                 line.append(byte)
                 if line.count > maximumLineBytes {
@@ -55,14 +58,14 @@ public struct SSEDecoder: Sendable {
     }
 
     /// Flushes an event that the stream ended without a trailing blank line.
-    public mutating func finish() -> [SSEEvent] {
+    public mutating func finish() throws(UpstreamFailure) -> [SSEEvent] {
         var events: [SSEEvent] = []
-        if !line.isEmpty { endLine(into: &events) }
-        endLine(into: &events)
+        if !line.isEmpty { try endLine(into: &events) }
+        try endLine(into: &events)
         return events
     }
 
-    private mutating func endLine(into events: inout [SSEEvent]) {
+    private mutating func endLine(into events: inout [SSEEvent]) throws(UpstreamFailure) {
         defer { line.removeAll(keepingCapacity: true) }
         if line.isEmpty {
             if hasData || event != nil {
@@ -82,6 +85,9 @@ public struct SSEDecoder: Sendable {
         if field.elementsEqual("data".utf8) {
             if hasData { data.append(0x0A) }
             data.append(contentsOf: value)
+            if data.count > maximumEventBytes {
+                throw UpstreamFailure(kind: .unavailable, message: "upstream stream event exceeds \(maximumEventBytes) bytes")
+            }
             hasData = true
         } else if field.elementsEqual("event".utf8) {
             event = String(decoding: value, as: UTF8.self)

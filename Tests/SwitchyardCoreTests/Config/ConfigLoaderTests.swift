@@ -118,3 +118,31 @@ import Testing
         #expect(config.provider(named: "oai")?.keys == ["sk-missing"])
     }
 }
+
+@Suite struct ConfigOverflowTests {
+    @Test(arguments: [
+        ("routing:\n  deadline: 1e300s\n", "routing.deadline"),
+        ("routing:\n  deadline: 99999999999999999h\n", "routing.deadline"),
+        ("routing:\n  circuit_breaker: {cooldown: 1e20ms}\n", "routing.circuit_breaker.cooldown"),
+        ("shutdown_grace: 100000d\n", "shutdown_grace"),
+        ("max_body_size: 9223372036854775807mb\n", "max_body_size"),
+        ("max_body_size: 99999999999kib\n", "max_body_size"),
+        ("server: {idle_timeout: 1e19s}\n", "server.idle_timeout"),
+    ])
+    func hugeValuesAreErrorsNamingTheKey(_ yaml: String, _ path: String) {
+        #expect {
+            try ConfigLoader.parse(yaml)
+        } throws: { error in
+            (error as? ConfigError)?.issues.contains { $0.path == path } ?? false
+        }
+    }
+
+    @Test func newKeysAreRead() throws {
+        let config = try ConfigLoader.parse(
+            "shutdown_grace: 5s\nserver: {idle_timeout: 2s, max_connections: 50}\nproviders:\n  oai: {type: openai, keys: [k], max_connections: 3}\n")
+        #expect(config.shutdownGrace == .seconds(5))
+        #expect(config.server.idleTimeout == .seconds(2))
+        #expect(config.server.maxConnections == 50)
+        #expect(config.providers.first?.maxConnections == 3)
+    }
+}

@@ -117,3 +117,30 @@ struct FixtureError: Error {
     let message: String
     init(_ message: String) { self.message = message }
 }
+
+@Suite struct RetryAfterTests {
+    let openAI = OpenAIProvider(config: ProviderConfig(name: "oai", type: .openai, keys: ["k"], baseURL: "http://127.0.0.1:9/v1"))
+    let anthropic = AnthropicProvider(config: ProviderConfig(name: "claude", type: .anthropic, keys: ["k"], baseURL: "http://127.0.0.1:9"))
+
+    func retryAfter(_ name: String, _ value: String, provider: any ChatProvider) -> Duration? {
+        let head = UpstreamHead(status: 429, headers: HeaderFields([(name: name, value: value)]))
+        return provider.classifyFailure(head: head, body: ByteBuffer(string: #"{"error":{"message":"slow down","type":"rate_limit_error"}}"#)).retryAfter
+    }
+
+    @Test(arguments: ["inf", "-inf", "1e300", "99999999999999999999999", "nan", "Infinity", "-5"])
+    func nonsenseRetryAfterNeverTrapsAndStaysBounded(_ value: String) {
+        for provider in [openAI, anthropic] as [any ChatProvider] {
+            for header in ["retry-after", "retry-after-ms"] {
+                if let wait = retryAfter(header, value, provider: provider) {
+                    #expect(wait >= .zero && wait <= .seconds(3600), "\(header): \(value) gave \(wait)")
+                }
+            }
+        }
+    }
+
+    @Test func sensibleRetryAfterIsKept() {
+        #expect(retryAfter("retry-after", "2", provider: openAI) == .seconds(2))
+        #expect(retryAfter("retry-after-ms", "250", provider: openAI) == .milliseconds(250))
+        #expect(retryAfter("retry-after", "1e300", provider: openAI) == .seconds(3600))
+    }
+}

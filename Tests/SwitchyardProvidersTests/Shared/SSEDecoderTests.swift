@@ -1,4 +1,5 @@
 import NIOCore
+import SwitchyardCore
 import SwitchyardProviders
 import Testing
 
@@ -15,6 +16,27 @@ import Testing
     @Test func flushesAnUnterminatedFinalEvent() throws {
         var decoder = SSEDecoder()
         _ = try decoder.decode(ByteBuffer(string: "data: tail"))
-        #expect(decoder.finish() == [SSEEvent(event: nil, data: "tail")])
+        #expect(try decoder.finish() == [SSEEvent(event: nil, data: "tail")])
+    }
+}
+
+@Suite struct SSEDecoderLimitTests {
+    @Test func refusesALineLongerThanTheLimit() {
+        var decoder = SSEDecoder(maximumLineBytes: 64, maximumEventBytes: 1024)
+        #expect(throws: UpstreamFailure.self) { _ = try decoder.decode(ByteBuffer(string: "data: " + String(repeating: "x", count: 100))) }
+    }
+
+    @Test func refusesAnEventWhoseJoinedDataExceedsTheLimitThoughEveryLineIsShort() throws {
+        var decoder = SSEDecoder(maximumLineBytes: 64, maximumEventBytes: 1024)
+        let line = "data: " + String(repeating: "x", count: 50) + "\n"
+        _ = try decoder.decode(ByteBuffer(string: String(repeating: line, count: 19)))
+        #expect(throws: UpstreamFailure.self) { _ = try decoder.decode(ByteBuffer(string: String(repeating: line, count: 2))) }
+    }
+
+    @Test func acceptsManyShortEventsWhoseTotalExceedsTheEventLimit() throws {
+        var decoder = SSEDecoder(maximumLineBytes: 64, maximumEventBytes: 1024)
+        let event = "data: " + String(repeating: "x", count: 50) + "\n\n"
+        let events = try decoder.decode(ByteBuffer(string: String(repeating: event, count: 100)))
+        #expect(events.count == 100)
     }
 }

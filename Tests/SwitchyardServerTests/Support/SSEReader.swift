@@ -18,7 +18,7 @@ final class SSEReader: @unchecked Sendable {
     func next() async throws -> SSEEvent? {
         while pending.isEmpty {
             guard let chunk = try await iterator.next() else {
-                pending.append(contentsOf: decoder.finish())
+                pending.append(contentsOf: try decoder.finish())
                 break
             }
             pending.append(contentsOf: try decoder.decode(chunk))

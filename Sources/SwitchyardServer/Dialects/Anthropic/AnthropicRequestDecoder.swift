@@ -61,7 +61,8 @@ enum AnthropicRequestDecoder {
         request.stream = try root.field("stream")?.bool() ?? false
         request.includeUsage = true
         guard case .object(let object) = body else { return request }
-        dialectOnly.append(contentsOf: object.keys.filter { !canonicalFields.contains($0) && !ignorableFields.contains($0) && object[$0]?.isNull == false })
+        dialectOnly.append(
+            contentsOf: object.compactMap { key, value in !canonicalFields.contains(key) && !ignorableFields.contains(key) && !value.isNull ? key : nil })
         request.dialectOnlyFields = dialectOnly
         request.passThrough = PassThrough(dialect: .anthropic, body: object, headers: headers)
         return request

@@ -50,8 +50,8 @@ enum OpenAIRequestDecoder {
             request.includeUsage = try options.field("include_usage")?.bool() ?? false
         }
         guard case .object(let object) = body else { return request }
-        request.dialectOnlyFields = object.keys.filter { key in
-            !canonicalFields.contains(key) && !ignorableFields.contains(key) && object[key]?.isNull == false
+        request.dialectOnlyFields = object.compactMap { key, value in
+            !canonicalFields.contains(key) && !ignorableFields.contains(key) && !value.isNull ? key : nil
         }
         request.passThrough = PassThrough(dialect: .openai, body: object, headers: headers)
         return request
