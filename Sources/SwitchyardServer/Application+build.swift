@@ -26,6 +26,12 @@ public func buildApplication(
     router.post("/v1/messages") { request, context in await anthropic.handle(request, context: context) }
     router.get("/health/live") { _, _ in Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#))) }
     router.get("/health/ready") { _, _ in
+        // From the first moment of a shutdown, load balancers must stop sending.
+        if gateway.drain.isDraining {
+            return Response(
+                status: .serviceUnavailable, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"status":"draining"}"#)))
+        }
         let table = gateway.table
         let body = #"{"status":"ready","providers":\#(table.providers.count),"routes":\#(table.routes.count)}"#
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))

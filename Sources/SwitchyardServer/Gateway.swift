@@ -14,6 +14,8 @@ public final class Gateway: Sendable {
     /// Where the gateway's metrics go; ``metricsRegistry`` renders them for `GET /metrics`.
     public let metrics: any MetricsFactory
     public let metricsRegistry: PrometheusCollectorRegistry
+    /// Graceful-shutdown progress, shared by readiness, the stream writers and the shutdown services.
+    public let drain = DrainState()
 
     init(
         snapshot: GatewaySnapshot, builder: SnapshotBuilder, configSource: (@Sendable () throws(ConfigError) -> GatewayConfig)?, logger: Logger,

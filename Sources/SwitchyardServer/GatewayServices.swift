@@ -2,15 +2,15 @@ public import AsyncHTTPClient
 public import Prometheus
 public import Logging
 public import ServiceLifecycle
-import UnixSignals
+public import UnixSignals
 public import SwitchyardCore
-import SwitchyardProviders
+public import SwitchyardProviders
 
 /// Everything built from one config: the gateway and the long-lived services it needs.
 public struct GatewayServices: Sendable {
     public let gateway: Gateway
-    /// The shared upstream HTTP client; ``backgroundServices`` shuts it down with the process.
-    public let httpClient: HTTPClient
+    /// The upstream HTTP clients (one per connection policy); the service group shuts them down last.
+    public let clients: HTTPClientPool
 
     /// Builds providers, routes and the executor from `config`.
     /// - Parameter timeSource: the router's clock (tests pass one they can move).
@@ -20,11 +20,9 @@ public struct GatewayServices: Sendable {
         configSource: (@Sendable () throws(ConfigError) -> GatewayConfig)? = nil
     ) throws(ConfigError) {
         try config.checkNotOpen(listeningOn: config.listen)
-        let connectTimeout = config.providers.map(\.timeout.connect).min() ?? .seconds(5)
-        // A stream silent for longer than the most patient provider's first-byte timeout is considered dead.
-        let idleRead = config.providers.map(\.timeout.firstByte).max() ?? .seconds(60)
-        let client = HTTPClientTransport.makeClient(connectTimeout: connectTimeout, idleReadTimeout: idleRead)
-        let transport = HTTPClientTransport(client: client)
+        let clients = HTTPClientPool()
+        // Webhook alerts go out with default connection settings; providers get their own (per snapshot).
+        let transport = clients.transport(for: ConnectionPolicy())
         let metricsRegistry = PrometheusCollectorRegistry()
         let metricsFactory = PrometheusMetricsFactory(registry: metricsRegistry)
         let alerts = config.alertWebhook.map { AlertDispatcher(webhook: $0, transport: transport, logger: logger) }
@@ -33,40 +31,82 @@ public struct GatewayServices: Sendable {
             observer.notify(event)
         }
         let builder = SnapshotBuilder(
-            transport: transport, metrics: metricsFactory, observer: routingObserver, timeSource: timeSource, faults: FaultInjector(faults: config.faults))
+            transports: clients, metrics: metricsFactory, observer: routingObserver, timeSource: timeSource, faults: FaultInjector(faults: config.faults))
         let snapshot: GatewaySnapshot
         do {
             snapshot = try builder.makeSnapshot(config)
         } catch {
-            try? client.syncShutdown()
+            clients.shutdownNow()
             throw error
         }
         self.gateway = Gateway(
             snapshot: snapshot, builder: builder, configSource: configSource, logger: logger, metrics: metricsFactory, metricsRegistry: metricsRegistry)
-        self.httpClient = client
+        self.clients = clients
         self.alerts = alerts
     }
 
     /// The alert webhook sender, when the config names a webhook.
     public let alerts: AlertDispatcher?
 
-    /// Every long-lived service besides the HTTP server: run them in the same service group.
-    public var backgroundServices: [any Service] {
-        var services: [any Service] = [HTTPClientService(client: httpClient)]
-        if let alerts { services.append(alerts) }
-        return services
+    /// The service group that runs `app` with everything the gateway needs, in shutdown order: on SIGTERM
+    /// (or ``ServiceGroup/triggerGracefulShutdown()``) readiness turns 503 first, then the HTTP server stops
+    /// accepting and lets in-flight requests and streams finish, then alerts flush, and the upstream clients
+    /// close last. If work is still running when `shutdown_grace` ends, the upstream clients close early,
+    /// so every remaining stream ends with an error event in its dialect.
+    /// - Parameters:
+    ///   - reloadOnHangup: re-read the config on SIGHUP.
+    ///   - signals: the signals that start a graceful shutdown (none in tests, which trigger it themselves).
+    public func makeServiceGroup(
+        running app: some Service, reloadOnHangup: Bool, signals: [UnixSignal] = [.sigterm, .sigint], logger: Logger
+    ) -> ServiceGroup {
+        let grace = gateway.config.shutdownGrace
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: UpstreamShutdownService(clients: clients, drain: gateway.drain, grace: grace, logger: logger))
+        ]
+        if let alerts { services.append(.init(service: alerts)) }
+        services.append(.init(service: app))
+        if reloadOnHangup { services.append(.init(service: ReloadOnHangupService(gateway: gateway))) }
+        services.append(.init(service: DrainStartService(drain: gateway.drain, logger: logger)))
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: signals, logger: logger)
+        // A backstop only: the grace itself is enforced by closing the upstream clients.
+        configuration.maximumGracefulShutdownDuration = grace + .seconds(10)
+        return ServiceGroup(configuration: configuration)
     }
-
-    /// A service that reloads the config on SIGHUP.
-    public var reloadOnHangup: some Service { ReloadOnHangupService(gateway: gateway) }
 }
 
-struct HTTPClientService: Service {
-    let client: HTTPClient
+/// The first service to hear of a shutdown: marks the gateway draining (readiness answers 503).
+struct DrainStartService: Service {
+    let drain: DrainState
+    let logger: Logger
 
     func run() async throws {
         try? await gracefulShutdown()
-        try await client.shutdown()
+        drain.begin()
+        logger.info("Shutting down: draining in-flight requests")
+    }
+}
+
+/// Closes the upstream clients last, once the HTTP server drained; or when the shutdown grace runs out
+/// first, closes them then, which ends every upstream request still running.
+struct UpstreamShutdownService: Service {
+    let clients: HTTPClientPool
+    let drain: DrainState
+    let grace: Duration
+    let logger: Logger
+
+    func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await drain.waitUntilDraining()
+                guard (try? await Task.sleep(for: grace)) != nil else { return }
+                drain.endGrace()
+                logger.warning("Shutdown grace is over: ending the requests still in flight", metadata: ["grace.seconds": "\(grace.seconds)"])
+                await clients.shutdown()
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+        await clients.shutdown()
     }
 }
 

@@ -21,14 +21,14 @@ public final class GatewaySnapshot: AtomicReference, Sendable {
 /// Builds snapshots from configs. It lives as long as the process so that every snapshot shares the
 /// upstream transport, the metrics, the alert hook and the drill switches.
 struct SnapshotBuilder: Sendable {
-    let transport: any UpstreamTransport
+    let transports: any UpstreamTransportFactory
     let metrics: any MetricsFactory
     let observer: RoutingObserver
     let timeSource: any TimeSource
     let faults: FaultInjector
 
     func makeSnapshot(_ config: GatewayConfig) throws(ConfigError) -> GatewaySnapshot {
-        let registry = ProviderRegistry(transport: transport)
+        let registry = ProviderRegistry(transports: transports)
         var providers: [ProviderRuntime] = []
         for provider in config.providers {
             providers.append(try registry.makeRuntime(for: provider, breaker: config.routing.circuitBreaker))
@@ -36,6 +36,6 @@ struct SnapshotBuilder: Sendable {
         let loop = AttemptLoop(routing: config.routing, timeSource: timeSource, observer: observer)
         return GatewaySnapshot(
             table: RouteTable(config: config, providers: providers, metrics: metrics),
-            executor: ChatExecutor(transport: transport, loop: loop, faults: faults))
+            executor: ChatExecutor(loop: loop, faults: faults))
     }
 }

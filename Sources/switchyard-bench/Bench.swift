@@ -41,7 +41,7 @@ struct Bench: AsyncParsableCommand {
             let services = try GatewayServices(config: config, logger: logger)
             let (gatewayPorts, gatewaySink) = AsyncStream.makeStream(of: Int.self)
             let app = buildApplication(gateway: services.gateway) { gatewaySink.yield($0) }
-            let serviceGroup = ServiceGroup(services: [app] + services.backgroundServices, logger: logger)
+            let serviceGroup = services.makeServiceGroup(running: app, reloadOnHangup: false, signals: [], logger: logger)
             group.addTask { try await serviceGroup.run() }
             var gatewayIterator = gatewayPorts.makeAsyncIterator()
             guard let gatewayPort = await gatewayIterator.next() else { return }
@@ -57,6 +57,7 @@ struct Bench: AsyncParsableCommand {
                 }
             }
             try await client.shutdown()
+            await serviceGroup.triggerGracefulShutdown()
             group.cancelAll()
         }
     }

@@ -47,12 +47,7 @@ func runGateway(
         throw ExitCode(2)
     }
     let app = buildApplication(gateway: services.gateway, onServerRunning: onRunning)
-    let group = ServiceGroup(
-        configuration: .init(
-            services: [.init(service: app)] + (services.backgroundServices + (configSource == nil ? [] : [services.reloadOnHangup])).map { .init(service: $0) },
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-    try await group.run()
+    try await services.makeServiceGroup(running: app, reloadOnHangup: configSource != nil, logger: logger).run()
 }
 
 func bootstrapLogging(level: String) -> Logger {

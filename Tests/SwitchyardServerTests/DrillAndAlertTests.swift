@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import SwitchyardCore
 import SwitchyardServer
+import SwitchyardProviders
 import SwitchyardSimulator
 import Testing
 
@@ -94,6 +95,6 @@ struct DrillAndAlertTests {
         let loopback = try ConfigLoader.parse("listen: 127.0.0.1:0\nproviders:\n  oai: {type: openai, keys: [k]}\n")
         let services = try GatewayServices(config: loopback, logger: Logger(label: "test"))
         #expect(services.gateway.table.requiresKeys == false)
-        try services.httpClient.syncShutdown()
+        services.clients.shutdownNow()
     }
 }

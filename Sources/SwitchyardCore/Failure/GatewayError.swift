@@ -57,6 +57,14 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
         GatewayError(code: .payloadTooLarge, status: 413, message: "Request body is larger than the limit of \(limit) bytes.")
     }
 
+    /// A request cancelled by the client going away or by the gateway shutting down (the client of a
+    /// disconnect never reads it; one caught by a shutdown learns to retry elsewhere).
+    public static let cancelled = GatewayError(code: .unavailable, status: 503, message: "The request was cancelled before an answer arrived.")
+
+    /// The end of a stream that was still running when the gateway's shutdown grace ran out.
+    public static let shuttingDown = GatewayError(
+        code: .unavailable, status: 503, message: "The gateway is shutting down; this stream ran past the shutdown grace period and was ended.")
+
     /// The last event of a stream that failed after it started: the vendor's (redacted) message, typed by kind.
     public static func midStream(_ failure: UpstreamFailure) -> GatewayError {
         let code: Code =

@@ -3,19 +3,35 @@
 /// `message` is redacted: adapters put the vendor's human-readable message here, never a credential
 /// or the raw body.
 public struct UpstreamFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Who the failure is about. Only `.upstream` failures say anything about a provider, a target or a
+    /// credential; the others never count against them (DESIGN §4, "whose fault").
+    public enum Origin: Sendable, Hashable {
+        /// The provider answered with, or caused, the failure.
+        case upstream
+        /// The gateway had no room to send (its connection limit for the provider was reached).
+        case gatewaySaturated
+        /// The attempt was cancelled: the client went away or the gateway is shutting down.
+        case cancelled
+    }
+
     public var kind: FailureKind
+    public var origin: Origin = .upstream
     /// The upstream HTTP status, when there was a response.
     public var status: Int?
     /// How long the vendor asked us to wait before using this credential again.
     public var retryAfter: Duration?
     public var message: String
 
-    public init(kind: FailureKind, status: Int? = nil, retryAfter: Duration? = nil, message: String) {
+    public init(kind: FailureKind, origin: Origin = .upstream, status: Int? = nil, retryAfter: Duration? = nil, message: String) {
         self.kind = kind
+        self.origin = origin
         self.status = status
         self.retryAfter = retryAfter
         self.message = Self.redact(message)
     }
+
+    /// An attempt that was cancelled (client gone, shutdown): never a provider's fault.
+    public static let cancelled = UpstreamFailure(kind: .unavailable, origin: .cancelled, message: "the request was cancelled")
 
     public var description: String {
         "\(kind.rawValue)\(status.map { " (\($0))" } ?? ""): \(message)"

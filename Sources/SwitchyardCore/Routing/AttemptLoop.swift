@@ -32,9 +32,13 @@ public struct ExecutionFailure: Error, Sendable {
 public struct AttemptContext: Sendable {
     public var target: TargetState
     public var credential: CredentialSlot
-    /// By when the response head (or a stream's first event) must arrive.
+    /// By when the response head (or a stream's first event) must arrive: the provider's `first_byte`
+    /// timeout, within the request's deadline.
     public var firstByteDeadline: ContinuousClock.Instant
-    /// By when the attempt must be over.
+    /// By when the request must have its answer (`routing.deadline`): a stream's first content, a
+    /// complete response's head.
+    public var answerDeadline: ContinuousClock.Instant
+    /// By when the attempt must be over (`timeout.total`): a stream may run this long, past the request deadline.
     public var deadline: ContinuousClock.Instant
 }
 
@@ -125,6 +129,7 @@ public struct AttemptLoop: Sendable {
         case untried
     }
 
+
     /// Tries a target's credentials in turn: a credential problem moves to the next credential, anything
     /// else ends the visit.
     private func visit<T: Sendable>(
@@ -156,6 +161,18 @@ public struct AttemptLoop: Sendable {
                 return .answered(value, slot)
             } catch {
                 slot.release()
+                switch error.origin {
+                case .upstream: break
+                case .cancelled:
+                    // The client went away or the gateway is shutting down: no verdict on anyone's health.
+                    report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: error))
+                    throw ExecutionFailure(error: .cancelled, report: report)
+                case .gatewaySaturated:
+                    // The gateway's own limit, not the provider's fault: try elsewhere, count against nobody.
+                    logger.warning("Upstream connection limit reached", metadata: ["target": "\(target.name)", "provider": "\(target.provider.name)"])
+                    report.skipped.append("\(target.name): gateway connection limit reached")
+                    return .untried
+                }
                 if let transition = slot.recordHealth(failure: error.kind, now: timeSource.now) {
                     observer.credentialBreakerChanged(provider: target.provider, slot: slot, transition: transition, logger: logger)
                 }
@@ -176,9 +193,10 @@ public struct AttemptLoop: Sendable {
     private func makeContext(target: TargetState, slot: CredentialSlot, deadline: ContinuousClock.Instant) -> AttemptContext {
         let now = timeSource.now
         let timeout = target.provider.config.timeout
-        let attemptDeadline = min(deadline, now + timeout.total)
+        let attemptDeadline = now + timeout.total
         return AttemptContext(
-            target: target, credential: slot, firstByteDeadline: min(attemptDeadline, now + timeout.firstByte), deadline: attemptDeadline)
+            target: target, credential: slot, firstByteDeadline: min(deadline, attemptDeadline, now + timeout.firstByte),
+            answerDeadline: min(deadline, attemptDeadline), deadline: attemptDeadline)
     }
 
     /// The single error for a request whose every attempt failed or that had nothing to try.

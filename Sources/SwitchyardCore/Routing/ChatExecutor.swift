@@ -4,7 +4,6 @@ public import NIOCore
 /// Runs chat and embeddings requests through the attempt loop: encodes per target, authenticates,
 /// sends, classifies, decodes. Stateless; safe to share.
 public struct ChatExecutor: Sendable {
-    public let transport: any UpstreamTransport
     public let loop: AttemptLoop
     public let faults: FaultInjector
     /// Largest upstream response body accepted for a non-streamed answer.
@@ -12,8 +11,7 @@ public struct ChatExecutor: Sendable {
     /// How much of an error body is read for classification.
     static let errorBodyLimit = 64 << 10
 
-    public init(transport: any UpstreamTransport, loop: AttemptLoop, faults: FaultInjector = FaultInjector()) {
-        self.transport = transport
+    public init(loop: AttemptLoop, faults: FaultInjector = FaultInjector()) {
         self.loop = loop
         self.faults = faults
     }
@@ -36,20 +34,11 @@ public struct ChatExecutor: Sendable {
         _ request: ChatRequest, route: ResolvedRoute, table: RouteTable, logger: Logger
     ) async throws(ExecutionFailure) -> (ChatEventStream, ExecutionReport) {
         try await runChat(request, route: route, table: table, logger: logger) { response, context throws(UpstreamFailure) in
-            let stream = ChatEventStream(
+            var reader = ChatEventReader(
                 iterator: response.body.makeAsyncIterator(), decoder: context.target.provider.adapter.makeStreamDecoder(),
                 deadline: context.deadline, timeSource: loop.timeSource)
-            do {
-                try await withDeadline(context.firstByteDeadline, what: "the first stream event") {
-                    try await stream.awaitFirstEvent()
-                }
-                try await withDeadline(context.deadline, what: "the first streamed content") {
-                    try await stream.awaitFirstContent()
-                }
-            } catch {
-                throw error as? UpstreamFailure ?? UpstreamFailure(kind: .unavailable, message: "upstream stream failed")
-            }
-            return stream
+            try await reader.awaitFirstContent(by: context.answerDeadline)
+            return ChatEventStream(reader)
         }
     }
 
@@ -135,7 +124,7 @@ public struct ChatExecutor: Sendable {
     private func execute(_ upstream: inout UpstreamRequest, context: AttemptContext) async throws(UpstreamFailure) -> UpstreamResponse {
         if let injected = faults.failure(for: context.target.provider.name) { throw injected }
         try await context.credential.credential.authorize(&upstream)
-        let response = try await transport.execute(upstream, headDeadline: context.firstByteDeadline)
+        let response = try await context.target.provider.transport.execute(upstream, headDeadline: context.firstByteDeadline)
         guard response.head.isSuccess else {
             // Enough of the error body to classify it; a silent upstream is cut off by the idle read timeout.
             let body = (try? await response.body.collect(upTo: Self.errorBodyLimit)) ?? ByteBuffer()

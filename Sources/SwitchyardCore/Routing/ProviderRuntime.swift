@@ -6,12 +6,18 @@ public final class ProviderRuntime: Sendable {
     public let config: ProviderConfig
     public let adapter: any ChatProvider
     public let credentials: [CredentialSlot]
+    /// Carries this provider's requests, with its own timeouts and connection limit.
+    public let transport: any UpstreamTransport
     private let rotation = Atomic<Int>(0)
 
     /// - Parameter breaker: circuit-breaker settings of each credential (the routing section's).
-    public init(config: ProviderConfig, adapter: any ChatProvider, credentials: [any Credential], breaker: CircuitBreakerConfig = CircuitBreakerConfig()) {
+    public init(
+        config: ProviderConfig, adapter: any ChatProvider, credentials: [any Credential], transport: any UpstreamTransport,
+        breaker: CircuitBreakerConfig = CircuitBreakerConfig()
+    ) {
         self.config = config
         self.adapter = adapter
+        self.transport = transport
         self.credentials = credentials.enumerated().map { CredentialSlot(index: $0.offset, credential: $0.element, breaker: breaker) }
     }
 

@@ -132,6 +132,34 @@ public struct UpstreamResponse: Sendable {
     }
 }
 
+/// How connections to one provider behave: set per provider from its config, so one provider's
+/// timeouts and connection limit never apply to another.
+public struct ConnectionPolicy: Sendable, Hashable {
+    /// How long one connection attempt may take (`timeout.connect`).
+    public var connectTimeout: Duration
+    /// How long an upstream may stay silent mid-response before the attempt fails (`timeout.first_byte`).
+    public var idleReadTimeout: Duration
+    /// Most concurrent connections to one host (`max_connections`).
+    public var maxConnections: Int
+
+    public init(connectTimeout: Duration = .seconds(5), idleReadTimeout: Duration = .seconds(60), maxConnections: Int = 8192) {
+        self.connectTimeout = connectTimeout
+        self.idleReadTimeout = idleReadTimeout
+        self.maxConnections = maxConnections
+    }
+
+    /// The policy of a configured provider.
+    public init(provider: ProviderConfig) {
+        self.init(connectTimeout: provider.timeout.connect, idleReadTimeout: provider.timeout.firstByte, maxConnections: provider.maxConnections)
+    }
+}
+
+/// Hands out a transport per connection policy; snapshots ask once per provider when they are built,
+/// so requests never look anything up.
+public protocol UpstreamTransportFactory: Sendable {
+    func transport(for policy: ConnectionPolicy) -> any UpstreamTransport
+}
+
 /// Carries adapter requests to the network. Adapters never own sockets; the transport does.
 public protocol UpstreamTransport: Sendable {
     /// Sends `request` and returns once the response head has arrived.

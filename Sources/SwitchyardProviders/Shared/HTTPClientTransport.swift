@@ -13,14 +13,14 @@ public struct HTTPClientTransport: UpstreamTransport {
     }
 
     /// A client configured for upstream calls: pooled, no redirects (they would carry credentials
-    /// elsewhere), no decompression, `connectTimeout` per connection attempt, no connect retries.
-    /// - Parameter idleReadTimeout: how long an upstream may stay silent mid-response before the attempt fails.
-    public static func makeClient(connectTimeout: Duration, idleReadTimeout: Duration) -> HTTPClient {
+    /// elsewhere), no decompression, the policy's connect and idle-read timeouts, no connect retries, and
+    /// as many connections per host as the policy allows (the pool's default of 8 would queue streams).
+    public static func makeClient(policy: ConnectionPolicy) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
-        configuration.timeout.read = .nanoseconds(idleReadTimeout.nanoseconds)
+        configuration.timeout.read = .nanoseconds(policy.idleReadTimeout.nanoseconds)
         configuration.redirectConfiguration = .disallow
-        configuration.timeout.connect = .nanoseconds(connectTimeout.nanoseconds)
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        configuration.timeout.connect = .nanoseconds(policy.connectTimeout.nanoseconds)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: policy.maxConnections)
         // A refused connection is a failed attempt: the router fails over at once instead of the pool
         // retrying the same dead host until the connect timeout.
         configuration.connectionPool.retryConnectionEstablishment = false
@@ -61,15 +61,21 @@ public struct HTTPClientTransport: UpstreamTransport {
     }
 
     /// Transport errors → canonical failures; the message never includes the URL's query or credentials.
+    ///
+    /// Cancellation (the client went away, the gateway is shutting down, the client was shut down) and the
+    /// gateway's own saturation are not the provider's fault and are marked so.
     static func classify(_ error: any Error) -> UpstreamFailure {
         if let failure = error as? UpstreamFailure { return failure }
-        if error is CancellationError { return UpstreamFailure(kind: .timeout, message: "the request was cancelled") }
+        if error is CancellationError || Task.isCancelled { return .cancelled }
         if let clientError = error as? HTTPClientError {
             switch clientError {
+            case .getConnectionFromPoolTimeout:
+                return UpstreamFailure(
+                    kind: .unavailable, origin: .gatewaySaturated, message: "the gateway's connection limit for this provider is reached")
             case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout:
                 return UpstreamFailure(kind: .timeout, message: "upstream did not respond in time")
-            case .cancelled:
-                return UpstreamFailure(kind: .timeout, message: "the request was cancelled")
+            case .cancelled, .alreadyShutdown:
+                return .cancelled
             case .remoteConnectionClosed:
                 return UpstreamFailure(kind: .unavailable, message: "upstream closed the connection")
             default:

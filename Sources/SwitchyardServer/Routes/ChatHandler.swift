@@ -76,6 +76,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     private func stream(_ chat: ChatRequest, route: ResolvedRoute, snapshot: GatewaySnapshot, requestID: String, logger: Logger) async throws -> Response {
         let (events, report) = try await snapshot.executor.openStream(chat, route: route, table: snapshot.table, logger: logger)
         let dialect = dialect
+        let gateway = gateway
         var headers = headers(requestID: requestID, report: report, contentType: "text/event-stream")
         headers[.cacheControl] = "no-cache"
         let target = report.target ?? "-"
@@ -87,6 +88,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
                 var encoder = dialect.makeStreamEncoder(for: chat)
                 var output: [UInt8] = []
                 output.reserveCapacity(1024)
+                guard var events = events.takeReader() else { return try await writer.finish(nil) }
                 do {
                     while let batch = try await events.next() {
                         output.removeAll(keepingCapacity: true)
@@ -98,10 +100,17 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
                     try await writer.write(ByteBuffer(bytes: output))
                 } catch let failure as UpstreamFailure {
                     // After the first byte there is no failover: end the stream with an error event.
-                    logger.warning(
-                        "Stream failed after it started", metadata: ["target": "\(target)", "failure.kind": "\(failure.kind.rawValue)"])
+                    let error: GatewayError
+                    if gateway.drain.isGraceOver {
+                        error = .shuttingDown
+                        logger.warning("Stream ended by the shutdown grace", metadata: ["target": "\(target)"])
+                    } else {
+                        error = .midStream(failure)
+                        logger.warning(
+                            "Stream failed after it started", metadata: ["target": "\(target)", "failure.kind": "\(failure.kind.rawValue)"])
+                    }
                     output.removeAll(keepingCapacity: true)
-                    encoder.encodeError(GatewayError.midStream(failure), into: &output)
+                    encoder.encodeError(error, into: &output)
                     try await writer.write(ByteBuffer(bytes: output))
                 }
                 try await writer.finish(nil)

@@ -13,6 +13,12 @@ private struct InertProvider: ChatProvider {
     func classifyFailure(head: UpstreamHead, body: NIOCoreBuffer) -> UpstreamFailure { UpstreamFailure(kind: .unavailable, message: "inert") }
 }
 
+private struct InertTransport: UpstreamTransport {
+    func execute(_ request: UpstreamRequest, headDeadline: ContinuousClock.Instant) async throws(UpstreamFailure) -> UpstreamResponse {
+        throw UpstreamFailure(kind: .unavailable, message: "inert")
+    }
+}
+
 private struct InertDecoder: ChatStreamDecoder {
     mutating func decode(_ bytes: NIOCoreBuffer) throws(UpstreamFailure) -> [ChatEvent] { [] }
     mutating func finish() throws(UpstreamFailure) -> [ChatEvent] { [] }
@@ -23,7 +29,7 @@ typealias NIOCoreBuffer = ByteBuffer
 
 @Suite struct TargetOrderingTests {
     func route(_ strategy: RoutingStrategy, weights: [Double]) -> ResolvedRoute {
-        let provider = ProviderRuntime(config: ProviderConfig(name: "p", type: .openai, keys: ["k"]), adapter: InertProvider(), credentials: [])
+        let provider = ProviderRuntime(config: ProviderConfig(name: "p", type: .openai, keys: ["k"]), adapter: InertProvider(), credentials: [], transport: InertTransport())
         let targets = weights.indices.map { TargetState(ref: TargetRef(provider: "p", model: "m\($0)"), provider: provider, breaker: CircuitBreakerConfig()) }
         return ResolvedRoute(name: "r", strategy: strategy, targets: targets, weights: weights, contextFallback: nil, defaultMaxTokens: nil)
     }

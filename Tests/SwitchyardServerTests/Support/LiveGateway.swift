@@ -19,6 +19,16 @@ enum LiveGateway {
         let port: Int
         let client: HTTPClient
         let services: GatewayServices
+        /// Everything the gateway runs; ``shutDown()`` stops it the way SIGTERM does.
+        let serviceGroup: ServiceGroup
+        /// Opens when the gateway's service group has returned.
+        let exited: SimulatorGate
+
+        /// Starts a graceful shutdown, as SIGTERM does.
+        func shutDown() async { await serviceGroup.triggerGracefulShutdown() }
+
+        /// Returns once the gateway has exited.
+        func gatewayExited() async { await exited.wait() }
         let vendorPorts: [String: Int]
         /// The config file a reload reads (substituted YAML), when the gateway was started reloadable.
         let configPath: String?
@@ -76,15 +86,17 @@ enum LiveGateway {
             let services = try GatewayServices(config: parsed, logger: logger, timeSource: timeSource, observer: observer, configSource: source)
             let (gatewayPorts, gatewayPortSink) = AsyncStream.makeStream(of: Int.self)
             let app = buildApplication(gateway: services.gateway) { gatewayPortSink.yield($0) }
+            let serviceGroup = services.makeServiceGroup(running: app, reloadOnHangup: false, signals: [], logger: logger)
+            let exited = SimulatorGate()
             group.addTask {
-                let serviceGroup = ServiceGroup(
-                    configuration: .init(services: [.init(service: app)] + services.backgroundServices.map { .init(service: $0) }, logger: logger))
+                defer { exited.open() }
                 try await serviceGroup.run()
             }
             var iterator = gatewayPorts.makeAsyncIterator()
             guard let port = await iterator.next() else { throw TestFailure("gateway did not start") }
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
-            let context = Context(port: port, client: client, services: services, vendorPorts: vendorPorts, configPath: configPath)
+            let context = Context(
+                port: port, client: client, services: services, serviceGroup: serviceGroup, exited: exited, vendorPorts: vendorPorts, configPath: configPath)
             defer { if let configPath { try? FileManager.default.removeItem(atPath: configPath) } }
             do {
                 try await withTestTimeout(timeout) { try await test(context) }
@@ -93,6 +105,10 @@ enum LiveGateway {
                 group.cancelAll()
                 throw error
             }
+            // Stop the gateway as users do (a graceful shutdown, like SIGTERM) and wait for it to exit;
+            // only the simulated vendors are cancelled.
+            await serviceGroup.triggerGracefulShutdown()
+            try await withTestTimeout(timeout) { await context.gatewayExited() }
             try await client.shutdown()
             group.cancelAll()
         }
@@ -155,14 +171,16 @@ extension LiveGateway.Context {
     }
 
     /// Opens a streamed response and returns its head and an iterator over SSE events.
-    func openStream(_ path: String, json: JSONValue, key: String? = "test-key", headers: [String: String] = [:]) async throws -> (HTTPClientResponse, SSEReader) {
+    func openStream(
+        _ path: String, json: JSONValue, key: String? = "test-key", headers: [String: String] = [:], client: HTTPClient? = nil
+    ) async throws -> (HTTPClientResponse, SSEReader) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
         if let key { request.headers.add(name: "authorization", value: "Bearer \(key)") }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(string: json.jsonString))
-        let response = try await client.execute(request, timeout: .seconds(60))
+        let response = try await (client ?? self.client).execute(request, timeout: .seconds(60))
         return (response, SSEReader(body: response.body))
     }
 }
