@@ -9,6 +9,10 @@ import SwitchyardProviders
 /// Builds the gateway's HTTP application from a validated config. `switchyard serve` and the tests
 /// both use this.
 ///
+/// Client connections follow the config's `server` section (read at start): idle connections and
+/// unfinished request heads are closed after `idle_timeout`, connections beyond `max_connections` are
+/// refused, and a request whose client disconnects is cancelled, upstream call included.
+///
 /// - Parameters:
 ///   - gateway: the routing snapshot and executor.
 ///   - onServerRunning: called with the bound port once the server listens (tests bind port 0).
@@ -16,10 +20,12 @@ public func buildApplication(
     gateway: Gateway,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: RequestIDMiddleware())
-    let openAI = ChatHandler(gateway: gateway, dialect: OpenAIDialect(), name: "openai")
-    let anthropic = ChatHandler(gateway: gateway, dialect: AnthropicDialect(), name: "anthropic")
+    let router = Router(context: GatewayRequestContext.self)
+    router.add(middleware: HTTPErrorMiddleware(gateway: gateway))
+    let server = gateway.config.server
+    let connections = ClientConnections(maximum: server.maxConnections, logger: gateway.logger)
+    let openAI = ChatHandler(gateway: gateway, dialect: OpenAIDialect(), name: "openai", connections: connections)
+    let anthropic = ChatHandler(gateway: gateway, dialect: AnthropicDialect(), name: "anthropic", connections: connections)
     router.post("/v1/chat/completions") { request, context in await openAI.handle(request, context: context) }
     router.post("/v1/embeddings") { request, context in await openAI.handleEmbeddings(request, context: context) }
     router.get("/v1/models") { request, context in await openAI.handleModels(request, context: context) }
@@ -42,38 +48,58 @@ public func buildApplication(
             body: .init(byteBuffer: ByteBuffer(bytes: gateway.metricsRegistry.emitToBuffer())))
     }
     AdminRoutes(gateway: gateway).register(on: router)
+    // Any other method on an API path is a 405 naming the allowed one, not a 404.
+    for (path, allowed) in [("/v1/chat/completions", HTTPRequest.Method.post), ("/v1/embeddings", .post), ("/v1/messages", .post), ("/v1/models", .get)] {
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] where method != allowed {
+            router.on(RouterPath(path), method: method) { request, _ -> Response in
+                throw GatewayError(code: .invalidRequest, status: 405, message: "Method \(request.method) is not allowed on \(path); use \(allowed).")
+            }
+        }
+    }
     let listen = gateway.config.listen
     return Application(
         router: router,
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [connections.makeHandler()], idleTimeout: .nanoseconds(server.idleTimeout.nanoseconds))),
         configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: nil),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? listen.port) },
         logger: gateway.logger)
 }
 
-/// Keeps the client's `x-request-id` (or mints one) on every response, including errors the router
-/// itself raises (unknown path, wrong method), which it renders in the OpenAI error shape.
-struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
+/// Keeps the client's `x-request-id` (when reasonable, else a fresh one) on every response, and renders
+/// errors raised outside the handlers (unknown path, wrong method, unreadable body) in the dialect of the
+/// path: Anthropic's shape under `/v1/messages`, OpenAI's elsewhere.
+struct HTTPErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let gateway: Gateway
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             var response = try await next(request, context)
-            if response.headers[.requestID] == nil { response.headers[.requestID] = request.headers[.requestID] ?? makeRequestID() }
+            if response.headers[.requestID] == nil { response.headers[.requestID] = RequestID.accept(request.headers[.requestID]) }
             return response
         } catch {
-            let requestID = request.headers[.requestID] ?? makeRequestID()
-            let status = (error as? any HTTPResponseError)?.status ?? .internalServerError
+            let path = request.uri.path
             let gatewayError: GatewayError
-            switch status.code {
-            case 404: gatewayError = .notFound("Unknown path \(request.uri.path).")
-            case 405: gatewayError = GatewayError(code: .invalidRequest, status: 405, message: "Method \(request.method) is not allowed on \(request.uri.path).")
-            case 413: gatewayError = .payloadTooLarge(limit: 0)
-            default: gatewayError = GatewayError(code: .internalError, status: Int(status.code), message: "Request failed.")
+            switch error {
+            case let error as GatewayError: gatewayError = error
+            case let error as any HTTPResponseError:
+                switch error.status.code {
+                case 404: gatewayError = .notFound("Unknown path \(path.prefix(200)).")
+                case 405: gatewayError = GatewayError(code: .invalidRequest, status: 405, message: "Method \(request.method) is not allowed on \(path.prefix(200)).")
+                case 413: gatewayError = .payloadTooLarge(limit: gateway.config.maxBodyBytes)
+                case 400..<500: gatewayError = GatewayError(code: .invalidRequest, status: Int(error.status.code), message: "The request could not be read.")
+                default: gatewayError = GatewayError(code: .internalError, status: 500, message: "Request failed.")
+                }
+            default: gatewayError = GatewayError(code: .internalError, status: 500, message: "Request failed.")
             }
+            let body = path.hasPrefix("/v1/messages") ? AnthropicResponseEncoder.encodeError(gatewayError) : OpenAIResponseEncoder.encodeError(gatewayError)
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
-            headers[.requestID] = requestID
+            headers[.requestID] = RequestID.accept(request.headers[.requestID])
+            if gatewayError.status == 405 { headers[.allow] = path == "/v1/models" ? "GET" : "POST" }
             return Response(
-                status: status, headers: headers,
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: OpenAIResponseEncoder.encodeError(gatewayError).jsonBytes)))
+                status: HTTPResponse.Status(code: gatewayError.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.jsonBytes)))
         }
     }
 }

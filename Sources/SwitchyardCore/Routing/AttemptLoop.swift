@@ -161,11 +161,16 @@ public struct AttemptLoop: Sendable {
                 return .answered(value, slot)
             } catch {
                 slot.release()
+                if error.origin != .upstream { slot.releaseUntried() }
                 switch error.origin {
                 case .upstream: break
                 case .cancelled:
                     // The client went away or the gateway is shutting down: no verdict on anyone's health.
                     report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: error))
+                    // The visit ends here, not in `run`: give back the target's in-flight count and any probe slot.
+                    target.releaseUntried()
+                    target.release()
+                    observer.attemptCancelled(target: target, logger: logger)
                     throw ExecutionFailure(error: .cancelled, report: report)
                 case .gatewaySaturated:
                     // The gateway's own limit, not the provider's fault: try elsewhere, count against nobody.

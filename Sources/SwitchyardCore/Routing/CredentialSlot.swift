@@ -31,6 +31,12 @@ public final class CredentialSlot: Sendable {
         breaker.withLock { $0.admit(now: now) }
     }
 
+    /// Gives back a half-open probe slot taken by ``admit(now:)`` when the attempt ended without a verdict
+    /// (cancelled, or never sent because the gateway was saturated).
+    public func releaseUntried() {
+        breaker.withLock { $0.recordNeutral() }
+    }
+
     /// Feeds an attempt's outcome to this credential's breaker; returns its transition, if any.
     public func recordHealth(failure: FailureKind?, now: ContinuousClock.Instant) -> CircuitBreaker.Transition? {
         breaker.withLock { breaker in

@@ -9,6 +9,8 @@ public struct RoutingObserver: Sendable {
         case circuitOpened(target: String, cooldown: Duration)
         case circuitClosed(target: String)
         case attemptFailed(target: String, credentialIndex: Int, kind: FailureKind, status: Int?)
+        /// An attempt was abandoned because the client went away or the gateway is shutting down.
+        case attemptCancelled(target: String)
     }
 
     private let sink: (@Sendable (Event) -> Void)?
@@ -32,6 +34,11 @@ public struct RoutingObserver: Sendable {
                 "upstream.status": "\(failure.status.map(String.init) ?? "-")", "failure.message": "\(failure.message)",
             ])
         sink?(.attemptFailed(target: target.name, credentialIndex: slot.index, kind: failure.kind, status: failure.status))
+    }
+
+    func attemptCancelled(target: TargetState, logger: Logger) {
+        logger.debug("Upstream attempt cancelled", metadata: ["target": "\(target.name)"])
+        sink?(.attemptCancelled(target: target.name))
     }
 
     func breakerChanged(target: TargetState, transition: CircuitBreaker.Transition, now: ContinuousClock.Instant, logger: Logger) {

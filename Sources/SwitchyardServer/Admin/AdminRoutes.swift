@@ -9,7 +9,7 @@ import SwitchyardCore
 struct AdminRoutes: Sendable {
     let gateway: Gateway
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<GatewayRequestContext>) {
         router.get("/admin/providers") { request, _ in
             guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return Self.unauthorized() }
             let snapshot = gateway.snapshot

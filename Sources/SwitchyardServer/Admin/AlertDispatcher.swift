@@ -62,7 +62,7 @@ public final class AlertDispatcher: Service, Sendable {
             return ["type": "circuit_opened", "target": .string(target), "cooldown_seconds": .double(cooldown.seconds), "at": at]
         case .credentialRestored(let provider, let index):
             return ["type": "credential_restored", "provider": .string(provider), "credential_index": .int(index), "at": at]
-        case .circuitClosed, .attemptFailed:
+        case .circuitClosed, .attemptFailed, .attemptCancelled:
             return nil
         }
     }

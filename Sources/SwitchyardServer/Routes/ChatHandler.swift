@@ -10,15 +10,17 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     let gateway: Gateway
     let dialect: Dialect
     let metrics: RequestMetrics
+    let connections: ClientConnections
 
-    init(gateway: Gateway, dialect: Dialect, name: String) {
+    init(gateway: Gateway, dialect: Dialect, name: String, connections: ClientConnections) {
         self.gateway = gateway
         self.dialect = dialect
         self.metrics = RequestMetrics(dialect: name, factory: gateway.metrics)
+        self.connections = connections
     }
 
-    func handle(_ request: Request, context: some RequestContext) async -> Response {
-        await respond(to: request) { key, snapshot, requestID, logger in
+    func handle(_ request: Request, context: GatewayRequestContext) async -> Response {
+        await respond(to: request, context: context) { key, snapshot, requestID, logger in
             let body = try await readBody(request, limit: snapshot.config.maxBodyBytes)
             var chat = try dialect.decodeChat(try parseRequestObject(body.readableBytesView), headers: forwardableHeaders(request))
             let route = try snapshot.table.resolve(model: chat.model, key: key)
@@ -34,11 +36,19 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     }
 
     /// Runs `body` for an authenticated request and renders whatever it throws in the caller's dialect.
+    /// The work until the response head (a stream's first content included) is cancelled if the client
+    /// disconnects; a stream's body notices at its next write.
     func respond(
-        to request: Request, _ body: (VirtualKeyConfig?, GatewaySnapshot, String, Logger) async throws -> Response
+        to request: Request, context: GatewayRequestContext,
+        _ body: @escaping @Sendable (VirtualKeyConfig?, GatewaySnapshot, String, Logger) async throws -> Response
     ) async -> Response {
         let started = ContinuousClock.now
-        let response = await respondUnmeasured(to: request, body)
+        let response: Response
+        if let watch = connections.watch(for: context.channel) {
+            response = await watch.cancellingOnDisconnect { await respondUnmeasured(to: request, body) }
+        } else {
+            response = await respondUnmeasured(to: request, body)
+        }
         metrics.record(status: Int(response.status.code), since: started)
         return response
     }
@@ -47,13 +57,17 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
         to request: Request, _ body: (VirtualKeyConfig?, GatewaySnapshot, String, Logger) async throws -> Response
     ) async -> Response {
         let snapshot = gateway.snapshot
-        let requestID = request.headers[.requestID] ?? makeRequestID()
+        let requestID = RequestID.accept(request.headers[.requestID])
         var logger = gateway.logger
         logger[metadataKey: "request.id"] = "\(requestID)"
         do {
             let key = try gateway.authenticate(authorization: request.headers[.authorization], apiKey: request.headers[.apiKey], in: snapshot.table)
             return try await body(key, snapshot, requestID, logger)
         } catch let failure as ExecutionFailure {
+            if failure.report.attempts.last?.failure?.origin == .cancelled {
+                logger.debug("Request cancelled", metadata: ["attempts": "\(failure.report.attempts.count)"])
+                return errorResponse(gateway.drain.isGraceOver ? .shuttingDown : failure.error, requestID: requestID, report: failure.report)
+            }
             logger.info(
                 "Request failed upstream",
                 metadata: ["status": "\(failure.error.status)", "attempts": "\(failure.report.attempts.count)"])
@@ -123,6 +137,9 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
         }
         do {
             return try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            // A chunked body gives no Content-Length up front; it is cut off at the limit all the same.
+            throw GatewayError.payloadTooLarge(limit: limit)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw GatewayError.payloadTooLarge(limit: limit)
         } catch {
