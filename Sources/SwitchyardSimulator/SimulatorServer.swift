@@ -9,7 +9,8 @@ public import SwitchyardCore
 /// OpenAI format: `POST /v1/chat/completions`, `POST /v1/embeddings`, `GET /v1/models`. Anthropic
 /// format: `POST /v1/messages`. Both: `POST /oauth/token` (refresh-token and client-credentials grants).
 /// API keys starting with `revoked` are rejected with the vendor's real 401 body; keys starting with
-/// `failing` get a 500, as during an outage of one account.
+/// `failing` get a 500, as during an outage of one account; models starting with `missing` get the
+/// vendor's 404.
 public enum SimulatorServer {
     /// The application; bind port 0 and read the port from `onRunning`.
     public static func makeApplication(
@@ -91,6 +92,7 @@ public enum SimulatorServer {
     private static func handleChat(_ request: Request, vendor: SimulatedVendor) async throws -> Response {
         let (recorded, scenario) = try await record(request, vendor: vendor)
         if let rejection = rejectCredentials(recorded, vendor: vendor) { return rejection }
+        if let model = recorded.body?["model"]?.stringValue, model.hasPrefix("missing") { return unknownModel(model, vendor: vendor) }
         let wire = WireFormat(vendor: vendor, request: recorded)
         switch scenario {
         case .error(let status, let body, let headers):
@@ -138,6 +140,18 @@ public enum SimulatorServer {
                 vendor.emit(.streamCompleted)
                 try await writer.finish(nil)
             })
+    }
+
+    /// The vendor's real 404 for a model it does not have (models named `missing…` in tests).
+    private static func unknownModel(_ model: String, vendor: SimulatedVendor) -> Response {
+        switch vendor.format {
+        case .openai:
+            return jsonResponse(
+                ["error": ["message": .string("The model `\(model)` does not exist or you do not have access to it."), "type": "invalid_request_error", "param": .null, "code": "model_not_found"]],
+                status: .notFound)
+        case .anthropic:
+            return jsonResponse(["type": "error", "error": ["type": "not_found_error", "message": .string("model: \(model)")]], status: .notFound)
+        }
     }
 
     private static func rejectCredentials(_ request: RecordedRequest, vendor: SimulatedVendor) -> Response? {

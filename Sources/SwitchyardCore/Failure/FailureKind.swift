@@ -9,21 +9,32 @@ public enum FailureKind: String, Sendable, Hashable, CaseIterable {
     case invalidRequest = "invalid_request"
     case contextLengthExceeded = "context_length_exceeded"
     case contentFiltered = "content_filtered"
+    /// The vendor does not know the model (404): a misconfigured route target, or a client's typo when the
+    /// client named `provider/model` directly.
+    case modelNotFound = "model_not_found"
 
     /// Whether another credential or target may succeed where this one failed.
     public var allowsFailover: Bool {
         switch self {
-        case .rateLimited, .overloaded, .unavailable, .timeout, .authFailed, .quotaExhausted: true
+        case .rateLimited, .overloaded, .unavailable, .timeout, .authFailed, .quotaExhausted, .modelNotFound: true
         case .invalidRequest, .contextLengthExceeded, .contentFiltered: false
         }
     }
 
     /// Whether the failure says something about the target's health (counts toward its circuit breaker).
+    /// An unknown model counts against the route's target (its configuration is wrong), never against a
+    /// credential (see ``countsAgainstCredentialHealth``).
     public var countsAgainstHealth: Bool {
         switch self {
-        case .overloaded, .unavailable, .timeout: true
+        case .overloaded, .unavailable, .timeout, .modelNotFound: true
         default: false
         }
+    }
+
+    /// Whether the failure counts toward a credential's own circuit breaker: server errors and timeouts that
+    /// follow one key (an account-level outage), not a model the vendor does not have.
+    public var countsAgainstCredentialHealth: Bool {
+        countsAgainstHealth && self != .modelNotFound
     }
 
     /// Whether the failure means the credential is unusable until it is probed again.

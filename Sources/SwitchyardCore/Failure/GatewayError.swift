@@ -73,7 +73,7 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
             case .rateLimited, .quotaExhausted: .rateLimited
             case .timeout: .timeout
             case .invalidRequest, .contextLengthExceeded, .contentFiltered: .invalidRequest
-            case .authFailed: .upstream
+            case .authFailed, .modelNotFound: .upstream
             }
         return GatewayError(code: code, status: 502, message: failure.message, failureKind: failure.kind)
     }
@@ -104,6 +104,10 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
         case .authFailed:
             return GatewayError(
                 code: .unavailable, status: 502, message: "Upstream rejected the gateway's credential\(whereText).", failureKind: failure.kind)
+        case .modelNotFound:
+            return GatewayError(
+                code: .notFound, status: 404, message: "The model \(target.map { "'\($0)'" } ?? "") does not exist at its provider: \(failure.message)",
+                failureKind: failure.kind)
         }
     }
 }

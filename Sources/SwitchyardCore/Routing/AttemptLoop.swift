@@ -84,7 +84,7 @@ public struct AttemptLoop: Sendable {
                 }
                 target.acquire()
                 let started = timeSource.now
-                let outcome = try await visit(target, deadline: deadline, report: &report, logger: logger, attempt: attempt)
+                let outcome = try await visit(target, of: route, deadline: deadline, report: &report, logger: logger, attempt: attempt)
                 let transition: CircuitBreaker.Transition?
                 switch outcome {
                 case .answered: transition = target.record(failure: nil, latency: timeSource.now - started, now: timeSource.now)
@@ -134,6 +134,7 @@ public struct AttemptLoop: Sendable {
     /// else ends the visit.
     private func visit<T: Sendable>(
         _ target: TargetState,
+        of route: ResolvedRoute,
         deadline: ContinuousClock.Instant,
         report: inout ExecutionReport,
         logger: Logger,
@@ -163,7 +164,14 @@ public struct AttemptLoop: Sendable {
                 slot.release()
                 if error.origin != .upstream { slot.releaseUntried() }
                 switch error.origin {
-                case .upstream: break
+                case .upstream:
+                    if error.kind == .modelNotFound, route.isDirect {
+                        // The client named a model the vendor does not have: its mistake, counted against nobody.
+                        report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: error))
+                        target.releaseUntried()
+                        target.release()
+                        throw ExecutionFailure(error: .upstream(error, target: target.name), report: report)
+                    }
                 case .cancelled:
                     // The client went away or the gateway is shutting down: no verdict on anyone's health.
                     report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: error))
@@ -188,6 +196,7 @@ public struct AttemptLoop: Sendable {
                 report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: error))
                 target.countAttempt(failure: error.kind)
                 observer.attemptFailed(target: target, slot: slot, failure: error, logger: logger)
+                if error.kind == .modelNotFound { observer.targetMisconfigured(target: target, failure: error, logger: logger) }
                 lastFailure = error.kind
                 guard error.kind.concernsCredential else { return .failed(error.kind) }
             }

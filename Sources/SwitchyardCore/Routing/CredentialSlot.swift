@@ -41,7 +41,7 @@ public final class CredentialSlot: Sendable {
     public func recordHealth(failure: FailureKind?, now: ContinuousClock.Instant) -> CircuitBreaker.Transition? {
         breaker.withLock { breaker in
             guard let failure else { return breaker.recordSuccess(now: now) }
-            if failure.countsAgainstHealth { return breaker.recordFailure(now: now) }
+            if failure.countsAgainstCredentialHealth { return breaker.recordFailure(now: now) }
             breaker.recordNeutral()
             return nil
         }

@@ -43,6 +43,7 @@ public final class FaultInjector: Sendable {
             case .overloaded: 503
             case .authFailed: 401
             case .invalidRequest, .contextLengthExceeded, .contentFiltered: 400
+            case .modelNotFound: 404
             case .timeout, .unavailable: nil
             }
         return UpstreamFailure(kind: fault.kind, status: status, message: "fault injected for a drill")

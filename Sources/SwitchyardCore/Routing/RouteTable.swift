@@ -73,7 +73,9 @@ public final class RouteTable: Sendable {
                 states[model] = state
                 return state
             }
-            return ResolvedRoute(name: model, strategy: .priority, targets: [state], weights: [1], contextFallback: nil, defaultMaxTokens: nil)
+            var direct = ResolvedRoute(name: model, strategy: .priority, targets: [state], weights: [1], contextFallback: nil, defaultMaxTokens: nil)
+            direct.isDirect = true
+            return direct
         }
         throw GatewayError.notFound("The model '\(model)' does not exist. GET /v1/models lists the models your key can use.")
     }
@@ -115,6 +117,9 @@ public struct ResolvedRoute: Sendable {
     public var allowedAnthropicBetas: [String]?
     /// Whether dialect-only fields are dropped for other vendors instead of refused.
     public var dropsUnsupportedFields = false
+    /// Whether the client named a `provider/model` target directly rather than a configured route: then an
+    /// unknown model is the client's mistake, not the target's.
+    public var isDirect = false
 
     /// Applies the route's defaults and limits to a request: the output cap, and the beta flags it allows.
     public func prepare(_ request: inout ChatRequest) {

@@ -11,6 +11,8 @@ public struct RoutingObserver: Sendable {
         case attemptFailed(target: String, credentialIndex: Int, kind: FailureKind, status: Int?)
         /// An attempt was abandoned because the client went away or the gateway is shutting down.
         case attemptCancelled(target: String)
+        /// A route's target names a model its provider does not have: the config needs fixing.
+        case targetMisconfigured(target: String, message: String)
     }
 
     private let sink: (@Sendable (Event) -> Void)?
@@ -34,6 +36,13 @@ public struct RoutingObserver: Sendable {
                 "upstream.status": "\(failure.status.map(String.init) ?? "-")", "failure.message": "\(failure.message)",
             ])
         sink?(.attemptFailed(target: target.name, credentialIndex: slot.index, kind: failure.kind, status: failure.status))
+    }
+
+    func targetMisconfigured(target: TargetState, failure: UpstreamFailure, logger: Logger) {
+        logger.error(
+            "Route target does not exist at its provider; fix the config",
+            metadata: ["target": "\(target.name)", "upstream.status": "\(failure.status.map(String.init) ?? "-")", "failure.message": "\(failure.message)"])
+        sink?(.targetMisconfigured(target: target.name, message: failure.message))
     }
 
     func attemptCancelled(target: TargetState, logger: Logger) {

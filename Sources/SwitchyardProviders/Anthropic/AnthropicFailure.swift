@@ -23,7 +23,7 @@ enum AnthropicFailure {
         case "timeout_error": kind = .timeout
         case "authentication_error", "permission_error": kind = .authFailed
         case "billing_error": kind = .quotaExhausted
-        case "not_found_error": kind = .unavailable
+        case "not_found_error": kind = .modelNotFound
         case "invalid_request_error", "request_too_large":
             kind = FailureSupport.looksLikeContextOverflow(message) ? .contextLengthExceeded : .invalidRequest
         default:

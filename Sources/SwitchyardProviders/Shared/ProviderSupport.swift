@@ -48,7 +48,7 @@ enum FailureSupport {
         case 402: .quotaExhausted
         case 408: .timeout
         case 429: .rateLimited
-        case 404: .unavailable  // the target is misconfigured (unknown model or deployment): try another
+        case 404: .modelNotFound  // unknown model or deployment: the client's typo, or a misconfigured target
         case 409, 500...599: status == 504 ? .timeout : .overloaded
         case 400...499: .invalidRequest
         default: .unavailable

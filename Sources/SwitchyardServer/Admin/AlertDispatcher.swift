@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 public import Logging
 public import ServiceLifecycle
 public import SwitchyardCore
@@ -24,8 +25,12 @@ public final class AlertDispatcher: Service, Sendable {
     /// Queues the alert for an event, if the event is one operators are alerted about.
     public func enqueue(_ event: RoutingObserver.Event) {
         guard let payload = Self.payload(for: event) else { return }
+        if case .targetMisconfigured(let target, _) = event, !misconfigurationAlerts.shouldAlert(target) { return }
         sink.yield(payload)
     }
+
+    /// A misconfigured target fails every request sent to it; one alert per target per quarter hour is enough.
+    private let misconfigurationAlerts = AlertThrottle(interval: .seconds(900))
 
     public func run() async throws {
         await withGracefulShutdownHandler {
@@ -62,8 +67,29 @@ public final class AlertDispatcher: Service, Sendable {
             return ["type": "circuit_opened", "target": .string(target), "cooldown_seconds": .double(cooldown.seconds), "at": at]
         case .credentialRestored(let provider, let index):
             return ["type": "credential_restored", "provider": .string(provider), "credential_index": .int(index), "at": at]
+        case .targetMisconfigured(let target, let message):
+            return ["type": "target_misconfigured", "target": .string(target), "message": .string(message), "at": at]
         case .circuitClosed, .attemptFailed, .attemptCancelled:
             return nil
+        }
+    }
+}
+
+/// Remembers when each subject was last alerted about. Subjects are route targets from the config, so the
+/// table stays as small as the config.
+final class AlertThrottle: Sendable {
+    private let lastAlerted = Mutex<[String: ContinuousClock.Instant]>([:])
+    private let interval: Duration
+
+    init(interval: Duration) {
+        self.interval = interval
+    }
+
+    func shouldAlert(_ subject: String, now: ContinuousClock.Instant = .now) -> Bool {
+        lastAlerted.withLock { table in
+            if let last = table[subject], now - last < interval { return false }
+            table[subject] = now
+            return true
         }
     }
 }
