@@ -12,6 +12,9 @@ public struct UpstreamFailure: Error, Sendable, Hashable, CustomStringConvertibl
         case gatewaySaturated
         /// The attempt was cancelled: the client went away or the gateway is shutting down.
         case cancelled
+        /// The target cannot serve this request (no embeddings, a feature its vendor cannot honour): found
+        /// before sending, so the target is skipped and the next capable one tried.
+        case unsupported
     }
 
     public var kind: FailureKind
@@ -28,6 +31,11 @@ public struct UpstreamFailure: Error, Sendable, Hashable, CustomStringConvertibl
         self.status = status
         self.retryAfter = retryAfter
         self.message = Self.redact(message)
+    }
+
+    /// A target that cannot serve the request, found before anything was sent.
+    public static func unsupported(_ message: String) -> UpstreamFailure {
+        UpstreamFailure(kind: .invalidRequest, origin: .unsupported, message: message)
     }
 
     /// An attempt that was cancelled (client gone, shutdown): never a provider's fault.

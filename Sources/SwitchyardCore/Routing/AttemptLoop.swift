@@ -14,6 +14,9 @@ public struct ExecutionReport: Sendable {
     public var target: String?
     /// Targets skipped without an attempt, and why.
     public var skipped: [String]
+    /// Why targets could not serve this request at all (checked before sending); when no target could,
+    /// the first of these is the client's answer.
+    public var unsupported: [UpstreamFailure] = []
 
     public init(attempts: [AttemptRecord] = [], target: String? = nil, skipped: [String] = []) {
         self.attempts = attempts
@@ -89,11 +92,11 @@ public struct AttemptLoop: Sendable {
                 switch outcome {
                 case .answered: transition = target.record(failure: nil, latency: timeSource.now - started, now: timeSource.now)
                 case .failed(let kind): transition = target.record(failure: kind, latency: nil, now: timeSource.now)
-                case .untried:
+                case .untried, .skipped:
                     // Nothing was sent: give back the breaker's probe slot without a verdict on health.
                     target.releaseUntried()
                     transition = nil
-                    if pass == 0 { report.skipped.append("\(target.name): no usable credential") }
+                    if pass == 0, case .untried = outcome { report.skipped.append("\(target.name): no usable credential") }
                 }
                 if let transition { observer.breakerChanged(target: target, transition: transition, now: timeSource.now, logger: logger) }
                 switch outcome {
@@ -113,7 +116,7 @@ public struct AttemptLoop: Sendable {
                     if !kind.allowsFailover, let failure = report.attempts.last?.failure {
                         throw ExecutionFailure(error: GatewayError.upstream(failure, target: target.name), report: report)
                     }
-                case .untried:
+                case .untried, .skipped:
                     target.release()
                 }
             }
@@ -126,7 +129,10 @@ public struct AttemptLoop: Sendable {
     private enum VisitOutcome<T> {
         case answered(T, CredentialSlot)
         case failed(FailureKind)
+        /// No credential was usable.
         case untried
+        /// The target could not take this request (its reason is in the report).
+        case skipped
     }
 
 
@@ -184,7 +190,12 @@ public struct AttemptLoop: Sendable {
                     // The gateway's own limit, not the provider's fault: try elsewhere, count against nobody.
                     logger.warning("Upstream connection limit reached", metadata: ["target": "\(target.name)", "provider": "\(target.provider.name)"])
                     report.skipped.append("\(target.name): gateway connection limit reached")
-                    return .untried
+                    return .skipped
+                case .unsupported:
+                    // Nothing was sent: the next capable target is tried, and this one is not counted as attempted.
+                    report.skipped.append("\(target.name): \(error.message)")
+                    report.unsupported.append(error)
+                    return .skipped
                 }
                 if let transition = slot.recordHealth(failure: error.kind, now: timeSource.now) {
                     observer.credentialBreakerChanged(provider: target.provider, slot: slot, transition: transition, logger: logger)
@@ -216,6 +227,10 @@ public struct AttemptLoop: Sendable {
     /// The single error for a request whose every attempt failed or that had nothing to try.
     private func exhausted(_ report: ExecutionReport, deadline: ContinuousClock.Instant) -> GatewayError {
         let failures = report.attempts.compactMap(\.failure)
+        if failures.isEmpty, let unsupported = report.unsupported.first {
+            // No target could take the request at all: that is about the request, and the client hears why.
+            return GatewayError(code: .invalidRequest, status: 400, message: unsupported.message, failureKind: .invalidRequest)
+        }
         var tried = report.attempts.map { record in
             "\(record.target) (key #\(record.credentialIndex)): \(record.failure.map { "\($0.kind.rawValue)\($0.status.map { " \($0)" } ?? "")" } ?? "ok")"
         }

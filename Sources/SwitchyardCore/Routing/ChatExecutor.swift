@@ -48,13 +48,13 @@ public struct ChatExecutor: Sendable {
     ) async throws(ExecutionFailure) -> (EmbeddingsResponse, ExecutionReport) {
         try await loop.run(route: route, deadline: requestDeadline, logger: logger) { context throws(UpstreamFailure) in
             guard let adapter = context.target.provider.adapter as? any EmbeddingsProvider else {
-                throw UpstreamFailure(kind: .invalidRequest, message: "The provider of \(context.target.name) does not offer embeddings.")
+                throw .unsupported("The provider of \(context.target.name) does not offer embeddings.")
             }
             var upstream: UpstreamRequest
             do {
                 upstream = try adapter.makeEmbeddingsRequest(request, model: context.target.ref.model)
             } catch {
-                throw UpstreamFailure(kind: .invalidRequest, message: (error as? GatewayError)?.message ?? "invalid embeddings request")
+                throw .unsupported((error as? GatewayError)?.message ?? "invalid embeddings request")
             }
             let response = try await execute(&upstream, context: context)
             let body = try await collect(response.body, limit: maximumResponseBytes, deadline: context.deadline)
@@ -108,15 +108,14 @@ public struct ChatExecutor: Sendable {
     private func send(_ request: ChatRequest, context: AttemptContext) async throws(UpstreamFailure) -> UpstreamResponse {
         let adapter = context.target.provider.adapter
         if !request.dialectOnlyFields.isEmpty, request.passThrough?.dialect != adapter.descriptor.nativeDialect {
-            throw UpstreamFailure(
-                kind: .invalidRequest,
-                message: "\(request.dialectOnlyFields.listed(upTo: 5)) cannot be sent to \(context.target.name) (provider type \(adapter.descriptor.type)).")
+            throw .unsupported(
+                "\(request.dialectOnlyFields.listed(upTo: 5)) cannot be sent to \(context.target.name) (provider type \(adapter.descriptor.type)).")
         }
         var upstream: UpstreamRequest
         do {
             upstream = try adapter.makeChatRequest(request, model: context.target.ref.model)
         } catch {
-            throw UpstreamFailure(kind: .invalidRequest, message: error.message)
+            throw .unsupported(error.message)
         }
         return try await execute(&upstream, context: context)
     }

@@ -61,6 +61,10 @@ public struct OpenAIRequestEncoder: Sendable {
     private func encodePassThrough(_ original: JSONObject, request: ChatRequest, model: String) -> JSONValue {
         var body = original
         body["model"] = .string(model)
+        // Route defaults (an output cap when the client set none) apply here as on every other path.
+        if let cap = request.maxTokens, body["max_completion_tokens"] == nil, body["max_tokens"] == nil {
+            body[isOpenAIProper ? "max_completion_tokens" : "max_tokens"] = .int(cap)
+        }
         if request.stream, requestsStreamUsage {
             var options = body["stream_options"]?.objectValue ?? JSONObject()
             options["include_usage"] = true
