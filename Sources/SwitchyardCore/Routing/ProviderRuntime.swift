@@ -64,10 +64,14 @@ public final class TargetState: Sendable {
 
     private let metrics: TargetMetrics
 
-    public init(ref: TargetRef, provider: ProviderRuntime, breaker: CircuitBreakerConfig, metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
+    /// - Parameter metricsLabel: the `target` label of its metrics; its own name unless it is one of many direct targets.
+    public init(
+        ref: TargetRef, provider: ProviderRuntime, breaker: CircuitBreakerConfig, metrics: any MetricsFactory = NOOPMetricsHandler.instance,
+        metricsLabel: String? = nil
+    ) {
         self.ref = ref
         self.provider = provider
-        self.metrics = TargetMetrics(target: ref, factory: metrics)
+        self.metrics = TargetMetrics(target: ref, label: metricsLabel, factory: metrics)
         self.breaker = Mutex(CircuitBreaker(config: breaker))
         self.stats = Mutex(Stats())
     }

@@ -1,5 +1,4 @@
 public import CoreMetrics
-public import Synchronization
 
 /// The read-only routing snapshot of one config: providers, routes, targets and virtual keys.
 /// A request reads it once; a reload builds a new one and swaps it whole.
@@ -10,12 +9,12 @@ public final class RouteTable: Sendable {
     public let routes: [ResolvedRoute]
     private let routesByName: [String: ResolvedRoute]
     private let keysBySecret: [String: VirtualKeyConfig]
-    /// Targets named directly by clients (`provider/model`) that no route lists, created on first use.
-    private let directTargets: Mutex<[String: TargetState]>
-    private let metrics: any MetricsFactory
+    /// Every target some route lists, by `provider/model`: a client naming one directly shares its health.
+    private let routeTargets: [String: TargetState]
+    /// Targets named directly by clients that no route lists: created on first use, bounded.
+    private let directTargets: DirectTargets
 
     public init(config: GatewayConfig, providers: [ProviderRuntime], metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
-        self.metrics = metrics
         self.config = config
         let providersByName = Dictionary(providers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.providers = providersByName
@@ -42,8 +41,12 @@ public final class RouteTable: Sendable {
         self.routes = routes
         self.routesByName = Dictionary(routes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.keysBySecret = Dictionary(config.keys.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
-        self.directTargets = Mutex(targetStates)
+        self.routeTargets = targetStates
+        self.directTargets = DirectTargets(breaker: config.routing.circuitBreaker, metrics: metrics)
     }
+
+    /// Longer model names are refused before they reach routing state, logs or metric labels.
+    public static let maximumModelNameLength = 256
 
     /// Whether clients must present a virtual key.
     public var requiresKeys: Bool { !config.keys.isEmpty }
@@ -55,24 +58,22 @@ public final class RouteTable: Sendable {
 
     /// Every target state known so far (route targets and direct targets already used).
     public var allTargets: [TargetState] {
-        directTargets.withLock { Array($0.values) }.sorted { $0.name < $1.name }
+        (Array(routeTargets.values) + directTargets.all).sorted { $0.name < $1.name }
     }
 
     /// The route (or direct target) a request for `model` goes to, if `key` may use it.
     /// - Throws: ``GatewayError`` 404 for an unknown model, 403 when the key may not use it.
     public func resolve(model: String, key: VirtualKeyConfig?) throws(GatewayError) -> ResolvedRoute {
+        guard model.utf8.count <= Self.maximumModelNameLength else {
+            throw GatewayError.invalidRequest("The model name is longer than \(Self.maximumModelNameLength) bytes.", parameter: "model")
+        }
         if let route = routesByName[model] {
             try authorize(model: model, key: key)
             return route
         }
         if let ref = TargetRef.parse(model), let provider = providers[ref.provider] {
             try authorize(model: model, key: key)
-            let state = directTargets.withLock { states in
-                if let existing = states[model] { return existing }
-                let state = TargetState(ref: ref, provider: provider, breaker: config.routing.circuitBreaker, metrics: metrics)
-                states[model] = state
-                return state
-            }
+            let state = routeTargets[model] ?? directTargets.state(for: ref, provider: provider)
             var direct = ResolvedRoute(name: model, strategy: .priority, targets: [state], weights: [1], contextFallback: nil, defaultMaxTokens: nil)
             direct.isDirect = true
             return direct

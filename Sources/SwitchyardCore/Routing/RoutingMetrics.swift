@@ -7,11 +7,14 @@ public struct TargetMetrics: Sendable {
     private let success: Counter
     private let failures: [FailureKind: Counter]
 
-    public init(target: TargetRef, factory: any MetricsFactory) {
+    /// - Parameter label: the `target` label value (the target's name, or a shared value for untracked direct targets).
+    public init(target: TargetRef, label: String? = nil, factory: any MetricsFactory) {
+        let targetLabel = MetricLabel.sanitize(label ?? target.description)
+        let providerLabel = MetricLabel.sanitize(target.provider)
         func counter(_ outcome: String) -> Counter {
             Counter(
                 label: "switchyard_upstream_attempts_total",
-                dimensions: [("provider", target.provider), ("target", target.description), ("outcome", outcome)], factory: factory)
+                dimensions: [("provider", providerLabel), ("target", targetLabel), ("outcome", outcome)], factory: factory)
         }
         success = counter("ok")
         failures = Dictionary(uniqueKeysWithValues: FailureKind.allCases.map { ($0, counter($0.rawValue)) })
@@ -32,10 +35,29 @@ public struct RoutingEventMetrics: Sendable {
     }
 
     func circuit(_ target: String, state: String) {
-        Counter(label: "switchyard_circuit_transitions_total", dimensions: [("target", target), ("state", state)], factory: factory).increment()
+        Counter(
+            label: "switchyard_circuit_transitions_total", dimensions: [("target", MetricLabel.sanitize(target)), ("state", state)], factory: factory
+        ).increment()
     }
 
     func credential(_ provider: String, event: String) {
-        Counter(label: "switchyard_credential_events_total", dimensions: [("provider", provider), ("event", event)], factory: factory).increment()
+        Counter(
+            label: "switchyard_credential_events_total", dimensions: [("provider", MetricLabel.sanitize(provider)), ("event", event)], factory: factory
+        ).increment()
+    }
+}
+
+/// Label values from names clients or configs choose: printable ASCII only (control characters such as
+/// CR, NUL or ESC become `_`) and at most 128 bytes, so no scraper or terminal sees anything else.
+public enum MetricLabel {
+    public static let maximumLength = 128
+
+    public static func sanitize(_ value: String) -> String {
+        let bytes = value.utf8
+        if bytes.count <= maximumLength, bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return value }
+        var clean = [UInt8]()
+        clean.reserveCapacity(min(bytes.count, maximumLength))
+        for byte in bytes.prefix(maximumLength) { clean.append(byte >= 0x20 && byte < 0x7F ? byte : UInt8(ascii: "_")) }
+        return String(decoding: clean, as: UTF8.self)
     }
 }
