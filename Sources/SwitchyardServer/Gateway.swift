@@ -72,21 +72,13 @@ public final class Gateway: Sendable {
     /// Whether `authorization` carries the admin key.
     func isAdmin(authorization: String?) -> Bool {
         guard let adminKey = config.adminKey, let token = bearerToken(authorization) else { return false }
-        return constantTimeEquals(token, adminKey)
+        return SecretDigest.matches(token, adminKey)
     }
 
     private func bearerToken(_ authorization: String?) -> String? {
         guard let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else { return nil }
         let token = authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
         return token.isEmpty ? nil : token
-    }
-
-    private func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
-        let a = Array(lhs.utf8)
-        let b = Array(rhs.utf8)
-        var difference = UInt8(a.count == b.count ? 0 : 1)
-        for index in 0..<min(a.count, b.count) { difference |= a[index] ^ b[index] }
-        return difference == 0
     }
 }
 

@@ -8,7 +8,8 @@ public final class RouteTable: Sendable {
     /// Routes in config order.
     public let routes: [ResolvedRoute]
     private let routesByName: [String: ResolvedRoute]
-    private let keysBySecret: [String: VirtualKeyConfig]
+    /// Virtual keys by the SHA-256 of their secret: never looked up by the secret itself.
+    private let keysByDigest: [String: VirtualKeyConfig]
     /// Every target some route lists, by `provider/model`: a client naming one directly shares its health.
     private let routeTargets: [String: TargetState]
     /// Targets named directly by clients that no route lists: created on first use, bounded.
@@ -40,7 +41,7 @@ public final class RouteTable: Sendable {
         }
         self.routes = routes
         self.routesByName = Dictionary(routes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        self.keysBySecret = Dictionary(config.keys.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        self.keysByDigest = Dictionary(config.keys.map { (SecretDigest.hex($0.key), $0) }, uniquingKeysWith: { first, _ in first })
         self.routeTargets = targetStates
         self.directTargets = DirectTargets(breaker: config.routing.circuitBreaker, metrics: metrics)
     }
@@ -51,9 +52,9 @@ public final class RouteTable: Sendable {
     /// Whether clients must present a virtual key.
     public var requiresKeys: Bool { !config.keys.isEmpty }
 
-    /// The virtual key with this secret.
+    /// The virtual key with this secret, found by its digest.
     public func virtualKey(secret: String) -> VirtualKeyConfig? {
-        keysBySecret[secret]
+        keysByDigest[SecretDigest.hex(secret)]
     }
 
     /// Every target state known so far (route targets and direct targets already used).
