@@ -3,11 +3,15 @@ public import SwitchyardCore
 /// Builds the adapter and credentials of each provider type. Adding a vendor adds one case here.
 public struct ProviderRegistry: Sendable {
     private let transports: any UpstreamTransportFactory
+    private let redactor: SecretRedactor
 
-    /// - Parameter transports: gives each provider the transport for its connection policy (its calls and its
-    ///   credentials' token requests).
-    public init(transports: any UpstreamTransportFactory) {
+    /// - Parameters:
+    ///   - transports: gives each provider the transport for its connection policy (its calls and its
+    ///     credentials' token requests).
+    ///   - redactor: learns the tokens credentials mint at run time.
+    public init(transports: any UpstreamTransportFactory, redactor: SecretRedactor = SecretRedactor()) {
         self.transports = transports
+        self.redactor = redactor
     }
 
     /// - Parameter breaker: circuit-breaker settings for each credential.
@@ -33,7 +37,7 @@ public struct ProviderRegistry: Sendable {
     private func anthropicCredentials(_ config: ProviderConfig, transport: any UpstreamTransport) -> [any Credential] {
         var credentials: [any Credential] = config.keys.map { APIKeyCredential(key: $0, header: "x-api-key") }
         if let oauth = config.oauth {
-            credentials.append(OAuth2Credential(config: oauth, transport: transport))
+            credentials.append(OAuth2Credential(config: oauth, transport: transport, redactor: redactor))
         }
         return credentials
     }

@@ -28,12 +28,13 @@ struct SnapshotBuilder: Sendable {
     let faults: FaultInjector
 
     func makeSnapshot(_ config: GatewayConfig) throws(ConfigError) -> GatewaySnapshot {
-        let registry = ProviderRegistry(transports: transports)
+        let redactor = SecretRedactor(config: config)
+        let registry = ProviderRegistry(transports: transports, redactor: redactor)
         var providers: [ProviderRuntime] = []
         for provider in config.providers {
             providers.append(try registry.makeRuntime(for: provider, breaker: config.routing.circuitBreaker))
         }
-        let loop = AttemptLoop(routing: config.routing, timeSource: timeSource, observer: observer)
+        let loop = AttemptLoop(routing: config.routing, timeSource: timeSource, observer: observer, redactor: redactor)
         return GatewaySnapshot(
             table: RouteTable(config: config, providers: providers, metrics: metrics),
             executor: ChatExecutor(loop: loop, faults: faults))

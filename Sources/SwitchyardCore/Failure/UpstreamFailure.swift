@@ -47,7 +47,9 @@ public struct UpstreamFailure: Error, Sendable, Hashable, CustomStringConvertibl
 
     /// Removes strings that look like credentials (`sk-…`, long tokens after "key"/"Bearer") from a vendor message.
     public static func redact(_ message: String) -> String {
-        var words = message.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        // One message, one log line: line breaks become spaces before words are inspected.
+        var words = message.split(omittingEmptySubsequences: false, whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\r\n" })
+            .map(String.init)
         for index in words.indices {
             let word = words[index]
             let trimmed = word.trimming(Set(".,;:'\"()"))

@@ -51,11 +51,17 @@ public struct AttemptLoop: Sendable {
     public let routing: RoutingConfig
     public let timeSource: any TimeSource
     public let observer: RoutingObserver
+    /// Scrubs the config's secrets (and minted tokens) from upstream messages before they are logged or answered.
+    public let redactor: SecretRedactor
 
-    public init(routing: RoutingConfig, timeSource: any TimeSource = SystemTimeSource(), observer: RoutingObserver = RoutingObserver()) {
+    public init(
+        routing: RoutingConfig, timeSource: any TimeSource = SystemTimeSource(), observer: RoutingObserver = RoutingObserver(),
+        redactor: SecretRedactor = SecretRedactor()
+    ) {
         self.routing = routing
         self.timeSource = timeSource
         self.observer = observer
+        self.redactor = redactor
     }
 
     /// Runs `attempt` against the route's targets until one succeeds or failover is exhausted.
@@ -167,6 +173,7 @@ public struct AttemptLoop: Sendable {
                 target.countAttempt(failure: nil)
                 return .answered(value, slot)
             } catch {
+                let error = redactor.redact(error)
                 slot.release()
                 if error.origin != .upstream { slot.releaseUntried() }
                 switch error.origin {

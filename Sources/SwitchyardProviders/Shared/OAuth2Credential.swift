@@ -23,11 +23,16 @@ public final class OAuth2Credential: Credential {
     private let timeSource: any TimeSource
     private let state: Mutex<State>
     private let tokenRequestCount = Atomic<Int>(0)
+    private let redactor: SecretRedactor?
 
     /// Refresh this long before expiry (or at half the lifetime for short-lived tokens).
     public static let refreshMargin: Duration = .seconds(60)
 
-    public init(config: OAuth2Config, transport: any UpstreamTransport, timeSource: any TimeSource = SystemTimeSource()) {
+    /// - Parameter redactor: learns every token this credential obtains, so no token reaches a response or log.
+    public init(
+        config: OAuth2Config, transport: any UpstreamTransport, timeSource: any TimeSource = SystemTimeSource(), redactor: SecretRedactor? = nil
+    ) {
+        self.redactor = redactor
         self.config = config
         self.transport = transport
         self.timeSource = timeSource
@@ -97,7 +102,10 @@ public final class OAuth2Credential: Credential {
     private func refresh() async throws(UpstreamFailure) -> String {
         let result: Result<(token: String, lifetime: Duration, refreshToken: String?), UpstreamFailure>
         do {
-            result = .success(try await fetchToken())
+            let fetched = try await fetchToken()
+            redactor?.register(minted: fetched.token)
+            if let rotated = fetched.refreshToken { redactor?.register(minted: rotated) }
+            result = .success(fetched)
         } catch {
             result = .failure(error)
         }

@@ -53,6 +53,7 @@ enum LiveGateway {
         observer: RoutingObserver = RoutingObserver(),
         timeout: Duration = .seconds(120),
         reloadable: Bool = false,
+        logger testLogger: Logger? = nil,
         _ test: @escaping @Sendable (Context) async throws -> Void
     ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -71,8 +72,8 @@ enum LiveGateway {
             }
             let yaml = substitute(config, ports: vendorPorts)
             let parsed = try ConfigLoader.parse(yaml)
-            var logger = Logger(label: "switchyard.test")
-            logger.logLevel = .critical
+            var logger = testLogger ?? Logger(label: "switchyard.test")
+            if testLogger == nil { logger.logLevel = .critical }
             var configPath: String?
             if reloadable {
                 let path = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-\(UUID().uuidString).yaml").path
