@@ -47,7 +47,13 @@ func runGateway(
         throw ExitCode(2)
     }
     let app = buildApplication(gateway: services.gateway, onServerRunning: onRunning)
-    try await services.makeServiceGroup(running: app, reloadOnHangup: configSource != nil, logger: logger).run()
+    do {
+        try await services.makeServiceGroup(running: app, reloadOnHangup: configSource != nil, logger: logger).run()
+    } catch {
+        guard let line = StartupFailure.describe(error, listen: config.listen) else { throw error }
+        printError("switchyard: \(line)")
+        throw ExitCode(1)
+    }
 }
 
 func bootstrapLogging(level: String) -> Logger {
