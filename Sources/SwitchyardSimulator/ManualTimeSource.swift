@@ -13,4 +13,16 @@ public final class ManualTimeSource: TimeSource {
     public func advance(by duration: Duration) {
         offset.withLock { $0 += duration }
     }
+
+    /// Time spent in ``sleep(for:)`` so far.
+    public var slept: Duration { sleptTotal.withLock { $0 } }
+    private let sleptTotal = Mutex<Duration>(.zero)
+
+    /// Sleeping on a manual clock lets the time pass at once: backoff is exercised without waiting.
+    public func sleep(for duration: Duration) async throws {
+        try Task.checkCancellation()
+        sleptTotal.withLock { $0 += duration }
+        advance(by: duration)
+        await Task.yield()
+    }
 }

@@ -321,7 +321,7 @@ struct ResilienceTests {
         let config = """
             listen: 127.0.0.1:0
             providers:
-              a: {type: openai, base_url: "http://127.0.0.1:{{a}}/v1", keys: [k], timeout: {first_byte: 1s, total: 60s}}
+              a: {type: openai, base_url: "http://127.0.0.1:{{a}}/v1", keys: [k], timeout: {first_byte: 300ms, total: 60s}}
             models:
               smart: a/gpt-4o
             """

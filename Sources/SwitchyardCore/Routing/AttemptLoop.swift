@@ -80,7 +80,7 @@ public struct AttemptLoop: Sendable {
             if pass > 0 {
                 let delay = backoff.delay(retry: pass - 1, using: &generator)
                 if timeSource.now + delay >= deadline { break }
-                do { try await Task.sleep(for: delay) } catch { break }
+                do { try await timeSource.sleep(for: delay) } catch { break }
             }
             var attemptedThisPass = false
             for target in ordered {

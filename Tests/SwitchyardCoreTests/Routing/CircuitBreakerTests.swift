@@ -55,16 +55,27 @@ import Testing
 }
 
 @Suite struct BackoffTests {
-    @Test func fullJitterStaysUnderTheCappedExponential() {
+    /// Full jitter: every delay lies in [0, min(max, base·2^retry)], and the delays actually fill that range
+    /// (a backoff that always returned zero, or the ceiling, fails).
+    @Test func fullJitterFillsTheCappedExponentialRange() {
         let backoff = Backoff(base: .milliseconds(100), maximum: .seconds(1))
         var generator = SplitMix64(seed: 7)
         for retry in 0..<10 {
             let ceiling = min(Duration.seconds(1), .milliseconds(100) * (1 << retry))
-            for _ in 0..<50 {
-                let delay = backoff.delay(retry: retry, using: &generator)
-                #expect(delay >= .zero && delay <= ceiling)
-            }
+            let delays = (0..<400).map { _ in backoff.delay(retry: retry, using: &generator) }
+            #expect(delays.allSatisfy { $0 >= .zero && $0 <= ceiling })
+            let mean = delays.reduce(Duration.zero, +) / delays.count
+            #expect(mean > ceiling * 0.4 && mean < ceiling * 0.6, "mean \(mean) for ceiling \(ceiling)")
+            #expect(delays.max()! > ceiling * 0.9 && delays.min()! < ceiling * 0.1)
         }
+    }
+
+    @Test func hugeRetryCountsStayAtTheMaximum() {
+        let backoff = Backoff(base: .milliseconds(100), maximum: .seconds(5))
+        var generator = SplitMix64(seed: 1)
+        let delays = (0..<200).map { _ in backoff.delay(retry: 10_000, using: &generator) }
+        #expect(delays.allSatisfy { $0 <= .seconds(5) })
+        #expect(delays.max()! > .seconds(4))
     }
 }
 
