@@ -6,6 +6,9 @@ public enum ChatEvent: Sendable, Hashable {
     /// The stream has started; `id` and `model` are the provider's.
     case start(id: String, model: String)
     case textDelta(String, choice: Int = 0)
+    /// A fragment of the model's refusal (OpenAI `delta.refusal`): kept apart from text, so a client that
+    /// tells refusals from answers still can.
+    case refusalDelta(String, choice: Int = 0)
     /// A new tool call begins.
     case toolCallStart(index: Int, id: String, name: String, choice: Int = 0)
     /// A fragment of a tool call's JSON arguments.

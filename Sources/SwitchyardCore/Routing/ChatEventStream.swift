@@ -115,7 +115,7 @@ extension ChatEvent {
     /// Whether the event is something a client sees as output (not bookkeeping such as start or usage).
     var carriesContent: Bool {
         switch self {
-        case .textDelta, .toolCallStart, .toolCallArguments, .finish: true
+        case .textDelta, .refusalDelta, .toolCallStart, .toolCallArguments, .finish: true
         case .start, .usage, .logprobs: false
         }
     }

@@ -25,6 +25,7 @@ public struct AnthropicRequestEncoder: Sendable {
             return .object(body)
         }
         try rejectUnsupported(request)
+        try rejectUntranslatable(request.messages)
         var body = JSONObject()
         body.append("model", .string(model))
         body.append("max_tokens", .int(request.maxTokens ?? defaultMaxTokens))
@@ -67,6 +68,24 @@ public struct AnthropicRequestEncoder: Sendable {
         }
         if let penalty = request.sampling.presencePenalty, penalty != 0 {
             throw .invalidRequest("presence_penalty is not supported by Anthropic models.", parameter: "presence_penalty")
+        }
+    }
+
+    /// What Anthropic's Messages API cannot carry gets a clear 400 before sending, never silence: images
+    /// in the system prompt (it is text only) and tool-call arguments that are not a JSON object (a
+    /// `tool_use` input must be one).
+    private func rejectUntranslatable(_ messages: [ChatMessage]) throws(GatewayError) {
+        for (position, message) in messages.enumerated() {
+            if message.role == .system || message.role == .developer, message.parts.contains(where: { if case .text = $0 { false } else { true } }) {
+                throw .invalidRequest("messages[\(position)]: Anthropic models take text only in system messages.", parameter: "messages[\(position)].content")
+            }
+            for case .toolCall(let call) in message.parts where !call.arguments.isEmpty {
+                guard case .object? = try? JSONParser.parse(call.arguments) else {
+                    throw .invalidRequest(
+                        "messages[\(position)]: the arguments of tool call '\(call.id)' are not a JSON object, which Anthropic models require.",
+                        parameter: "messages[\(position)].tool_calls")
+                }
+            }
         }
     }
 

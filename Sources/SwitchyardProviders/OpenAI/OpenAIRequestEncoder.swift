@@ -19,6 +19,7 @@ public struct OpenAIRequestEncoder: Sendable {
         if request.sampling.topK != nil, isOpenAIProper {
             throw GatewayError.invalidRequest("top_k is not supported by OpenAI models.", parameter: "top_k")
         }
+        try rejectUntranslatable(request.messages)
         var body = JSONObject()
         body.append("model", .string(model))
         var messages: [JSONValue] = []
@@ -86,6 +87,23 @@ public struct OpenAIRequestEncoder: Sendable {
             }
         }
         return .object(body)
+    }
+
+    /// What the Chat Completions API cannot carry gets a clear 400 before sending, never silence: images in
+    /// system messages or in tool results (both are text only there).
+    private func rejectUntranslatable(_ messages: [ChatMessage]) throws(GatewayError) {
+        func isText(_ part: ContentPart) -> Bool { if case .text = part { true } else { false } }
+        for (position, message) in messages.enumerated() {
+            if message.role == .system || message.role == .developer, !message.parts.allSatisfy(isText) {
+                throw .invalidRequest(
+                    "messages[\(position)]: OpenAI-format models take text only in system messages.", parameter: "messages[\(position)].content")
+            }
+            for case .toolResult(let result) in message.parts where !result.content.allSatisfy(isText) {
+                throw .invalidRequest(
+                    "messages[\(position)]: the result of tool call '\(result.callID)' holds an image, which OpenAI-format models cannot take in a tool result.",
+                    parameter: "messages[\(position)].content")
+            }
+        }
     }
 
     private func encodeMessage(_ message: ChatMessage) -> [JSONValue] {

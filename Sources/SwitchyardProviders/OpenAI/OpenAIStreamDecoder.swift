@@ -57,7 +57,7 @@ public struct OpenAIStreamDecoder: ChatStreamDecoder {
             let delta = choice["delta"]
             if let logprobs = choice["logprobs"], !logprobs.isNull { events.append(.logprobs(logprobs, choice: index)) }
             if let text = delta?["content"]?.stringValue, !text.isEmpty { events.append(.textDelta(text, choice: index)) }
-            if let refusal = delta?["refusal"]?.stringValue, !refusal.isEmpty { events.append(.textDelta(refusal, choice: index)) }
+            if let refusal = delta?["refusal"]?.stringValue, !refusal.isEmpty { events.append(.refusalDelta(refusal, choice: index)) }
             for call in delta?["tool_calls"]?.arrayValue ?? [] {
                 let toolIndex = call["index"]?.intValue ?? 0
                 let key = index << 16 | toolIndex

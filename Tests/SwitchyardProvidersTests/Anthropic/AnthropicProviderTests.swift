@@ -77,7 +77,7 @@ import Testing
                     role: .assistant,
                     parts: [
                         .toolCall(ToolCall(id: "call.1:x", name: "get_weather", arguments: #"{"city":"Paris"}"#)),
-                        .toolCall(ToolCall(id: "call_2", name: "get_weather", arguments: "not json")),
+                        .toolCall(ToolCall(id: "call_2", name: "get_weather", arguments: #"{"city":"Rome"}"#)),
                     ]),
                 ChatMessage(role: .tool, parts: [.toolResult(ToolResult(callID: "call.1:x", content: [.text("18C")]))]),
                 ChatMessage(role: .tool, parts: [.toolResult(ToolResult(callID: "call_2", content: [.text("25C")]))]),
@@ -99,11 +99,29 @@ import Testing
         let sanitized = try #require(calls[0]["id"]?.stringValue)
         #expect(sanitized.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" })
         #expect(calls[0]["input"] == ["city": "Paris"])
-        #expect(calls[1]["input"] == [:])
+        #expect(calls[1]["input"] == ["city": "Rome"])
         let results = try #require(messages[2]["content"]?.arrayValue)
         #expect(results.map { $0["type"]?.stringValue ?? "" } == ["tool_result", "tool_result", "text"])
         #expect(results[0]["tool_use_id"]?.stringValue == sanitized)
         #expect(results[1]["tool_use_id"] == "call_2")
+    }
+
+    @Test(arguments: ["not json", "[1,2]", "\"text\"", "42"])
+    func toolArgumentsThatAreNotAnObjectAreRefusedNotEmptied(_ arguments: String) {
+        let request = ChatRequest(
+            model: "smart",
+            messages: [
+                .text(.user, "Weather?"),
+                ChatMessage(role: .assistant, parts: [.toolCall(ToolCall(id: "call_1", name: "get_weather", arguments: arguments))]),
+                ChatMessage(role: .tool, parts: [.toolResult(ToolResult(callID: "call_1", content: [.text("18C")]))]),
+            ])
+        #expect(throws: GatewayError.self) { try body(request) }
+    }
+
+    @Test func imagesInTheSystemPromptAreRefused() {
+        let image = ImageSource(location: .base64(mediaType: "image/png", data: "iVBORw0KGgo="))
+        let request = ChatRequest(model: "smart", messages: [ChatMessage(role: .system, parts: [.text("Look:"), .image(image)]), .text(.user, "hi")])
+        #expect(throws: GatewayError.self) { try body(request) }
     }
 
     @Test func imagesGoByBase64AndByURL() throws {

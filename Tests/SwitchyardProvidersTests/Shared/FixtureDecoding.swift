@@ -21,6 +21,7 @@ func decodeStream(_ text: String, with decoder: any ChatStreamDecoder, sliceSize
 /// Text and tool calls reassembled from canonical events.
 struct Reassembled: Equatable {
     var text = ""
+    var refusal = ""
     var calls: [Int: (id: String, name: String, arguments: String)] = [:]
     var finish: FinishReason?
     var usage: Usage?
@@ -29,6 +30,7 @@ struct Reassembled: Equatable {
         for event in events {
             switch event {
             case .textDelta(let delta, _): text += delta
+            case .refusalDelta(let delta, _): refusal += delta
             case .toolCallStart(let index, let id, let name, _): calls[index] = (id, name, "")
             case .toolCallArguments(let index, let fragment, _): calls[index]?.arguments += fragment
             case .finish(let reason, _): finish = reason
@@ -39,7 +41,7 @@ struct Reassembled: Equatable {
     }
 
     static func == (lhs: Reassembled, rhs: Reassembled) -> Bool {
-        lhs.text == rhs.text && lhs.finish == rhs.finish && lhs.usage == rhs.usage
+        lhs.text == rhs.text && lhs.refusal == rhs.refusal && lhs.finish == rhs.finish && lhs.usage == rhs.usage
             && lhs.calls.mapValues { "\($0.id)|\($0.name)|\($0.arguments)" } == rhs.calls.mapValues { "\($0.id)|\($0.name)|\($0.arguments)" }
     }
 }

@@ -5,6 +5,8 @@ enum AnthropicResponseEncoder {
     static func encode(_ response: ChatResponse) -> JSONValue {
         let choice = response.choices.first
         var content: [JSONValue] = []
+        // Anthropic has no refusal block: the refusal is the answer's text, and the stop reason says so.
+        if let refusal = choice?.refusal, !refusal.isEmpty { content.append(["type": "text", "text": .string(refusal)]) }
         for part in choice?.message.parts ?? [] {
             switch part {
             case .text(let text) where !text.isEmpty:

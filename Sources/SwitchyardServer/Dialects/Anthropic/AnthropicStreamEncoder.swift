@@ -2,11 +2,25 @@ import SwitchyardCore
 
 /// Canonical stream events → the Anthropic Messages SSE sequence (providers.md §2.4, §9.1): message_start,
 /// content blocks with running indexes, message_delta with stop reason and usage, message_stop.
+///
+/// Anthropic streams one content block at a time, while OpenAI-format upstreams may interleave the
+/// argument fragments of parallel tool calls. The first tool call streams live; calls that start while it
+/// is open are held, fragments and all, and written whole as soon as the open block closes.
 struct AnthropicStreamEncoder: DialectStreamEncoder {
     private enum OpenBlock {
         case text
         case tool(index: Int)
     }
+
+    /// A tool call that started while another one was streaming.
+    private struct HeldToolCall {
+        var index: Int
+        var id: String
+        var name: String
+        var arguments: String
+    }
+
+    private var heldToolCalls: [HeldToolCall] = []
 
     private var pendingStart: (id: String, model: String)?
     private var started = false
@@ -28,7 +42,8 @@ struct AnthropicStreamEncoder: DialectStreamEncoder {
         }
         flushStart(into: &output)
         switch event {
-        case .textDelta(let text, let choice):
+        case .textDelta(let text, let choice), .refusalDelta(let text, let choice):
+            // Anthropic has no refusal block: a refusal is the answer's text (and its stop reason says so).
             guard choice == 0 else { return }
             if case .text? = openBlock {} else {
                 closeBlock(into: &output)
@@ -40,20 +55,19 @@ struct AnthropicStreamEncoder: DialectStreamEncoder {
                 ["type": "content_block_delta", "index": .int(nextBlockIndex), "delta": ["type": "text_delta", "text": .string(text)]], into: &output)
         case .toolCallStart(let index, let id, let name, let choice):
             guard choice == 0 else { return }
+            if case .tool? = openBlock {
+                heldToolCalls.append(HeldToolCall(index: index, id: id, name: name, arguments: ""))
+                return
+            }
             closeBlock(into: &output)
-            openBlock = .tool(index: index)
-            write(
-                "content_block_start",
-                [
-                    "type": "content_block_start", "index": .int(nextBlockIndex),
-                    "content_block": ["type": "tool_use", "id": .string(id), "name": .string(name), "input": [:]],
-                ], into: &output)
+            openToolBlock(index: index, id: id, name: name, into: &output)
         case .toolCallArguments(let index, let fragment, let choice):
-            guard choice == 0, case .tool(let open)? = openBlock, open == index else { return }
-            write(
-                "content_block_delta",
-                ["type": "content_block_delta", "index": .int(nextBlockIndex), "delta": ["type": "input_json_delta", "partial_json": .string(fragment)]],
-                into: &output)
+            guard choice == 0 else { return }
+            if case .tool(let open)? = openBlock, open == index {
+                writeArguments(fragment, into: &output)
+            } else if let held = heldToolCalls.firstIndex(where: { $0.index == index }) {
+                heldToolCalls[held].arguments += fragment
+            }
         case .finish(let reason, let choice):
             guard choice == 0 else { return }
             closeBlock(into: &output)
@@ -61,6 +75,23 @@ struct AnthropicStreamEncoder: DialectStreamEncoder {
         case .start, .usage, .logprobs:
             break  // Anthropic's stream has no log-probabilities
         }
+    }
+
+    private mutating func openToolBlock(index: Int, id: String, name: String, into output: inout [UInt8]) {
+        openBlock = .tool(index: index)
+        write(
+            "content_block_start",
+            [
+                "type": "content_block_start", "index": .int(nextBlockIndex),
+                "content_block": ["type": "tool_use", "id": .string(id), "name": .string(name), "input": [:]],
+            ], into: &output)
+    }
+
+    private func writeArguments(_ fragment: String, into output: inout [UInt8]) {
+        write(
+            "content_block_delta",
+            ["type": "content_block_delta", "index": .int(nextBlockIndex), "delta": ["type": "input_json_delta", "partial_json": .string(fragment)]],
+            into: &output)
     }
 
     mutating func encodeEnd(into output: inout [UInt8]) {
@@ -100,11 +131,21 @@ struct AnthropicStreamEncoder: DialectStreamEncoder {
         write("message_start", ["type": "message_start", "message": message], into: &output)
     }
 
+    /// Closes the open block, then writes every held tool call as a whole block of its own.
     private mutating func closeBlock(into output: inout [UInt8]) {
         guard openBlock != nil else { return }
         write("content_block_stop", ["type": "content_block_stop", "index": .int(nextBlockIndex)], into: &output)
         openBlock = nil
         nextBlockIndex += 1
+        let held = heldToolCalls
+        heldToolCalls = []
+        for call in held {
+            openToolBlock(index: call.index, id: call.id, name: call.name, into: &output)
+            if !call.arguments.isEmpty { writeArguments(call.arguments, into: &output) }
+            write("content_block_stop", ["type": "content_block_stop", "index": .int(nextBlockIndex)], into: &output)
+            openBlock = nil
+            nextBlockIndex += 1
+        }
     }
 
     private func write(_ name: String, _ data: JSONValue, into output: inout [UInt8]) {

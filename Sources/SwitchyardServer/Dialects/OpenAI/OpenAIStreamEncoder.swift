@@ -27,6 +27,8 @@ struct OpenAIStreamEncoder: DialectStreamEncoder {
             writeChunk(choice: 0, delta: ["role": "assistant", "content": ""], finishReason: nil, into: &output)
         case .textDelta(let text, let choice):
             writeChunk(choice: choice, delta: ["content": .string(text)], finishReason: nil, logprobs: pendingLogprobs.removeValue(forKey: choice), into: &output)
+        case .refusalDelta(let text, let choice):
+            writeChunk(choice: choice, delta: ["refusal": .string(text)], finishReason: nil, into: &output)
         case .logprobs(let value, let choice):
             pendingLogprobs[choice] = value
         case .toolCallStart(let index, let callID, let name, let choice):
