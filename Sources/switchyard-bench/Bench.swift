@@ -18,8 +18,10 @@ import SwitchyardSimulator
 struct Bench: AsyncParsableCommand {
     @Option(help: "Requests per scenario.") var requests = 20_000
     @Option(help: "Requests in flight.") var concurrency = 32
+    @Flag(help: "Instead: time parsing JSON objects with many keys (parsing must stay linear in the key count).") var json = false
 
     func run() async throws {
+        if json { return try JSONScaling.printTable() }
         var logger = Logger(label: "bench")
         logger.logLevel = .critical
         let vendor = SimulatedVendor(name: "oai", format: .openai, defaultReply: SimulatedReply(text: "The quick brown fox jumps over the lazy dog."))
@@ -103,4 +105,22 @@ struct BenchError: Error {
 final class Counter: Sendable {
     private let value = Atomic<Int>(0)
     func next() -> Int { value.wrappingAdd(1, ordering: .relaxed).oldValue }
+}
+
+/// Parse time of one JSON object by key count: hostile bodies with many keys must cost linear time.
+enum JSONScaling {
+    static func printTable() throws {
+        print("| keys | body bytes | parse ms (best of 5) | per key µs |")
+        print("| --- | --- | --- | --- |")
+        for count in [1_000, 10_000, 100_000] {
+            let body = Array(("{" + (0..<count).map { #""key\#($0)":\#($0)"# }.joined(separator: ",") + "}").utf8)
+            var best = Duration.seconds(1000)
+            for _ in 0..<5 {
+                let elapsed = try ContinuousClock().measure { _ = try JSONParser.parse(body) }
+                best = min(best, elapsed)
+            }
+            let millis = best.seconds * 1000
+            print("| \(count) | \(body.count) | \(String(format: "%.2f", millis)) | \(String(format: "%.3f", millis * 1000 / Double(count))) |")
+        }
+    }
 }

@@ -46,6 +46,7 @@ func runGateway(
         printError("Refusing to start: \(error.description)")
         throw ExitCode(2)
     }
+    raiseOpenFileLimit(logger: logger)
     let app = buildApplication(gateway: services.gateway, onServerRunning: onRunning)
     do {
         try await services.makeServiceGroup(running: app, reloadOnHangup: configSource != nil, logger: logger).run()
@@ -70,3 +71,21 @@ func bootstrapLogging(level: String) -> Logger {
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
+
+/// Every client connection and every upstream stream is a descriptor: thousands of concurrent streams
+/// need more than the usual soft limit of 1024, so take what the hard limit allows.
+func raiseOpenFileLimit(logger: Logger) {
+    var limit = rlimit()
+    guard getrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    let previous = limit.rlim_cur
+    limit.rlim_cur = limit.rlim_max
+    if setrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0 {
+        logger.debug("Raised the open-file limit", metadata: ["from": "\(previous)", "to": "\(limit.rlim_max)"])
+    }
+}
+
+#if canImport(Glibc)
+private let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+#else
+private let RLIMIT_NOFILE_VALUE = RLIMIT_NOFILE
+#endif
