@@ -9,6 +9,19 @@ import Testing
 
 /// Configs shared by the integration tests; `{{name}}` is the simulated vendor's port.
 enum TestConfigs {
+    /// One OpenAI-format vendor `a` without keys on the gateway, routed as `smart`; `provider` adds keys to
+    /// `a`'s entry and `extra` adds top-level sections.
+    static func singleVendor(provider: String = "", extra: String = "") -> String {
+        """
+        listen: 127.0.0.1:0
+        providers:
+          a: {type: openai, base_url: "http://127.0.0.1:{{a}}/v1", keys: [k]\(provider)}
+        models:
+          smart: a/gpt-4o
+        \(extra)
+        """
+    }
+
     static func openAI(extra: String = "") -> String {
         """
         listen: 127.0.0.1:0

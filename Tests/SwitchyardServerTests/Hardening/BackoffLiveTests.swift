@@ -8,14 +8,8 @@ import Testing
         let a = SimulatedVendor(name: "a", format: .openai)
         a.enqueue(ResilienceConfigs.serverError, ResilienceConfigs.serverError)
         let clock = ManualTimeSource()
-        let config = """
-            listen: 127.0.0.1:0
-            providers:
-              a: {type: openai, base_url: "http://127.0.0.1:{{a}}/v1", keys: [k]}
-            models:
-              smart: a/gpt-4o
-            routing: {attempts: 3, deadline: 60s, backoff: {base: 1s, max: 4s}, circuit_breaker: {failures: 10, cooldown: 30s}}
-            """
+        let config = TestConfigs.singleVendor(
+            extra: "routing: {attempts: 3, deadline: 60s, backoff: {base: 1s, max: 4s}, circuit_breaker: {failures: 10, cooldown: 30s}}")
         try await LiveGateway.run(vendors: [a], config: config, timeSource: clock) { gateway in
             let result = try await gateway.post("/v1/chat/completions", json: hello, key: nil)
             #expect(result.status == 200)

@@ -29,15 +29,8 @@ final class EventStream: Sendable {
 
 @Suite("Client connections: disconnects, idle connections, limits, request ids")
 struct ClientConnectionTests {
-    static let config = """
-        listen: 127.0.0.1:0
-        server: {idle_timeout: 300ms, max_connections: 40}
-        providers:
-          a: {type: openai, base_url: "http://127.0.0.1:{{a}}/v1", keys: [k]}
-        models:
-          smart: a/gpt-4o
-        routing: {circuit_breaker: {failures: 1, cooldown: 30s}}
-        """
+    static let config = TestConfigs.singleVendor(
+        extra: "server: {idle_timeout: 300ms, max_connections: 40}\nrouting: {circuit_breaker: {failures: 1, cooldown: 30s}}")
 
     @Test(arguments: [false, true])
     func aClientThatDisconnectsCancelsItsUpstreamRequest(stream: Bool) async throws {

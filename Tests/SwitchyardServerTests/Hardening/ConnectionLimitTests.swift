@@ -14,14 +14,7 @@ struct ConnectionLimitTests {
     @Test func aThousandConcurrentStreamsToOneProviderAllSucceed() async throws {
         let finish = SimulatorGate()
         let a = SimulatedVendor(name: "a", format: .openai, defaultReply: SimulatedReply(text: "hello", holdBeforeFinish: finish))
-        let config = """
-            listen: 127.0.0.1:0
-            providers:
-              a: {type: openai, base_url: "http://127.0.0.1:{{a}}/v1", keys: [k]}
-            models:
-              smart: a/gpt-4o
-            routing: {circuit_breaker: {failures: 5, cooldown: 30s}}
-            """
+        let config = TestConfigs.singleVendor(extra: "routing: {circuit_breaker: {failures: 5, cooldown: 30s}}")
         let count = 1000
         try await LiveGateway.run(vendors: [a], config: config, timeout: .seconds(240)) { gateway in
             let client = HTTPClient(

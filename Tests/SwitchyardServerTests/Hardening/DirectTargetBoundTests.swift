@@ -9,13 +9,7 @@ import Testing
 struct DirectTargetBoundTests {
     @Test func manyDistinctDirectTargetsStayBoundedAndLabelsStayPrintable() async throws {
         let a = SimulatedVendor(name: "a", format: .openai)
-        let config = """
-            listen: 127.0.0.1:0
-            providers:
-              a: {type: openai, base_url: "http://127.0.0.1:{{a}}/v1", keys: [k]}
-            models:
-              smart: a/gpt-4o
-            """
+        let config = TestConfigs.singleVendor()
         try await LiveGateway.run(vendors: [a], config: config) { gateway in
             for index in 0..<200 {
                 let model = "a/model-\(index)-\r\u{0}\u{1b}[31m"

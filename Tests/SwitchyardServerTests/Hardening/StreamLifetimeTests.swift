@@ -7,14 +7,7 @@ import Testing
 
 @Suite("routing.deadline bounds getting an answer; timeout.total bounds a stream")
 struct StreamLifetimeTests {
-    static let config = """
-        listen: 127.0.0.1:0
-        providers:
-          a: {type: openai, base_url: "http://127.0.0.1:{{a}}/v1", keys: [k], timeout: {total: 600s}}
-        models:
-          smart: a/gpt-4o
-        routing: {deadline: 2s}
-        """
+    static let config = TestConfigs.singleVendor(provider: ", timeout: {total: 600s}", extra: "routing: {deadline: 2s}")
     static let request: JSONValue = ["model": "smart", "stream": true, "messages": [["role": "user", "content": "x"]]]
 
     @Test func aStreamMayRunPastTheRouteDeadline() async throws {
