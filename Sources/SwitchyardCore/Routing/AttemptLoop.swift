@@ -25,6 +25,16 @@ public struct ExecutionReport: Sendable {
     }
 }
 
+extension ExecutionReport {
+    /// Records why a target was skipped, once however many passes skip it; says whether it was new.
+    @discardableResult
+    mutating func noteSkipped(_ reason: String) -> Bool {
+        guard !skipped.contains(reason) else { return false }
+        skipped.append(reason)
+        return true
+    }
+}
+
 /// A request that no target answered.
 public struct ExecutionFailure: Error, Sendable {
     public var error: GatewayError
@@ -196,12 +206,11 @@ public struct AttemptLoop: Sendable {
                 case .gatewaySaturated:
                     // The gateway's own limit, not the provider's fault: try elsewhere, count against nobody.
                     logger.warning("Upstream connection limit reached", metadata: ["target": "\(target.name)", "provider": "\(target.provider.name)"])
-                    report.skipped.append("\(target.name): gateway connection limit reached")
+                    report.noteSkipped("\(target.name): gateway connection limit reached")
                     return .skipped
                 case .unsupported:
                     // Nothing was sent: the next capable target is tried, and this one is not counted as attempted.
-                    report.skipped.append("\(target.name): \(error.message)")
-                    report.unsupported.append(error)
+                    if report.noteSkipped("\(target.name): \(error.message)") { report.unsupported.append(error) }
                     return .skipped
                 }
                 if let transition = slot.recordHealth(failure: error.kind, now: timeSource.now) {
