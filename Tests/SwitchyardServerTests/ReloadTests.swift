@@ -38,3 +38,35 @@ struct ReloadTests {
         }
     }
 }
+
+@Suite("Reload keeps the open-gateway guard")
+struct ReloadGuardTests {
+    static let config = """
+        listen: 0.0.0.0:0
+        admin_key: admin-key-0123456789
+        providers:
+          a: {type: openai, base_url: "http://127.0.0.1:{{a}}/v1", keys: [k]}
+        models:
+          smart: a/gpt-4o
+        keys:
+          - {name: app, key: test-key}
+        """
+
+    @Test func aConfigWithoutKeysIsRefusedWhileListeningBeyondLoopback() async throws {
+        let a = SimulatedVendor(name: "a", format: .openai)
+        try await LiveGateway.run(vendors: [a], config: Self.config, reloadable: true) { gateway in
+            let admin = ["authorization": "Bearer admin-key-0123456789"]
+            let withoutKeys = Self.config.components(separatedBy: "keys:\n  - {name: app").first!
+            try gateway.rewriteConfig(withoutKeys)
+            let refused = try await gateway.send(.POST, "/admin/reload", headers: admin)
+            #expect(refused.status == 400)
+            #expect(refused.body.contains("loopback"))
+            // Still closed: a request without a key is refused.
+            #expect(try await gateway.post("/v1/chat/completions", json: hello, key: nil).status == 401)
+            // A loopback listen in the new file does not help: the gateway is bound where it was started.
+            try gateway.rewriteConfig(withoutKeys.replacingOccurrences(of: "listen: 0.0.0.0:0", with: "listen: 127.0.0.1:0"))
+            #expect(try await gateway.send(.POST, "/admin/reload", headers: admin).status == 400)
+            #expect(try await gateway.post("/v1/chat/completions", json: hello, key: nil).status == 401)
+        }
+    }
+}
