@@ -62,7 +62,8 @@ public func buildApplication(
         server: .http1(
             configuration: .init(
                 additionalChannelHandlers: [connections.makeHandler()], idleTimeout: .nanoseconds(server.idleTimeout.nanoseconds))),
-        configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: nil),
+        // A burst of thousands of clients must not overflow the accept queue (the kernel caps it at somaxconn).
+        configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: nil, backlog: 4096),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? listen.port) },
         logger: gateway.logger)
 }

@@ -149,7 +149,7 @@ struct ResilienceTests {
         let a = SimulatedVendor(name: "a", format: .openai)
         let b = SimulatedVendor(name: "b", format: .openai)
         a.enqueue(.hang(release: release), .hang(release: release))
-        try await LiveGateway.run(vendors: [a, b], config: ResilienceConfigs.twoTargets(timeout: "timeout: {first_byte: 200ms, total: 60s}")) { gateway in
+        try await LiveGateway.run(vendors: [a, b], config: ResilienceConfigs.twoTargets(timeout: "timeout: {first_byte: 1s, total: 60s}")) { gateway in
             let result = try await gateway.post("/v1/chat/completions", json: hello)
             #expect(result.status == 200)
             #expect(result.headers.first(name: "x-switchyard-target") == "b/gpt-4o")
@@ -321,7 +321,7 @@ struct ResilienceTests {
         let config = """
             listen: 127.0.0.1:0
             providers:
-              a: {type: openai, base_url: "http://127.0.0.1:{{a}}/v1", keys: [k], timeout: {first_byte: 300ms, total: 60s}}
+              a: {type: openai, base_url: "http://127.0.0.1:{{a}}/v1", keys: [k], timeout: {first_byte: 2s, total: 60s}}
             models:
               smart: a/gpt-4o
             """

@@ -123,7 +123,9 @@ public struct ChatExecutor: Sendable {
     private func execute(_ upstream: inout UpstreamRequest, context: AttemptContext) async throws(UpstreamFailure) -> UpstreamResponse {
         if let injected = faults.failure(for: context.target.provider.name) { throw injected }
         try await context.credential.credential.authorize(&upstream)
-        let response = try await context.target.provider.transport.execute(upstream, headDeadline: context.firstByteDeadline)
+        // Deadlines live on the router's clock; the transport's timers run on the real one, so hand it the time left.
+        let headDeadline = ContinuousClock.now + (context.firstByteDeadline - loop.timeSource.now)
+        let response = try await context.target.provider.transport.execute(upstream, headDeadline: headDeadline)
         guard response.head.isSuccess else {
             // Enough of the error body to classify it; a silent upstream is cut off by the idle read timeout.
             let body = (try? await response.body.collect(upTo: Self.errorBodyLimit)) ?? ByteBuffer()

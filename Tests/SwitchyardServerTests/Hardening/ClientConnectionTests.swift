@@ -30,7 +30,7 @@ final class EventStream: Sendable {
 @Suite("Client connections: disconnects, idle connections, limits, request ids")
 struct ClientConnectionTests {
     static let config = TestConfigs.singleVendor(
-        extra: "server: {idle_timeout: 300ms, max_connections: 40}\nrouting: {circuit_breaker: {failures: 1, cooldown: 30s}}")
+        extra: "server: {idle_timeout: 60s, max_connections: 40}\nrouting: {circuit_breaker: {failures: 1, cooldown: 30s}}")
 
     @Test(arguments: [false, true])
     func aClientThatDisconnectsCancelsItsUpstreamRequest(stream: Bool) async throws {
@@ -63,7 +63,8 @@ struct ClientConnectionTests {
 
     @Test func connectionsThatNeverFinishTheirRequestHeadAreClosed() async throws {
         let a = SimulatedVendor(name: "a", format: .openai)
-        try await LiveGateway.run(vendors: [a], config: Self.config) { gateway in
+        let idle = Self.config.replacingOccurrences(of: "idle_timeout: 60s", with: "idle_timeout: 300ms")
+        try await LiveGateway.run(vendors: [a], config: idle) { gateway in
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: gateway.port).get()
             try? await channel.writeAndFlush(ByteBuffer(string: "P")).get()  // on a loaded machine the timeout may already have passed
             // The gateway closes it after idle_timeout (300ms); the test would time out otherwise.
@@ -73,7 +74,7 @@ struct ClientConnectionTests {
 
     @Test func connectionsBeyondTheMaximumAreRefusedAndOthersStillServed() async throws {
         let a = SimulatedVendor(name: "a", format: .openai)
-        try await LiveGateway.run(vendors: [a], config: Self.config.replacingOccurrences(of: "idle_timeout: 300ms", with: "idle_timeout: 60s")) { gateway in
+        try await LiveGateway.run(vendors: [a], config: Self.config) { gateway in
             var channels: [any Channel] = []
             for _ in 0..<40 {
                 channels.append(try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: gateway.port).get())

@@ -14,24 +14,36 @@ struct ConnectionLimitTests {
     @Test func aThousandConcurrentStreamsToOneProviderAllSucceed() async throws {
         let finish = SimulatorGate()
         let a = SimulatedVendor(name: "a", format: .openai, defaultReply: SimulatedReply(text: "hello", holdBeforeFinish: finish))
-        let config = TestConfigs.singleVendor(extra: "routing: {circuit_breaker: {failures: 5, cooldown: 30s}}")
+        // Generous connect and first-byte timeouts: a thousand connections at once on a loaded 2-core box are slow.
+        let config = TestConfigs.singleVendor(
+            provider: ", timeout: {connect: 60s, first_byte: 120s}", extra: "routing: {circuit_breaker: {failures: 5, cooldown: 30s}}")
         let count = 1000
         try await LiveGateway.run(vendors: [a], config: config, timeout: .seconds(240)) { gateway in
             let client = HTTPClient(
                 eventLoopGroupProvider: .singleton,
-                configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: count + 10)))
+                configuration: .init(
+                    timeout: .init(connect: .seconds(60)),
+                    connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: count + 10)))
             defer { _ = client.shutdown() }
             // Every stream is open and has its first content before any of them may finish.
             let results = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
                 let (opened, openedSink) = AsyncStream.makeStream(of: Void.self)
                 for _ in 0..<count {
                     group.addTask {
-                        let (response, reader) = try await gateway.openStream("/v1/chat/completions", json: Self.streamRequest, key: nil, client: client)
-                        let status = Int(response.status.code)
-                        guard status == 200 else { openedSink.yield(); return (status, nil) }
-                        _ = try await reader.next()
+                        // Every stream reports in once, however it went, so the count below cannot hang.
+                        let reader: SSEReader
+                        do {
+                            let (response, opened) = try await gateway.openStream("/v1/chat/completions", json: Self.streamRequest, key: nil, client: client)
+                            let status = Int(response.status.code)
+                            guard status == 200 else { openedSink.yield(); return (status, nil) }
+                            _ = try await opened.next()
+                            reader = opened
+                        } catch {
+                            openedSink.yield()
+                            throw error
+                        }
                         openedSink.yield()
-                        return (status, try await reader.all().last?.data)
+                        return (200, try await reader.all().last?.data)
                     }
                 }
                 var openCount = 0
@@ -58,7 +70,7 @@ struct ConnectionLimitTests {
         let config = """
             listen: 127.0.0.1:0
             providers:
-              a: {type: openai, base_url: "http://127.0.0.1:{{a}}/v1", keys: [k], max_connections: 2, timeout: {connect: 300ms}}
+              a: {type: openai, base_url: "http://127.0.0.1:{{a}}/v1", keys: [k], max_connections: 2, timeout: {connect: 2s}}
               b: {type: openai, base_url: "http://127.0.0.1:{{b}}/v1", keys: [k]}
             models:
               smart: {targets: [a/gpt-4o, b/gpt-4o]}
@@ -72,8 +84,14 @@ struct ConnectionLimitTests {
                 _ = try await reader.next()
                 held.append(reader)
             }
-            for _ in 0..<3 {
-                let result = try await gateway.post("/v1/chat/completions", json: Self.streamRequest.with(stream: false), key: nil)
+            // Three requests wait (at once) for a free connection to `a` up to its connect timeout, then go to `b`.
+            let results = try await withThrowingTaskGroup(of: HTTPResult.self) { group in
+                for _ in 0..<3 {
+                    group.addTask { try await gateway.post("/v1/chat/completions", json: Self.streamRequest.with(stream: false), key: nil) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for result in results {
                 #expect(result.status == 200)
                 #expect(result.headers.first(name: "x-switchyard-target") == "b/gpt-4o")
             }

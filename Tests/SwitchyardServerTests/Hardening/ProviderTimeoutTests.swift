@@ -30,19 +30,19 @@ struct ProviderTimeoutTests {
         let hang = SimulatorGate()
         let a = SimulatedVendor(name: "a", format: .openai)
         let b = SimulatedVendor(name: "b", format: .openai, defaultReply: SimulatedReply(text: "one two", holdBeforeFinish: silent))
-        try await LiveGateway.run(vendors: [a, b], config: Self.config(aFirstByte: "30s", bFirstByte: "300ms"), reloadable: true) { gateway in
-            // b's stream goes silent mid-way: b's own 300ms cuts it, not a's 30s.
+        try await LiveGateway.run(vendors: [a, b], config: Self.config(aFirstByte: "60s", bFirstByte: "2s"), reloadable: true) { gateway in
+            // b's stream goes silent mid-way: b's own 2s cuts it, not a's 60s.
             let (_, cut) = try await gateway.openStream("/v1/chat/completions", json: Self.streamRequest("on-b"), key: nil)
-            let events = try await withTestTimeout(.seconds(10)) { try await cut.all() }
+            let events = try await withTestTimeout(.seconds(30)) { try await cut.all() }
             #expect(events.last?.json?["error"]?["type"] == "timeout_error")
 
-            // Swap the timeouts by reload: now b waits 30s and a gives up after 300ms.
-            try gateway.rewriteConfig(Self.config(aFirstByte: "300ms", bFirstByte: "30s"))
+            // Swap the timeouts by reload: now b waits 60s and a gives up after 2s.
+            try gateway.rewriteConfig(Self.config(aFirstByte: "2s", bFirstByte: "60s"))
             #expect(try await gateway.send(.POST, "/admin/reload", headers: ["authorization": "Bearer admin-key-0123456789"]).status == 200)
             let (_, held) = try await gateway.openStream("/v1/chat/completions", json: Self.streamRequest("on-b"), key: nil)
             _ = try await held.next()
             a.failEvery(1, with: .hang(release: hang))
-            let timedOut = try await withTestTimeout(.seconds(10)) {
+            let timedOut = try await withTestTimeout(.seconds(30)) {
                 try await gateway.post("/v1/chat/completions", json: ["model": "on-a", "messages": [["role": "user", "content": "x"]]], key: nil)
             }
             #expect(timedOut.status == 503)

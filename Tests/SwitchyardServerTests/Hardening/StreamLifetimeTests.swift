@@ -7,7 +7,7 @@ import Testing
 
 @Suite("routing.deadline bounds getting an answer; timeout.total bounds a stream")
 struct StreamLifetimeTests {
-    static let config = TestConfigs.singleVendor(provider: ", timeout: {total: 600s}", extra: "routing: {deadline: 2s}")
+    static let config = TestConfigs.singleVendor(provider: ", timeout: {total: 600s}", extra: "routing: {deadline: 30s}")
     static let request: JSONValue = ["model": "smart", "stream": true, "messages": [["role": "user", "content": "x"]]]
 
     @Test func aStreamMayRunPastTheRouteDeadline() async throws {
