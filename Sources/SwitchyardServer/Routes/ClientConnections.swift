@@ -100,12 +100,29 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         self.connections = connections
     }
 
+    private var isRefused = false
+
     func handlerAdded(context: ChannelHandlerContext) {
         guard connections.admit(context.channel, watch: watch) else {
-            context.close(promise: nil)
+            // The handler may be added before the channel is active; a refused connection closes as soon as it can.
+            isRefused = true
+            if context.channel.isActive { context.close(promise: nil) }
             return
         }
         isRegistered = true
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        guard !isRefused else {
+            context.close(promise: nil)
+            return
+        }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !isRefused else { return }
+        context.fireChannelRead(data)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

@@ -30,14 +30,14 @@ struct ProviderTimeoutTests {
         let hang = SimulatorGate()
         let a = SimulatedVendor(name: "a", format: .openai)
         let b = SimulatedVendor(name: "b", format: .openai, defaultReply: SimulatedReply(text: "one two", holdBeforeFinish: silent))
-        try await LiveGateway.run(vendors: [a, b], config: Self.config(aFirstByte: "60s", bFirstByte: "2s"), reloadable: true) { gateway in
-            // b's stream goes silent mid-way: b's own 2s cuts it, not a's 60s.
+        try await LiveGateway.run(vendors: [a, b], config: Self.config(aFirstByte: "60s", bFirstByte: "5s"), reloadable: true) { gateway in
+            // b's stream goes silent mid-way: b's own 5s cuts it, not a's 60s (roomy: tests run in parallel on 2 cores).
             let (_, cut) = try await gateway.openStream("/v1/chat/completions", json: Self.streamRequest("on-b"), key: nil)
             let events = try await withTestTimeout(.seconds(30)) { try await cut.all() }
             #expect(events.last?.json?["error"]?["type"] == "timeout_error")
 
-            // Swap the timeouts by reload: now b waits 60s and a gives up after 2s.
-            try gateway.rewriteConfig(Self.config(aFirstByte: "2s", bFirstByte: "60s"))
+            // Swap the timeouts by reload: now b waits 60s and a gives up after 5s.
+            try gateway.rewriteConfig(Self.config(aFirstByte: "5s", bFirstByte: "60s"))
             #expect(try await gateway.send(.POST, "/admin/reload", headers: ["authorization": "Bearer admin-key-0123456789"]).status == 200)
             let (_, held) = try await gateway.openStream("/v1/chat/completions", json: Self.streamRequest("on-b"), key: nil)
             _ = try await held.next()
