@@ -86,6 +86,7 @@ let package = Package(
             name: "switchyard",
             dependencies: [
                 "SwitchyardCore",
+                "SwitchyardProviders",
                 "SwitchyardServer",
                 "SwitchyardSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -100,6 +101,7 @@ let package = Package(
             name: "switchyard-bench",
             dependencies: [
                 "SwitchyardCore",
+                "SwitchyardProviders",
                 "SwitchyardServer",
                 "SwitchyardSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -114,7 +116,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchyardCoreTests",
-            dependencies: ["SwitchyardCore", "SwitchyardSimulator", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["SwitchyardCore", "SwitchyardProviders", "SwitchyardSimulator", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,7 +1,20 @@
 public import SwitchyardCore
 
-/// Builds the adapter and credentials of each provider type. Adding a vendor adds one case here.
+/// The provider types of this build. Adding a vendor adds its folder and one line to ``types``.
 public struct ProviderRegistry: Sendable {
+    /// Every implemented provider type.
+    public static let types: [any ProviderTypeDefinition] = [
+        OpenAIProviderType.openAI,
+        OpenAIProviderType.compatible,
+        AnthropicProviderType(),
+    ]
+
+    /// Types the contract names that this build does not implement yet (refused with "not supported yet").
+    public static let plannedTypes = ["gemini", "vertex", "bedrock", "azure"]
+
+    /// The config schema of every type, for ``SwitchyardCore/ConfigLoader``.
+    public static let catalog = ProviderTypeCatalog(types, planned: plannedTypes)
+
     private let transports: any UpstreamTransportFactory
     private let redactor: SecretRedactor
 
@@ -16,29 +29,10 @@ public struct ProviderRegistry: Sendable {
 
     /// - Parameter breaker: circuit-breaker settings for each credential.
     public func makeRuntime(for config: ProviderConfig, breaker: CircuitBreakerConfig = CircuitBreakerConfig()) throws(ConfigError) -> ProviderRuntime {
-        let transport = transports.transport(for: ConnectionPolicy(provider: config))
-        switch config.type {
-        case .openai, .openaiCompatible:
-            let credentials: [any Credential] =
-                config.keys.isEmpty
-                ? [NoCredential()]
-                : config.keys.map { APIKeyCredential(key: $0, header: "authorization", prefix: "Bearer ") }
-            return ProviderRuntime(
-                config: config, adapter: OpenAIProvider(config: config), credentials: credentials, transport: transport, breaker: breaker)
-        case .anthropic:
-            return ProviderRuntime(
-                config: config, adapter: AnthropicProvider(config: config), credentials: anthropicCredentials(config, transport: transport),
-                transport: transport, breaker: breaker)
-        case .gemini, .vertex, .bedrock, .azure:
-            throw ConfigError(path: "providers.\(config.name).type", message: "provider type '\(config.type.rawValue)' is not supported yet")
+        guard let type = Self.types.first(where: { $0.typeName == config.type }) else {
+            throw ConfigError(path: "providers.\(config.name).type", message: "provider type '\(config.type)' is not supported yet")
         }
-    }
-
-    private func anthropicCredentials(_ config: ProviderConfig, transport: any UpstreamTransport) -> [any Credential] {
-        var credentials: [any Credential] = config.keys.map { APIKeyCredential(key: $0, header: "x-api-key") }
-        if let oauth = config.oauth {
-            credentials.append(OAuth2Credential(config: oauth, transport: transport, redactor: redactor))
-        }
-        return credentials
+        let context = ProviderBuildContext(transport: transports.transport(for: ConnectionPolicy(provider: config)), redactor: redactor, breaker: breaker)
+        return try type.makeRuntime(for: config, context: context)
     }
 }

@@ -8,6 +8,7 @@ import NIOHTTP1
 import ServiceLifecycle
 import Synchronization
 import SwitchyardCore
+import SwitchyardProviders
 import SwitchyardServer
 import SwitchyardSimulator
 

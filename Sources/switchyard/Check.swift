@@ -1,5 +1,6 @@
 import ArgumentParser
 import SwitchyardCore
+import SwitchyardProviders
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Validate a config file and print what would be routed where.")

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import SwitchyardCore
+import SwitchyardProviders
 import SwitchyardServer
 import SwitchyardSimulator
 

@@ -5,6 +5,7 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 import SwitchyardCore
+import SwitchyardProviders
 import SwitchyardServer
 
 struct Serve: AsyncParsableCommand {

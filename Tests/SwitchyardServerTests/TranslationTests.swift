@@ -62,7 +62,7 @@ import Testing
 
     @Test func openAIToolResultRequestBecomesTheAnthropicRequest() throws {
         let openAI = try OpenAIRequestDecoder.decodeChat(try Fixtures.json("openai/chat_request_tool_result.json"), headers: [])
-        let provider = AnthropicProvider(config: ProviderConfig(name: "claude", type: .anthropic, keys: ["k"]))
+        let provider = AnthropicProvider(config: ProviderConfig(name: "claude", type: "anthropic", keys: ["k"]))
         let upstream = try provider.makeChatRequest(openAI, model: "claude-sonnet-4-5-20250929")
         let produced = try JSONParser.parse(upstream.body.map { Array($0.readableBytesView) } ?? [])
         let expected = try Fixtures.json("anthropic/messages_request_tool_result.json")
@@ -85,7 +85,7 @@ import Testing
         let anthropic = try AnthropicRequestDecoder.decode(try Fixtures.json("anthropic/messages_request_tool_result.json"), headers: [])
         var canonical = anthropic
         canonical.passThrough = nil  // the OpenAI provider is a different dialect: no pass-through
-        let provider = OpenAIProvider(config: ProviderConfig(name: "oai", type: .openai, keys: ["k"]))
+        let provider = OpenAIProvider(config: ProviderConfig(name: "oai", type: "openai", keys: ["k"]))
         let produced = try JSONParser.parse(try provider.makeChatRequest(canonical, model: "gpt-4o-2024-08-06").body.map { Array($0.readableBytesView) } ?? [])
         let expected = try Fixtures.json("openai/chat_request_tool_result.json")
         let messages = try #require(produced["messages"]?.arrayValue)

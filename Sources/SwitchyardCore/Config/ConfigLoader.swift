@@ -7,16 +7,22 @@ internal import Yams
 /// rejected with "not supported yet" rather than silently ignored.
 public enum ConfigLoader {
     /// Loads the config at `path`, resolving `${file:…}` relative to its folder.
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> GatewayConfig {
+    /// - Parameter providerTypes: the provider types the config may name (SwitchyardProviders has the standard set).
+    public static func load(
+        path: String, environment: [String: String] = ProcessInfo.processInfo.environment, providerTypes: ProviderTypeCatalog
+    ) throws(ConfigError) -> GatewayConfig {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw ConfigError(path: "", message: "cannot read config file '\(path)'")
         }
         let directory = (path as NSString).deletingLastPathComponent
-        return try parse(text, environment: environment, baseDirectory: directory.isEmpty ? "." : directory)
+        return try parse(text, environment: environment, baseDirectory: directory.isEmpty ? "." : directory, providerTypes: providerTypes)
     }
 
     /// Parses config text.
-    public static func parse(_ text: String, environment: [String: String] = [:], baseDirectory: String? = nil) throws(ConfigError) -> GatewayConfig {
+    /// - Parameter providerTypes: the provider types the config may name (SwitchyardProviders has the standard set).
+    public static func parse(
+        _ text: String, environment: [String: String] = [:], baseDirectory: String? = nil, providerTypes: ProviderTypeCatalog
+    ) throws(ConfigError) -> GatewayConfig {
         var substitution = Substitution(environment: environment, baseDirectory: baseDirectory)
         let prepared = substitution.extract(from: text)
         let root: Node?
@@ -27,7 +33,7 @@ public enum ConfigLoader {
         }
         let context = ConfigReadContext(substitution: substitution)
         guard let root else { throw ConfigError(path: "", message: "the config is empty") }
-        let config = readRoot(ConfigNode(node: root, path: "", context: context))
+        let config = readRoot(ConfigNode(node: root, path: "", context: context), providerTypes: providerTypes)
         ConfigValidator.validate(config, context: context)
         if !context.issues.isEmpty { throw ConfigError(issues: redacted(context.issues, hiding: substitution.resolvedValues)) }
         return config
@@ -46,7 +52,7 @@ public enum ConfigLoader {
 
     private static let notYet = "not supported yet in this version of Switchyard; remove it"
 
-    private static func readRoot(_ root: ConfigNode) -> GatewayConfig {
+    private static func readRoot(_ root: ConfigNode, providerTypes: ProviderTypeCatalog) -> GatewayConfig {
         var config = GatewayConfig()
         let allowed: Set = [
             "listen", "admin_key", "storage", "providers", "models", "routing", "keys", "pricing", "max_body_size", "alerts", "faults",
@@ -61,7 +67,7 @@ public enum ConfigLoader {
             case "admin_key": config.adminKey = node.isNull ? nil : node.string().flatMap { $0.isEmpty ? nil : $0 }
             case "max_body_size": if let size = parseSize(node) { config.maxBodyBytes = size }
             case "storage", "pricing": if !node.isNull { node.report(notYet) }
-            case "providers": config.providers = readProviders(node)
+            case "providers": config.providers = readProviders(node, types: providerTypes)
             case "models": config.routes = readRoutes(node)
             case "routing": config.routing = readRouting(node)
             case "keys": config.keys = readKeys(node)
@@ -136,48 +142,59 @@ public enum ConfigLoader {
 
     // MARK: providers
 
-    private static let providerKeys: Set = [
-        "type", "keys", "base_url", "headers", "timeout", "anthropic_version", "max_tokens", "stream_usage", "oauth", "key_selection",
-        "max_connections", "region", "aws", "project", "location", "service_account", "api_version", "entra", "token_url",
-    ]
+    /// Keys every provider type shares; a type adds its own (``ProviderConfigSchema/optionKeys``).
+    private static let sharedProviderKeys: Set = ["type", "keys", "base_url", "headers", "timeout", "max_connections", "key_selection"]
 
-    private static func readProviders(_ node: ConfigNode) -> [ProviderConfig] {
-        (node.mapping() ?? []).compactMap { name, node in readProvider(name: name, node) }
+    private static func readProviders(_ node: ConfigNode, types: ProviderTypeCatalog) -> [ProviderConfig] {
+        (node.mapping() ?? []).compactMap { name, node in readProvider(name: name, node, types: types) }
     }
 
-    private static func readProvider(name: String, _ node: ConfigNode) -> ProviderConfig? {
-        guard let members = node.mapping(allowed: providerKeys) else { return nil }
-        guard let typeNode = members.first(where: { $0.key == "type" })?.value, let typeText = typeNode.string() else {
-            node.report("missing key 'type' (one of \(ProviderType.allCases.map(\.rawValue).joined(separator: ", ")))")
+    private static func readProvider(name: String, _ node: ConfigNode, types: ProviderTypeCatalog) -> ProviderConfig? {
+        let typeNames = types.allTypeNames.joined(separator: ", ")
+        guard case .mapping(let mapping) = node.node else {
+            node.report("expected a mapping")
             return nil
         }
-        guard let type = ProviderType(rawValue: typeText) else {
-            typeNode.report("unknown provider type '\(typeText)' (one of \(ProviderType.allCases.map(\.rawValue).joined(separator: ", ")))")
+        let typeText = mapping.first { key, _ in key.string == "type" }.flatMap { node.child("type", $0.value).string() }
+        guard let typeText else {
+            node.report("missing key 'type' (one of \(typeNames))")
             return nil
         }
-        if !type.isSupported { typeNode.report("provider type '\(typeText)' is \(notYet)") }
-        var provider = ProviderConfig(name: name, type: type)
+        guard let schema = types.schemas[typeText] else {
+            let typePath = node.child("type", node.node)
+            if types.planned.contains(typeText) {
+                typePath.report("provider type '\(typeText)' is \(notYet)")
+            } else {
+                typePath.report("unknown provider type '\(typeText)' (one of \(typeNames))")
+            }
+            return nil
+        }
+        guard let members = node.mapping(allowed: sharedProviderKeys.union(schema.optionKeys)) else { return nil }
+        var provider = ProviderConfig(name: name, type: typeText)
+        var own: [String: ConfigNode] = [:]
         for (key, value) in members {
             switch key {
             case "type": break
             case "keys": provider.keys = (value.stringList() ?? []).filter { !$0.isEmpty }
-            case "base_url": provider.baseURL = value.string().map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+            case "base_url":
+                guard let url = value.string() else { continue }
+                if url.hasPrefix("http://") || url.hasPrefix("https://") {
+                    provider.baseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+                } else {
+                    value.report("expected an http:// or https:// URL, found '\(url)'")
+                }
             case "headers":
                 provider.headers = (value.mapping() ?? []).compactMap { header, node in node.string().map { (header, $0) } }
             case "timeout": provider.timeout = readTimeout(value)
-            case "anthropic_version": provider.anthropicVersion = value.string()
-            case "max_tokens": provider.defaultMaxTokens = value.int(range: 1...10_000_000)
-            case "stream_usage": provider.requestsStreamUsage = value.bool() ?? true
-            case "oauth": provider.oauth = readOAuth(value)
             case "max_connections": provider.maxConnections = value.int(range: 1...1_000_000) ?? provider.maxConnections
             case "key_selection":
                 guard let text = value.string() else { continue }
                 if let selection = KeySelection(rawValue: text) { provider.keySelection = selection } else { value.report("expected round-robin or least-used") }
             default:
-                // Keys of provider types this build does not implement (region, aws, entra, …).
-                if !value.isNull { value.report("used by provider types that are \(notYet)") }
+                own[key] = value
             }
         }
+        provider.options = schema.readOptions(ProviderSection(provider: provider, members: own, node: node))
         return provider
     }
 
@@ -192,45 +209,6 @@ public enum ConfigLoader {
             }
         }
         return timeout
-    }
-
-    private static func readOAuth(_ node: ConfigNode) -> OAuth2Config? {
-        let allowed: Set = ["token_url", "client_id", "client_secret", "scope", "refresh_token", "grant", "headers"]
-        guard let members = node.mapping(allowed: allowed) else { return nil }
-        var values: [String: String] = [:]
-        var headers: [String: String] = [:]
-        for (key, value) in members {
-            if key == "headers" {
-                for (name, header) in value.mapping() ?? [] { headers[name] = header.string() }
-            } else if let text = value.string() {
-                values[key] = text
-            }
-        }
-        guard let tokenURL = values["token_url"] else {
-            node.report("missing key 'token_url'")
-            return nil
-        }
-        let grant: OAuth2Config.Grant
-        switch values["grant"] ?? (values["refresh_token"] != nil ? "refresh_token" : "client_credentials") {
-        case "refresh_token":
-            guard let refreshToken = values["refresh_token"], !refreshToken.isEmpty else {
-                node.report("grant refresh_token needs 'refresh_token'")
-                return nil
-            }
-            grant = .refreshToken(refreshToken)
-        case "client_credentials":
-            guard values["client_id"] != nil, values["client_secret"] != nil else {
-                node.report("grant client_credentials needs 'client_id' and 'client_secret'")
-                return nil
-            }
-            grant = .clientCredentials
-        case let other:
-            node.child("grant", node.node).report("unknown grant '\(other)' (refresh_token or client_credentials)")
-            return nil
-        }
-        return OAuth2Config(
-            tokenURL: tokenURL, clientID: values["client_id"], clientSecret: values["client_secret"], scope: values["scope"], grant: grant,
-            extraHeaders: headers)
     }
 
     // MARK: models

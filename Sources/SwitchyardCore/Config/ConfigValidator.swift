@@ -1,4 +1,5 @@
 /// Cross-reference checks that need the whole config: targets name real providers, fallbacks name real routes.
+/// What a provider type requires of its own section is checked by its schema.
 enum ConfigValidator {
     static func validate(_ config: GatewayConfig, context: ConfigReadContext) {
         func report(_ path: String, _ message: String) {
@@ -7,21 +8,6 @@ enum ConfigValidator {
         let providerNames = Set(config.providers.map(\.name))
         for provider in config.providers {
             if provider.name.contains("/") { report("providers.\(provider.name)", "provider names cannot contain '/'") }
-            switch provider.type {
-            case .openai, .anthropic:
-                if provider.keys.isEmpty, provider.oauth == nil {
-                    report("providers.\(provider.name).keys", "a provider of type \(provider.type.rawValue) needs at least one key (or an oauth section)")
-                }
-            case .openaiCompatible:
-                if provider.baseURL == nil { report("providers.\(provider.name).base_url", "an openai-compatible provider needs base_url") }
-            default: break
-            }
-            if let url = provider.baseURL, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
-                report("providers.\(provider.name).base_url", "expected an http:// or https:// URL, found '\(url)'")
-            }
-            if provider.oauth != nil, provider.type != .anthropic {
-                report("providers.\(provider.name).oauth", "OAuth2 credentials are supported for anthropic providers only")
-            }
         }
         let routeNames = Set(config.routes.map(\.name))
         for route in config.routes {

@@ -4,8 +4,9 @@ extension GatewayConfig {
         let config = self
         var lines = ["listen \(config.listen)", "providers:"]
         for provider in config.providers {
-            let auth = provider.oauth != nil ? "oauth2" : (provider.keys.isEmpty ? "no key" : "\(provider.keys.count) key(s)")
-            lines.append("  \(provider.name) (\(provider.type.rawValue), \(auth))\(provider.baseURL.map { " \($0)" } ?? "")")
+            let keys = provider.keys.isEmpty ? nil : "\(provider.keys.count) key(s)"
+            let auth = [keys, provider.options.authSummary].compactMap { $0 }.joined(separator: " + ")
+            lines.append("  \(provider.name) (\(provider.type), \(auth.isEmpty ? "no key" : auth))\(provider.baseURL.map { " \($0)" } ?? "")")
         }
         lines.append("routes:")
         for route in config.routes {

@@ -86,10 +86,11 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
-/// One configured provider account.
+/// One configured provider account: what every provider type shares, plus its type's own options.
 public struct ProviderConfig: Sendable {
     public var name: String
-    public var type: ProviderType
+    /// The provider type (`openai`, `anthropic`, …); its schema and adapter live in SwitchyardProviders.
+    public var type: String
     /// API keys; several are spread over and rotated.
     public var keys: [String]
     /// Endpoint root; `nil` means the vendor's default.
@@ -97,26 +98,18 @@ public struct ProviderConfig: Sendable {
     /// Extra headers sent with every upstream request.
     public var headers: [(name: String, value: String)]
     public var timeout: TimeoutConfig
-    /// Anthropic `anthropic-version` header value.
-    public var anthropicVersion: String?
-    /// Output cap used when the client sends none (required by Anthropic).
-    public var defaultMaxTokens: Int?
     /// How requests spread over several keys.
     public var keySelection: KeySelection = .roundRobin
-    /// Whether to ask an OpenAI-type upstream for usage in streams (`stream_options.include_usage`); some
-    /// compatible vendors reject the field.
-    public var requestsStreamUsage: Bool
-    /// An OAuth2 bearer credential instead of API keys.
-    public var oauth: OAuth2Config?
     /// Most concurrent upstream connections to this provider (`max_connections`, default 8192); requests
-    /// beyond it wait for a free connection until their first-byte deadline.
+    /// beyond it wait for a free connection until their connect timeout, then try another target.
     public var maxConnections = 8192
+    /// What only this provider's type understands, as its schema read it.
+    public var options: any ProviderOptions
 
     public init(
-        name: String, type: ProviderType, keys: [String] = [], baseURL: String? = nil,
+        name: String, type: String, keys: [String] = [], baseURL: String? = nil,
         headers: [(name: String, value: String)] = [], timeout: TimeoutConfig = TimeoutConfig(),
-        anthropicVersion: String? = nil, defaultMaxTokens: Int? = nil, requestsStreamUsage: Bool = true,
-        oauth: OAuth2Config? = nil
+        options: any ProviderOptions = NoProviderOptions()
     ) {
         self.name = name
         self.type = type
@@ -124,10 +117,7 @@ public struct ProviderConfig: Sendable {
         self.baseURL = baseURL
         self.headers = headers
         self.timeout = timeout
-        self.anthropicVersion = anthropicVersion
-        self.defaultMaxTokens = defaultMaxTokens
-        self.requestsStreamUsage = requestsStreamUsage
-        self.oauth = oauth
+        self.options = options
     }
 }
 
@@ -135,25 +125,6 @@ public struct ProviderConfig: Sendable {
 public enum KeySelection: String, Sendable, Hashable, CaseIterable {
     case roundRobin = "round-robin"
     case leastUsed = "least-used"
-}
-
-/// The vendor protocol a provider speaks.
-public enum ProviderType: String, Sendable, Hashable, CaseIterable {
-    case openai
-    case openaiCompatible = "openai-compatible"
-    case anthropic
-    case gemini
-    case vertex
-    case bedrock
-    case azure
-
-    /// Types whose adapters exist in this build.
-    public var isSupported: Bool {
-        switch self {
-        case .openai, .openaiCompatible, .anthropic: true
-        case .gemini, .vertex, .bedrock, .azure: false
-        }
-    }
 }
 
 /// Per-attempt time limits of one provider.
@@ -167,31 +138,6 @@ public struct TimeoutConfig: Sendable, Hashable {
         self.connect = connect
         self.firstByte = firstByte
         self.total = total
-    }
-}
-
-/// An OAuth2 token endpoint and grant for bearer-token credentials.
-public struct OAuth2Config: Sendable, Hashable {
-    public enum Grant: Sendable, Hashable {
-        case refreshToken(String)
-        case clientCredentials
-    }
-
-    public var tokenURL: String
-    public var clientID: String?
-    public var clientSecret: String?
-    public var scope: String?
-    public var grant: Grant
-    /// Extra headers sent with API calls in this mode (Anthropic needs an `anthropic-beta` flag).
-    public var extraHeaders: [String: String]
-
-    public init(tokenURL: String, clientID: String?, clientSecret: String?, scope: String?, grant: Grant, extraHeaders: [String: String] = [:]) {
-        self.tokenURL = tokenURL
-        self.clientID = clientID
-        self.clientSecret = clientSecret
-        self.scope = scope
-        self.grant = grant
-        self.extraHeaders = extraHeaders
     }
 }
 

@@ -26,11 +26,7 @@ public final class SecretRedactor: Sendable {
         var secrets = config.keys.map(\.key)
         if let admin = config.adminKey { secrets.append(admin) }
         for provider in config.providers {
-            secrets += provider.keys
-            if let oauth = provider.oauth {
-                secrets += [oauth.clientSecret].compactMap { $0 }
-                if case .refreshToken(let token) = oauth.grant { secrets.append(token) }
-            }
+            secrets += provider.keys + provider.options.secrets
             secrets += provider.headers.map(\.value).filter { $0.count >= 16 }
         }
         self.init(secrets: secrets)

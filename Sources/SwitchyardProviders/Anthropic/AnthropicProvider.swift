@@ -11,11 +11,10 @@ public struct AnthropicProvider: ChatProvider {
     public static let defaultVersion = "2023-06-01"
 
     public init(config: ProviderConfig) {
-        self.descriptor = ProviderDescriptor(name: config.name, type: config.type.rawValue, baseURL: config.baseURL ?? Self.defaultBaseURL,
-            nativeDialect: .anthropic)
+        let options = config.options as? AnthropicOptions ?? AnthropicOptions()
+        self.descriptor = ProviderDescriptor(name: config.name, type: config.type, baseURL: config.baseURL ?? Self.defaultBaseURL, nativeDialect: .anthropic)
         self.encoder = AnthropicRequestEncoder(
-            defaultMaxTokens: config.defaultMaxTokens ?? AnthropicRequestEncoder.fallbackMaxTokens,
-            apiVersion: config.anthropicVersion ?? Self.defaultVersion)
+            defaultMaxTokens: options.defaultMaxTokens ?? AnthropicRequestEncoder.fallbackMaxTokens, apiVersion: options.apiVersion ?? Self.defaultVersion)
         self.extraHeaders = config.headers
     }
 

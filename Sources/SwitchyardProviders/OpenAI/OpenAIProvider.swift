@@ -10,10 +10,10 @@ public struct OpenAIProvider: ChatProvider, EmbeddingsProvider {
     public static let defaultBaseURL = "https://api.openai.com/v1"
 
     public init(config: ProviderConfig) {
-        let isOpenAIProper = config.type == .openai
-        self.descriptor = ProviderDescriptor(name: config.name, type: config.type.rawValue, baseURL: config.baseURL ?? Self.defaultBaseURL,
-            nativeDialect: .openai)
-        self.encoder = OpenAIRequestEncoder(isOpenAIProper: isOpenAIProper, requestsStreamUsage: config.requestsStreamUsage)
+        let isOpenAIProper = config.type == OpenAIProviderType.openAI.typeName
+        let options = config.options as? OpenAIOptions ?? OpenAIOptions()
+        self.descriptor = ProviderDescriptor(name: config.name, type: config.type, baseURL: config.baseURL ?? Self.defaultBaseURL, nativeDialect: .openai)
+        self.encoder = OpenAIRequestEncoder(isOpenAIProper: isOpenAIProper, requestsStreamUsage: options.requestsStreamUsage)
         self.extraHeaders = config.headers
     }
 

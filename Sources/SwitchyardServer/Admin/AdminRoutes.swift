@@ -126,7 +126,7 @@ enum ProviderHealthReport {
                 return .object(object)
             }
             return [
-                "name": .string(provider.name), "type": .string(provider.config.type.rawValue),
+                "name": .string(provider.name), "type": .string(provider.config.type),
                 "credentials": .array(credentials), "targets": .array(providerTargets),
             ]
         }

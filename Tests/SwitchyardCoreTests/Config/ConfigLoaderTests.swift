@@ -1,5 +1,6 @@
 import Foundation
 import SwitchyardCore
+import SwitchyardProviders
 import Testing
 
 @Suite struct ConfigLoaderTests {

@@ -1,4 +1,5 @@
 import SwitchyardCore
+import SwitchyardProviders
 import Testing
 
 @Suite struct SecretDigestTests {

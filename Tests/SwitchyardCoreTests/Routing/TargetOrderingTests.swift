@@ -29,7 +29,7 @@ typealias NIOCoreBuffer = ByteBuffer
 
 @Suite struct TargetOrderingTests {
     func route(_ strategy: RoutingStrategy, weights: [Double]) -> ResolvedRoute {
-        let provider = ProviderRuntime(config: ProviderConfig(name: "p", type: .openai, keys: ["k"]), adapter: InertProvider(), credentials: [], transport: InertTransport())
+        let provider = ProviderRuntime(config: ProviderConfig(name: "p", type: "openai", keys: ["k"]), adapter: InertProvider(), credentials: [], transport: InertTransport())
         let targets = weights.indices.map { TargetState(ref: TargetRef(provider: "p", model: "m\($0)"), provider: provider, breaker: CircuitBreakerConfig()) }
         return ResolvedRoute(name: "r", strategy: strategy, targets: targets, weights: weights, contextFallback: nil, defaultMaxTokens: nil)
     }

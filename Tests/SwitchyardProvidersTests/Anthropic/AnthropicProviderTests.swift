@@ -5,7 +5,7 @@ import SwitchyardSimulator
 import Testing
 
 @Suite struct AnthropicProviderTests {
-    let provider = AnthropicProvider(config: ProviderConfig(name: "claude", type: .anthropic, keys: ["k"], baseURL: "http://127.0.0.1:9", defaultMaxTokens: 512))
+    let provider = AnthropicProvider(config: ProviderConfig(name: "claude", type: "anthropic", keys: ["k"], baseURL: "http://127.0.0.1:9", options: AnthropicOptions(defaultMaxTokens: 512)))
 
     func body(_ request: ChatRequest, model: String = "claude-sonnet-4-5") throws -> JSONValue {
         try JSONParser.parse(try provider.makeChatRequest(request, model: model).body.map { Array($0.readableBytesView) } ?? [])
@@ -164,7 +164,7 @@ import Testing
     }
 
     @Test func version20261021DropsSamplingParameters() throws {
-        let pinned = AnthropicProvider(config: ProviderConfig(name: "c", type: .anthropic, keys: ["k"], anthropicVersion: "2026-10-21"))
+        let pinned = AnthropicProvider(config: ProviderConfig(name: "c", type: "anthropic", keys: ["k"], options: AnthropicOptions(apiVersion: "2026-10-21")))
         var request = ChatRequest(model: "m", messages: [.text(.user, "x")])
         request.sampling.temperature = 0.3
         let upstream = try pinned.makeChatRequest(request, model: "m")

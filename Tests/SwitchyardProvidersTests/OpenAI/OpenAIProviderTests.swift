@@ -5,7 +5,7 @@ import SwitchyardSimulator
 import Testing
 
 @Suite struct OpenAIProviderTests {
-    let provider = OpenAIProvider(config: ProviderConfig(name: "oai", type: .openai, keys: ["k"], baseURL: "http://127.0.0.1:9/v1"))
+    let provider = OpenAIProvider(config: ProviderConfig(name: "oai", type: "openai", keys: ["k"], baseURL: "http://127.0.0.1:9/v1"))
 
     @Test func streamFixtureDecodesToTextToolCallAndUsage() throws {
         let events = try decodeStream(try Fixtures.text("openai/chat_stream_text_tool_call.sse"), with: OpenAIStreamDecoder())
@@ -97,7 +97,7 @@ import Testing
     }
 
     @Test func compatibleVendorsGetMaxTokensAndNoDeveloperRole() throws {
-        let compatible = OpenAIProvider(config: ProviderConfig(name: "local", type: .openaiCompatible, baseURL: "http://127.0.0.1:9/v1", requestsStreamUsage: false))
+        let compatible = OpenAIProvider(config: ProviderConfig(name: "local", type: "openai-compatible", baseURL: "http://127.0.0.1:9/v1", options: OpenAIOptions(requestsStreamUsage: false)))
         let request = ChatRequest(model: "m", messages: [.text(.developer, "rules"), .text(.user, "hi")], maxTokens: 10, stream: true)
         let body = try JSONParser.parse(try compatible.makeChatRequest(request, model: "llama").body.map { Array($0.readableBytesView) } ?? [])
         #expect(body["max_tokens"] == 10)
@@ -119,8 +119,8 @@ struct FixtureError: Error {
 }
 
 @Suite struct RetryAfterTests {
-    let openAI = OpenAIProvider(config: ProviderConfig(name: "oai", type: .openai, keys: ["k"], baseURL: "http://127.0.0.1:9/v1"))
-    let anthropic = AnthropicProvider(config: ProviderConfig(name: "claude", type: .anthropic, keys: ["k"], baseURL: "http://127.0.0.1:9"))
+    let openAI = OpenAIProvider(config: ProviderConfig(name: "oai", type: "openai", keys: ["k"], baseURL: "http://127.0.0.1:9/v1"))
+    let anthropic = AnthropicProvider(config: ProviderConfig(name: "claude", type: "anthropic", keys: ["k"], baseURL: "http://127.0.0.1:9"))
 
     func retryAfter(_ name: String, _ value: String, provider: any ChatProvider) -> Duration? {
         let head = UpstreamHead(status: 429, headers: HeaderFields([(name: name, value: value)]))

@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import SwitchyardCore
+import SwitchyardProviders
 import SwitchyardServer
 import SwitchyardSimulator
 import Testing

@@ -6,6 +6,7 @@ import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
 import SwitchyardCore
+import SwitchyardProviders
 import SwitchyardServer
 import SwitchyardSimulator
 import Testing
