@@ -47,11 +47,7 @@ private struct EchoSchema: ProviderConfigSchema {
         ("providers:\n  e: {type: openai, keys: [k]}\n", "providers.e.type", "unknown provider type 'openai'"),
     ])
     func itsErrorsNameTheKeyPath(_ yaml: String, _ path: String, _ message: String) {
-        #expect {
-            try ConfigLoader.parse(yaml, providerTypes: catalog)
-        } throws: { error in
-            (error as? ConfigError)?.issues.contains { $0.path == path && $0.message.contains(message) } ?? false
-        }
+        expectIssue(at: path, containing: message) { () throws(ConfigError) in _ = try ConfigLoader.parse(yaml, providerTypes: catalog) }
     }
 
     @Test(arguments: [
@@ -64,10 +60,18 @@ private struct EchoSchema: ProviderConfigSchema {
         ("providers:\n  c: {type: anthropic, oauth: {token_url: 'http://x', grant: magic}}\n", "providers.c.oauth.grant", "unknown grant"),
     ])
     func theStandardTypesCheckTheirOwnSections(_ yaml: String, _ path: String, _ message: String) {
-        #expect {
-            try ConfigLoader.parse(yaml)
-        } throws: { error in
-            (error as? ConfigError)?.issues.contains { $0.path == path && $0.message.contains(message) } ?? false
+        expectIssue(at: path, containing: message) { () throws(ConfigError) in _ = try ConfigLoader.parse(yaml) }
+    }
+
+    /// Expects `parse` to fail with an issue at `path` whose message contains `message`.
+    private func expectIssue(
+        at path: String, containing message: String, sourceLocation: SourceLocation = #_sourceLocation, _ parse: () throws(ConfigError) -> Void
+    ) {
+        do {
+            try parse()
+            Issue.record("the config was accepted", sourceLocation: sourceLocation)
+        } catch {
+            #expect(error.issues.contains { $0.path == path && $0.message.contains(message) }, "\(error.issues)", sourceLocation: sourceLocation)
         }
     }
 }
