@@ -96,12 +96,16 @@ public struct ToolCall: Sendable, Hashable {
 /// The result of a tool call, sent back by the client.
 public struct ToolResult: Sendable, Hashable {
     public var callID: String
+    /// The name of the function this result answers, found from the call with ``callID`` earlier in the
+    /// conversation (Gemini's `functionResponse` needs it; neither client dialect sends it).
+    public var name: String?
     /// Text and image parts of the result.
     public var content: [ContentPart]
     public var isError: Bool
 
-    public init(callID: String, content: [ContentPart], isError: Bool = false) {
+    public init(callID: String, name: String? = nil, content: [ContentPart], isError: Bool = false) {
         self.callID = callID
+        self.name = name
         self.content = content
         self.isError = isError
     }
@@ -110,6 +114,28 @@ public struct ToolResult: Sendable, Hashable {
     public var text: String {
         content.reduce(into: "") { result, part in
             if case .text(let text) = part { result += text }
+        }
+    }
+}
+
+extension [ChatMessage] {
+    /// Gives every tool result the function name of the call it answers (by call id, from earlier
+    /// assistant turns); results whose call is not in the conversation keep `nil`.
+    public mutating func resolveToolResultNames() {
+        var names: [String: String] = [:]
+        for index in indices {
+            for partIndex in self[index].parts.indices {
+                switch self[index].parts[partIndex] {
+                case .toolCall(let call):
+                    names[call.id] = call.name
+                case .toolResult(var result) where result.name == nil:
+                    guard let name = names[result.callID] else { continue }
+                    result.name = name
+                    self[index].parts[partIndex] = .toolResult(result)
+                default:
+                    continue
+                }
+            }
         }
     }
 }

@@ -47,11 +47,17 @@ public struct ChatChoice: Sendable {
 }
 
 /// Why generation stopped, in the canonical vocabulary (OpenAI's).
-public enum FinishReason: String, Sendable, Hashable {
+/// Why the model stopped, in neutral terms: each provider decodes its own vocabulary into these and each
+/// dialect writes them in its own (OpenAI `finish_reason`, Anthropic `stop_reason`).
+public enum FinishReason: Sendable, Hashable, CaseIterable {
+    /// A natural end (or a stop sequence).
     case stop
+    /// The output cap was reached.
     case length
-    case toolCalls = "tool_calls"
-    case contentFilter = "content_filter"
+    /// The model called tools and waits for their results.
+    case toolCalls
+    /// A safety system withheld or cut the answer, or the model refused.
+    case contentFilter
 }
 
 /// Token counts of one request.

@@ -23,6 +23,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
         await respond(to: request, context: context) { key, snapshot, requestID, logger in
             let body = try await readBody(request, limit: snapshot.config.maxBodyBytes)
             var chat = try dialect.decodeChat(try parseRequestObject(body.readableBytesView), headers: forwardableHeaders(request))
+            chat.messages.resolveToolResultNames()
             let route = try snapshot.table.resolve(model: chat.model, key: key)
             route.prepare(&chat)
             var logger = logger

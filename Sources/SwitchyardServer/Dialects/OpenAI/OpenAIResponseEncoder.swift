@@ -25,7 +25,7 @@ enum OpenAIResponseEncoder {
                     }
                     return [
                         "index": .int(choice.index), "message": .object(message), "logprobs": choice.logprobs ?? .null,
-                        "finish_reason": .string(choice.finishReason.rawValue),
+                        "finish_reason": .string(finishReason(choice.finishReason)),
                     ]
                 }))
         if let usage = response.usage { object.append("usage", encodeUsage(usage)) }
@@ -55,6 +55,16 @@ enum OpenAIResponseEncoder {
             "model": .string(response.model),
             "usage": ["prompt_tokens": .int(response.promptTokens), "total_tokens": .int(response.promptTokens)],
         ]
+    }
+
+    /// Canonical finish reason → OpenAI `finish_reason`.
+    static func finishReason(_ reason: FinishReason) -> String {
+        switch reason {
+        case .stop: "stop"
+        case .length: "length"
+        case .toolCalls: "tool_calls"
+        case .contentFilter: "content_filter"
+        }
     }
 
     static func encodeError(_ error: GatewayError) -> JSONValue {

@@ -87,7 +87,7 @@ struct OpenAIStreamEncoder: DialectStreamEncoder {
             [
                 [
                     "index": .int(choice), "delta": delta, "logprobs": logprobs ?? .null,
-                    "finish_reason": finishReason.map { .string($0.rawValue) } ?? .null,
+                    "finish_reason": finishReason.map { .string(OpenAIResponseEncoder.finishReason($0)) } ?? .null,
                 ]
             ])
         if includeUsage { chunk.append("usage", .null) }
