@@ -103,13 +103,13 @@ public struct AttemptLoop: Sendable {
                 }
                 target.acquire()
                 let started = timeSource.now
-                let outcome = try await visit(target, of: route, deadline: deadline, report: &report, logger: logger, attempt: attempt)
+                let outcome = await visit(target, of: route, deadline: deadline, report: &report, logger: logger, attempt: attempt)
                 let transition: CircuitBreaker.Transition?
                 switch outcome {
                 case .answered: transition = target.record(failure: nil, latency: timeSource.now - started, now: timeSource.now)
                 case .failed(let kind): transition = target.record(failure: kind, latency: nil, now: timeSource.now)
-                case .untried, .skipped:
-                    // Nothing was sent: give back the breaker's probe slot without a verdict on health.
+                case .untried, .skipped, .ended:
+                    // No verdict on the target's health: give back the breaker's probe slot.
                     target.releaseUntried()
                     transition = nil
                     if pass == 0, case .untried = outcome { report.skipped.append("\(target.name): no usable credential") }
@@ -134,6 +134,9 @@ public struct AttemptLoop: Sendable {
                     }
                 case .untried, .skipped:
                     target.release()
+                case .ended(let error):
+                    target.release()
+                    throw ExecutionFailure(error: error, report: report)
                 }
             }
             if !attemptedThisPass { break }
@@ -149,8 +152,9 @@ public struct AttemptLoop: Sendable {
         case untried
         /// The target could not take this request (its reason is in the report).
         case skipped
+        /// The request is over without a verdict on anyone's health: cancelled, or the client's own mistake.
+        case ended(GatewayError)
     }
-
 
     /// Tries a target's credentials in turn: a credential problem moves to the next credential, anything
     /// else ends the visit.
@@ -161,7 +165,7 @@ public struct AttemptLoop: Sendable {
         report: inout ExecutionReport,
         logger: Logger,
         attempt: (AttemptContext) async throws(UpstreamFailure) -> T
-    ) async throws(ExecutionFailure) -> VisitOutcome<T> {
+    ) async -> VisitOutcome<T> {
         var lastFailure: FailureKind?
         for slot in target.provider.credentialOrder(now: timeSource.now) {
             guard report.attempts.count < routing.attempts, timeSource.now < deadline else { break }
@@ -185,24 +189,20 @@ public struct AttemptLoop: Sendable {
             } catch {
                 let error = redactor.redact(error)
                 slot.release()
-                if error.origin != .upstream { slot.releaseUntried() }
+                // The client named a model the vendor does not have: its mistake, counted against nobody.
+                let isClientMistake = error.kind == .modelNotFound && route.isDirect
+                if error.origin != .upstream || isClientMistake { slot.releaseUntried() }
                 switch error.origin {
                 case .upstream:
-                    if error.kind == .modelNotFound, route.isDirect {
-                        // The client named a model the vendor does not have: its mistake, counted against nobody.
+                    if isClientMistake {
                         report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: error))
-                        target.releaseUntried()
-                        target.release()
-                        throw ExecutionFailure(error: .upstream(error, target: target.name), report: report)
+                        return .ended(.upstream(error, target: target.name))
                     }
                 case .cancelled:
                     // The client went away or the gateway is shutting down: no verdict on anyone's health.
                     report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: error))
-                    // The visit ends here, not in `run`: give back the target's in-flight count and any probe slot.
-                    target.releaseUntried()
-                    target.release()
                     observer.attemptCancelled(target: target, logger: logger)
-                    throw ExecutionFailure(error: .cancelled, report: report)
+                    return .ended(.cancelled)
                 case .gatewaySaturated:
                     // The gateway's own limit, not the provider's fault: try elsewhere, count against nobody.
                     logger.warning("Upstream connection limit reached", metadata: ["target": "\(target.name)", "provider": "\(target.provider.name)"])
