@@ -15,12 +15,18 @@ public struct ChatEventReader {
     /// The attempt's total deadline (`timeout.total`), on the router's clock; a stream still running past it is cut off.
     private let deadline: ContinuousClock.Instant
     private let timeSource: any TimeSource
+    /// Scrubs secrets from in-band upstream errors before they reach the client or a log.
+    private let redactor: SecretRedactor
 
-    init(iterator: UpstreamBody.AsyncIterator, decoder: any ChatStreamDecoder, deadline: ContinuousClock.Instant, timeSource: any TimeSource) {
+    init(
+        iterator: UpstreamBody.AsyncIterator, decoder: any ChatStreamDecoder, deadline: ContinuousClock.Instant, timeSource: any TimeSource,
+        redactor: SecretRedactor
+    ) {
         self.iterator = iterator
         self.decoder = decoder
         self.deadline = deadline
         self.timeSource = timeSource
+        self.redactor = redactor
     }
 
     /// The next batch of events, or `nil` once the upstream stream completed.
@@ -34,7 +40,7 @@ public struct ChatEventReader {
             return events
         } catch {
             lease?.release()
-            throw error
+            throw redactor.redact(error)
         }
     }
 

@@ -36,7 +36,7 @@ public struct ChatExecutor: Sendable {
         try await runChat(request, route: route, table: table, logger: logger) { response, context throws(UpstreamFailure) in
             var reader = ChatEventReader(
                 iterator: response.body.makeAsyncIterator(), decoder: context.target.provider.adapter.makeStreamDecoder(),
-                deadline: context.deadline, timeSource: loop.timeSource)
+                deadline: context.deadline, timeSource: loop.timeSource, redactor: loop.redactor)
             try await reader.awaitFirstContent(by: context.answerDeadline)
             return ChatEventStream(reader)
         }

@@ -120,7 +120,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
                         error = .shuttingDown
                         logger.warning("Stream ended by the shutdown grace", metadata: ["target": "\(target)"])
                     } else {
-                        error = .midStream(snapshot.executor.loop.redactor.redact(failure))
+                        error = .midStream(failure)
                         logger.warning(
                             "Stream failed after it started", metadata: ["target": "\(target)", "failure.kind": "\(failure.kind.rawValue)"])
                     }
