@@ -52,7 +52,10 @@ public func buildApplication(
     for (path, allowed) in [("/v1/chat/completions", HTTPRequest.Method.post), ("/v1/embeddings", .post), ("/v1/messages", .post), ("/v1/models", .get)] {
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] where method != allowed {
             router.on(RouterPath(path), method: method) { request, _ -> Response in
-                throw GatewayError(code: .invalidRequest, status: 405, message: "Method \(request.method) is not allowed on \(path); use \(allowed).")
+                let error = GatewayError(code: .invalidRequest, status: 405, message: "Method \(request.method) is not allowed on \(path); use \(allowed).")
+                var response = HTTPErrorMiddleware<GatewayRequestContext>.render(error, for: request)
+                response.headers[.allow] = allowed.rawValue
+                return response
             }
         }
     }
@@ -94,13 +97,16 @@ struct HTTPErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 }
             default: gatewayError = GatewayError(code: .internalError, status: 500, message: "Request failed.")
             }
-            let body = path.hasPrefix("/v1/messages") ? AnthropicResponseEncoder.encodeError(gatewayError) : OpenAIResponseEncoder.encodeError(gatewayError)
-            var headers = HTTPFields()
-            headers[.contentType] = "application/json"
-            headers[.requestID] = RequestID.accept(request.headers[.requestID])
-            if gatewayError.status == 405 { headers[.allow] = path == "/v1/models" ? "GET" : "POST" }
-            return Response(
-                status: HTTPResponse.Status(code: gatewayError.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.jsonBytes)))
+            return Self.render(gatewayError, for: request)
         }
+    }
+
+    /// `error` in the dialect of the request's path, with the request id.
+    static func render(_ error: GatewayError, for request: Request) -> Response {
+        let body = request.uri.path.hasPrefix("/v1/messages") ? AnthropicResponseEncoder.encodeError(error) : OpenAIResponseEncoder.encodeError(error)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[.requestID] = RequestID.accept(request.headers[.requestID])
+        return Response(status: HTTPResponse.Status(code: error.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.jsonBytes)))
     }
 }

@@ -95,12 +95,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     private let connections: ClientConnections
     private let watch = ConnectionWatch()
     private var isRegistered = false
+    private var isRefused = false
 
     init(connections: ClientConnections) {
         self.connections = connections
     }
-
-    private var isRefused = false
 
     func handlerAdded(context: ChannelHandlerContext) {
         guard connections.admit(context.channel, watch: watch) else {
