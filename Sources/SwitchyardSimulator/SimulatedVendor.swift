@@ -29,7 +29,7 @@ public final class SimulatedVendor: Sendable {
         /// Share of requests (0–1) failed at random with `scheduledFailure`, from a seeded generator.
         var randomFailureRate: Double = 0
         var random = SplitMix64(seed: 0)
-        /// The most recent requests (at most `retainedRequests`); `requestCount` counts all of them.
+        /// The most recent requests (between `retainedRequests` and twice that); `requestCount` counts all of them.
         var requests: [RecordedRequest] = []
         var requestCount = 0
         var hooks: [RecordedRequest] = []

@@ -155,23 +155,6 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         }
     }
 
-    /// Removes every member whose key is in `names`, in one pass.
-    public mutating func removeMembers(named names: Set<String>) {
-        guard keys.contains(where: names.contains) else { return }
-        var keptKeys: [String] = []
-        var keptValues: [JSONValue] = []
-        keptKeys.reserveCapacity(keys.count)
-        keptValues.reserveCapacity(values.count)
-        for (key, value) in zip(keys, values) where !names.contains(key) {
-            keptKeys.append(key)
-            keptValues.append(value)
-        }
-        keys = keptKeys
-        values = keptValues
-        index = nil
-        if keys.count > Self.indexThreshold { rebuildIndex() }
-    }
-
     private mutating func rebuildIndex() {
         var positions: [String: Int] = [:]
         positions.reserveCapacity(keys.count)
