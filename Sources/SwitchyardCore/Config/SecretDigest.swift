@@ -1,31 +1,44 @@
 import Crypto
 
-/// SHA-256 digests of secrets, for looking keys up and comparing them without touching the secret.
+/// The SHA-256 digest of a secret, for looking keys up and comparing them without touching the secret.
 ///
 /// Virtual keys are long random strings, so a plain digest is safe to store and compare; it is stable
-/// across restarts and processes (the form key storage keeps), and lookups by digest take the same time
-/// whichever key, or how much of one, a caller guessed.
-public enum SecretDigest {
-    /// The lowercase hex SHA-256 of `secret`'s UTF-8 bytes.
-    public static func hex(_ secret: String) -> String {
+/// across restarts and processes (``hex`` is the form key storage keeps), and lookups by digest take the
+/// same time whichever key, or how much of one, a caller guessed. Held as four words, so a lookup hashes
+/// 32 bytes and builds no string.
+public struct SecretDigest: Hashable, Sendable {
+    private let words: (UInt64, UInt64, UInt64, UInt64)
+
+    public init(_ secret: String) {
         let digest = SHA256.hash(data: Array(secret.utf8))
-        var text = ""
-        text.reserveCapacity(64)
-        for byte in digest {
-            text.append(hexDigits[Int(byte >> 4)])
-            text.append(hexDigits[Int(byte & 0x0F)])
+        words = digest.withUnsafeBytes { bytes in
+            (bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+             bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
         }
-        return text
+    }
+
+    public static func == (lhs: SecretDigest, rhs: SecretDigest) -> Bool {
+        lhs.words == rhs.words
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
+    }
+
+    /// The lowercase hex form of the digest.
+    public var hex: String {
+        withUnsafeBytes(of: words) { bytes in
+            bytes.map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
+        }
     }
 
     /// Whether `presented` is `expected`, in time that depends on neither's content nor length.
     public static func matches(_ presented: String, _ expected: String) -> Bool {
-        let lhs = Array(SHA256.hash(data: Array(presented.utf8)))
-        let rhs = Array(SHA256.hash(data: Array(expected.utf8)))
-        var difference: UInt8 = 0
-        for index in 0..<lhs.count { difference |= lhs[index] ^ rhs[index] }
-        return difference == 0
+        let lhs = SecretDigest(presented).words
+        let rhs = SecretDigest(expected).words
+        return (lhs.0 ^ rhs.0) | (lhs.1 ^ rhs.1) | (lhs.2 ^ rhs.2) | (lhs.3 ^ rhs.3) == 0
     }
-
-    private static let hexDigits = Array("0123456789abcdef")
 }

@@ -9,7 +9,7 @@ public final class RouteTable: Sendable {
     public let routes: [ResolvedRoute]
     private let routesByName: [String: ResolvedRoute]
     /// Virtual keys by the SHA-256 of their secret: never looked up by the secret itself.
-    private let keysByDigest: [String: VirtualKeyConfig]
+    private let keysByDigest: [SecretDigest: VirtualKeyConfig]
     /// Every target some route lists, by `provider/model`: a client naming one directly shares its health.
     private let routeTargets: [String: TargetState]
     /// Targets named directly by clients that no route lists: created on first use, bounded.
@@ -41,7 +41,7 @@ public final class RouteTable: Sendable {
         }
         self.routes = routes
         self.routesByName = Dictionary(routes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        self.keysByDigest = Dictionary(config.keys.map { (SecretDigest.hex($0.key), $0) }, uniquingKeysWith: { first, _ in first })
+        self.keysByDigest = Dictionary(config.keys.map { (SecretDigest($0.key), $0) }, uniquingKeysWith: { first, _ in first })
         self.routeTargets = targetStates
         self.directTargets = DirectTargets(breaker: config.routing.circuitBreaker, metrics: metrics)
     }
@@ -54,7 +54,7 @@ public final class RouteTable: Sendable {
 
     /// The virtual key with this secret, found by its digest.
     public func virtualKey(secret: String) -> VirtualKeyConfig? {
-        keysByDigest[SecretDigest.hex(secret)]
+        keysByDigest[SecretDigest(secret)]
     }
 
     /// Every target state known so far (route targets and direct targets already used).

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct SecretDigestTests {
     @Test func digestIsTheStandardSHA256() {
-        #expect(SecretDigest.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SecretDigest("abc").hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
     @Test func matchingComparesWholeSecretsOfAnyLength() {
@@ -18,7 +18,7 @@ import Testing
         let config = try ConfigLoader.parse("keys:\n  - {name: app, key: sk-virtual-123}\n")
         let table = RouteTable(config: config, providers: [])
         #expect(table.virtualKey(secret: "sk-virtual-123")?.name == "app")
-        #expect(table.virtualKey(secret: SecretDigest.hex("sk-virtual-123")) == nil)
+        #expect(table.virtualKey(secret: SecretDigest("sk-virtual-123").hex) == nil)
         #expect(table.virtualKey(secret: "sk-virtual-12") == nil)
     }
 }
