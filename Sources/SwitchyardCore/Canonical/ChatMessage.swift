@@ -34,6 +34,13 @@ public struct ChatMessage: Sendable, Hashable {
         }
     }
 
+    /// The concatenated reasoning text.
+    public var reasoningText: String {
+        parts.reduce(into: "") { result, part in
+            if case .reasoning(let reasoning) = part { result += reasoning.text }
+        }
+    }
+
     /// The tool calls this message makes.
     public var toolCalls: [ToolCall] {
         parts.compactMap { part in
@@ -49,6 +56,60 @@ public enum ContentPart: Sendable, Hashable {
     case image(ImageSource)
     case toolCall(ToolCall)
     case toolResult(ToolResult)
+    /// The model's reasoning (Anthropic `thinking`, Gemini thought parts, OpenAI-dialect `reasoning_content`).
+    case reasoning(ReasoningPart)
+}
+
+/// Reasoning the model showed, with the opaque data its vendor needs back unchanged.
+///
+/// A signature is tied to the vendor family that made it: encoders send it back only to that family and
+/// drop it (with the reasoning it signs) anywhere else, since another vendor cannot verify it.
+public struct ReasoningPart: Sendable, Hashable {
+    /// The visible reasoning text; empty for redacted reasoning or a bare signature.
+    public var text: String
+    public var signature: ReasoningSignature?
+    /// Anthropic `redacted_thinking`: the reasoning is encrypted and `signature.value` holds its data.
+    public var isRedacted: Bool
+
+    public init(text: String, signature: ReasoningSignature? = nil, isRedacted: Bool = false) {
+        self.text = text
+        self.signature = signature
+        self.isRedacted = isRedacted
+    }
+}
+
+/// Provider-opaque reasoning data (Anthropic's `signature`, Gemini's `thoughtSignature`) and the vendor
+/// family that issued it.
+public struct ReasoningSignature: Sendable, Hashable {
+    public enum Family: String, Sendable, Hashable {
+        /// Claude, wherever it is served (Anthropic, Vertex, Bedrock): its signatures are valid across them.
+        case anthropic
+        /// Gemini, on the Gemini API or Vertex.
+        case gemini
+    }
+
+    public var family: Family
+    public var value: String
+
+    public init(family: Family, value: String) {
+        self.family = family
+        self.value = value
+    }
+
+    /// The form handed to clients: Anthropic signatures unchanged (so Anthropic SDKs can replay them to
+    /// Anthropic directly); others prefixed with their family, which ``init(clientToken:)`` reads back.
+    public var clientToken: String {
+        family == .anthropic ? value : "\(family.rawValue)~\(value)"
+    }
+
+    /// Reads a signature a client sent back; one without a family prefix is Anthropic's.
+    public init(clientToken: String) {
+        if let tilde = clientToken.firstIndex(of: "~"), let family = Family(rawValue: String(clientToken[..<tilde])), family != .anthropic {
+            self.init(family: family, value: String(clientToken[clientToken.index(after: tilde)...]))
+        } else {
+            self.init(family: .anthropic, value: clientToken)
+        }
+    }
 }
 
 /// An image, either by URL (http(s) or `data:`) or as inline base64 data.
@@ -85,11 +146,32 @@ public struct ToolCall: Sendable, Hashable {
     public var id: String
     public var name: String
     public var arguments: String
+    /// Opaque reasoning data the vendor attached to this call (Gemini's `thoughtSignature`).
+    public var signature: ReasoningSignature?
 
-    public init(id: String, name: String, arguments: String) {
+    public init(id: String, name: String, arguments: String, signature: ReasoningSignature? = nil) {
         self.id = id
         self.name = name
         self.arguments = arguments
+        self.signature = signature
+    }
+
+    /// The id handed to clients. Neither client dialect has a place for a call's signature, so it rides in
+    /// the id (`<id>__thought__<signature>`, the convention other gateways use) and comes back with the
+    /// call and with its result; ``split(clientID:)`` takes it off again.
+    public var clientID: String {
+        guard let signature else { return id }
+        return id + Self.signatureSeparator + signature.clientToken
+    }
+
+    static let signatureSeparator = "__thought__"
+
+    /// A client's call id without the signature ``clientID`` put in it, and that signature.
+    public static func split(clientID: String) -> (id: String, signature: ReasoningSignature?) {
+        guard let range = clientID.firstRange(of: signatureSeparator) else { return (clientID, nil) }
+        let token = clientID[range.upperBound...]
+        guard !token.isEmpty else { return (String(clientID[..<range.lowerBound]), nil) }
+        return (String(clientID[..<range.lowerBound]), ReasoningSignature(clientToken: String(token)))
     }
 }
 
@@ -119,6 +201,20 @@ public struct ToolResult: Sendable, Hashable {
 }
 
 extension [ChatMessage] {
+    /// Whether any message holds reasoning or a signed tool call: gateway-managed content that a
+    /// same-dialect pass-through must not forward verbatim.
+    public var carriesReasoning: Bool {
+        contains { message in
+            message.parts.contains { part in
+                switch part {
+                case .reasoning: true
+                case .toolCall(let call): call.signature != nil
+                default: false
+                }
+            }
+        }
+    }
+
     /// Gives every tool result the function name of the call it answers (by call id, from earlier
     /// assistant turns); results whose call is not in the conversation keep `nil`.
     public mutating func resolveToolResultNames() {

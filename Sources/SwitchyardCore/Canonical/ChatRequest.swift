@@ -15,6 +15,8 @@ public struct ChatRequest: Sendable {
     public var n: Int?
     public var logprobs: Bool?
     public var topLogprobs: Int?
+    /// How much the model should reason before answering, when the client said.
+    public var reasoning: ReasoningRequest?
     /// An end-user identifier for abuse tracking.
     public var user: String?
     public var stream: Bool
@@ -111,6 +113,50 @@ public enum ToolChoice: Sendable, Hashable {
     case required
     /// The model must call this tool.
     case function(String)
+}
+
+/// The client's wish for reasoning: OpenAI `reasoning_effort`, Anthropic `thinking`, Gemini `thinkingConfig`.
+public enum ReasoningRequest: Sendable, Hashable {
+    case disabled
+    case effort(ReasoningEffort)
+    /// A token budget for thinking (Anthropic `budget_tokens`, Gemini `thinkingBudget`).
+    case budget(tokens: Int)
+
+    /// The token budget for vendors that take one; efforts map to fixed budgets.
+    public var budgetTokens: Int? {
+        switch self {
+        case .disabled: nil
+        case .budget(let tokens): tokens
+        case .effort(let effort): effort.budgetTokens
+        }
+    }
+
+    /// The effort for vendors that take one; budgets map to the nearest effort.
+    public var effort: ReasoningEffort? {
+        switch self {
+        case .disabled: nil
+        case .effort(let effort): effort
+        case .budget(let tokens): ReasoningEffort.allCases.first { tokens <= $0.budgetTokens } ?? .high
+        }
+    }
+}
+
+/// OpenAI's reasoning efforts, ordered from least to most.
+public enum ReasoningEffort: String, Sendable, Hashable, CaseIterable {
+    case minimal
+    case low
+    case medium
+    case high
+
+    /// Thinking budget in tokens; 1,024 is Anthropic's minimum.
+    public var budgetTokens: Int {
+        switch self {
+        case .minimal: 1024
+        case .low: 2048
+        case .medium: 8192
+        case .high: 24576
+        }
+    }
 }
 
 /// The shape the client wants the answer in.

@@ -121,7 +121,7 @@ extension ChatEvent {
     /// Whether the event is something a client sees as output (not bookkeeping such as start or usage).
     var carriesContent: Bool {
         switch self {
-        case .textDelta, .refusalDelta, .toolCallStart, .toolCallArguments, .finish: true
+        case .textDelta, .refusalDelta, .reasoningDelta, .reasoningSignature, .redactedReasoning, .toolCallStart, .toolCallArguments, .finish: true
         case .start, .usage, .logprobs: false
         }
     }

@@ -17,7 +17,9 @@ public struct AnthropicRequestEncoder: Sendable {
     private var dropsSampling: Bool { apiVersion >= "2026-10-21" }
 
     public func encode(_ request: ChatRequest, model: String) throws(GatewayError) -> JSONValue {
-        if let passThrough = request.passThrough, passThrough.dialect == .anthropic {
+        if let passThrough = request.passThrough, passThrough.dialect == .anthropic,
+            !carriesForeignReasoning(request.messages) || !request.dialectOnlyFields.isEmpty
+        {
             var body = passThrough.body
             body["model"] = .string(model)
             if body["max_tokens"] == nil { body["max_tokens"] = .int(request.maxTokens ?? defaultMaxTokens) }
@@ -46,7 +48,17 @@ public struct AnthropicRequestEncoder: Sendable {
             body.append("output_config", ["format": ["type": "json_schema", "schema": schema]])
         }
         if !request.stop.isEmpty { body.append("stop_sequences", .array(request.stop.map { .string($0) })) }
-        if !dropsSampling {
+        let thinkingBudget = request.reasoning?.budgetTokens
+        if let budget = thinkingBudget {
+            // Anthropic wants max_tokens above the thinking budget, counting the answer on top of it.
+            let cap = request.maxTokens ?? defaultMaxTokens
+            if cap <= budget { body["max_tokens"] = .int(budget + cap) }
+            body.append("thinking", ["type": "enabled", "budget_tokens": .int(budget)])
+        } else if request.reasoning == .disabled {
+            body.append("thinking", ["type": "disabled"])
+        }
+        // Sampling knobs are refused alongside thinking, which fixes them itself.
+        if !dropsSampling, thinkingBudget == nil {
             if let value = request.sampling.temperature { body.append("temperature", .double(value)) }
             if let value = request.sampling.topP { body.append("top_p", .double(value)) }
             if let value = request.sampling.topK { body.append("top_k", .int(value)) }
@@ -84,6 +96,19 @@ public struct AnthropicRequestEncoder: Sendable {
                     throw .invalidRequest(
                         "messages[\(position)]: the arguments of tool call '\(call.id)' are not a JSON object, which Anthropic models require.",
                         parameter: "messages[\(position)].tool_calls")
+                }
+            }
+        }
+    }
+
+    /// Reasoning Anthropic did not sign, or calls signed by another vendor (their ids carry the signature).
+    private func carriesForeignReasoning(_ messages: [ChatMessage]) -> Bool {
+        messages.contains { message in
+            message.parts.contains { part in
+                switch part {
+                case .reasoning(let reasoning): reasoning.signature?.family != .anthropic
+                case .toolCall(let call): call.signature != nil
+                default: false
                 }
             }
         }
@@ -132,6 +157,11 @@ public struct AnthropicRequestEncoder: Sendable {
             return text.isEmpty ? [] : [["type": "text", "text": .string(text)]]
         case .image(let image):
             return [encodeImage(image)]
+        case .reasoning(let reasoning):
+            // Only Claude's own signed reasoning goes back to Claude; anything else it would reject.
+            guard let signature = reasoning.signature, signature.family == .anthropic else { return [] }
+            if reasoning.isRedacted { return [["type": "redacted_thinking", "data": .string(signature.value)]] }
+            return [["type": "thinking", "thinking": .string(reasoning.text), "signature": .string(signature.value)]]
         case .toolCall(let call):
             let input = (try? JSONParser.parse(call.arguments)).flatMap { $0.objectValue.map(JSONValue.object) } ?? .object(JSONObject())
             return [["type": "tool_use", "id": .string(AnthropicToolID.sanitize(call.id)), "name": .string(call.name), "input": input]]

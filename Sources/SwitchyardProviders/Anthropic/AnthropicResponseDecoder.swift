@@ -17,8 +17,14 @@ public enum AnthropicResponseDecoder {
                         ToolCall(
                             id: block["id"]?.stringValue ?? "", name: block["name"]?.stringValue ?? "",
                             arguments: (block["input"] ?? .object(JSONObject())).jsonString)))
+            case "thinking":
+                let signature = block["signature"]?.stringValue.flatMap { $0.isEmpty ? nil : ReasoningSignature(family: .anthropic, value: $0) }
+                parts.append(.reasoning(ReasoningPart(text: block["thinking"]?.stringValue ?? "", signature: signature)))
+            case "redacted_thinking":
+                guard let data = block["data"]?.stringValue else { continue }
+                parts.append(.reasoning(ReasoningPart(text: "", signature: ReasoningSignature(family: .anthropic, value: data), isRedacted: true)))
             default:
-                continue  // thinking and server-tool blocks have no canonical form
+                continue  // server-tool blocks have no canonical form
             }
         }
         return ChatResponse(

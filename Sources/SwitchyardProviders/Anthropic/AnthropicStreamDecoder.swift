@@ -48,6 +48,10 @@ public struct AnthropicStreamDecoder: ChatStreamDecoder {
                 let toolIndex = toolIndexByBlock.count
                 toolIndexByBlock[index] = toolIndex
                 events.append(.toolCallStart(index: toolIndex, id: block?["id"]?.stringValue ?? "", name: block?["name"]?.stringValue ?? ""))
+            case "thinking":
+                if let text = block?["thinking"]?.stringValue, !text.isEmpty { events.append(.reasoningDelta(text)) }
+            case "redacted_thinking":
+                if let data = block?["data"]?.stringValue { events.append(.redactedReasoning(ReasoningSignature(family: .anthropic, value: data))) }
             default:
                 break
             }
@@ -61,8 +65,14 @@ public struct AnthropicStreamDecoder: ChatStreamDecoder {
                 if let fragment = delta?["partial_json"]?.stringValue, !fragment.isEmpty, let toolIndex = toolIndexByBlock[index] {
                     events.append(.toolCallArguments(index: toolIndex, fragment: fragment))
                 }
+            case "thinking_delta":
+                if let text = delta?["thinking"]?.stringValue, !text.isEmpty { events.append(.reasoningDelta(text)) }
+            case "signature_delta":
+                if let signature = delta?["signature"]?.stringValue, !signature.isEmpty {
+                    events.append(.reasoningSignature(ReasoningSignature(family: .anthropic, value: signature)))
+                }
             default:
-                break  // thinking, signature and citation deltas have no canonical form
+                break  // citation deltas and future types have no canonical form
             }
         case "message_delta":
             if let usageJSON = json["usage"] { usage = AnthropicResponseDecoder.usage(usageJSON, previous: usage) }

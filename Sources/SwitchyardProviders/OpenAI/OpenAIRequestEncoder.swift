@@ -13,7 +13,11 @@ public struct OpenAIRequestEncoder: Sendable {
     }
 
     public func encode(_ request: ChatRequest, model: String) throws(GatewayError) -> JSONValue {
-        if let passThrough = request.passThrough, passThrough.dialect == .openai {
+        // Reasoning and signed call ids in the history are this gateway's to take apart: a request that
+        // carries them is encoded afresh (unless it holds fields only pass-through can carry).
+        if let passThrough = request.passThrough, passThrough.dialect == .openai,
+            !request.messages.carriesReasoning || !request.dialectOnlyFields.isEmpty
+        {
             return encodePassThrough(passThrough.body, request: request, model: model)
         }
         if request.sampling.topK != nil, isOpenAIProper {
@@ -51,6 +55,9 @@ public struct OpenAIRequestEncoder: Sendable {
         if let value = request.logprobs { body.append("logprobs", .bool(value)) }
         if let value = request.topLogprobs { body.append("top_logprobs", .int(value)) }
         if let value = request.user { body.append("user", .string(value)) }
+        if isOpenAIProper, let reasoning = request.reasoning {
+            body.append("reasoning_effort", .string(reasoning.effort?.rawValue ?? "none"))
+        }
         if request.stream {
             body.append("stream", true)
             if requestsStreamUsage { body.append("stream_options", ["include_usage": true]) }
@@ -165,7 +172,7 @@ public struct OpenAIRequestEncoder: Sendable {
                     var imageURL: JSONObject = ["url": .string(url)]
                     if let detail = image.detail { imageURL["detail"] = .string(detail) }
                     return ["type": "image_url", "image_url": .object(imageURL)]
-                case .toolCall, .toolResult: return nil
+                case .toolCall, .toolResult, .reasoning: return nil
                 }
             })
     }

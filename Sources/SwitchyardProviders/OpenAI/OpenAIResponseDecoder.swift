@@ -10,6 +10,10 @@ public enum OpenAIResponseDecoder {
         let choices = choicesJSON.enumerated().map { offset, choice in
             let message = choice["message"]
             var parts: [ContentPart] = []
+            // Open-weight servers and DeepSeek show reasoning as `reasoning_content` (vLLM also as `reasoning`).
+            if let reasoning = (message?["reasoning_content"] ?? message?["reasoning"])?.stringValue, !reasoning.isEmpty {
+                parts.append(.reasoning(ReasoningPart(text: reasoning)))
+            }
             if let text = message?["content"]?.stringValue, !text.isEmpty { parts.append(.text(text)) }
             for call in message?["tool_calls"]?.arrayValue ?? [] {
                 let function = call["function"]

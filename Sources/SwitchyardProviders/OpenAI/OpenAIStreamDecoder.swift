@@ -56,6 +56,9 @@ public struct OpenAIStreamDecoder: ChatStreamDecoder {
             let index = choice["index"]?.intValue ?? 0
             let delta = choice["delta"]
             if let logprobs = choice["logprobs"], !logprobs.isNull { events.append(.logprobs(logprobs, choice: index)) }
+            if let reasoning = (delta?["reasoning_content"] ?? delta?["reasoning"])?.stringValue, !reasoning.isEmpty {
+                events.append(.reasoningDelta(reasoning, choice: index))
+            }
             if let text = delta?["content"]?.stringValue, !text.isEmpty { events.append(.textDelta(text, choice: index)) }
             if let refusal = delta?["refusal"]?.stringValue, !refusal.isEmpty { events.append(.refusalDelta(refusal, choice: index)) }
             for call in delta?["tool_calls"]?.arrayValue ?? [] {

@@ -22,7 +22,10 @@ func decodeStream(_ text: String, with decoder: any ChatStreamDecoder, sliceSize
 struct Reassembled: Equatable {
     var text = ""
     var refusal = ""
+    var reasoning = ""
+    var reasoningSignatures: [ReasoningSignature] = []
     var calls: [Int: (id: String, name: String, arguments: String)] = [:]
+    var callSignatures: [Int: ReasoningSignature] = [:]
     var finish: FinishReason?
     var usage: Usage?
 
@@ -31,7 +34,11 @@ struct Reassembled: Equatable {
             switch event {
             case .textDelta(let delta, _): text += delta
             case .refusalDelta(let delta, _): refusal += delta
-            case .toolCallStart(let index, let id, let name, _): calls[index] = (id, name, "")
+            case .reasoningDelta(let delta, _): reasoning += delta
+            case .reasoningSignature(let signature, _), .redactedReasoning(let signature, _): reasoningSignatures.append(signature)
+            case .toolCallStart(let index, let id, let name, let signature, _):
+                calls[index] = (id, name, "")
+                callSignatures[index] = signature
             case .toolCallArguments(let index, let fragment, _): calls[index]?.arguments += fragment
             case .finish(let reason, _): finish = reason
             case .usage(let latest): usage = latest
@@ -41,7 +48,8 @@ struct Reassembled: Equatable {
     }
 
     static func == (lhs: Reassembled, rhs: Reassembled) -> Bool {
-        lhs.text == rhs.text && lhs.refusal == rhs.refusal && lhs.finish == rhs.finish && lhs.usage == rhs.usage
+        lhs.text == rhs.text && lhs.reasoning == rhs.reasoning && lhs.reasoningSignatures == rhs.reasoningSignatures
+            && lhs.callSignatures == rhs.callSignatures && lhs.refusal == rhs.refusal && lhs.finish == rhs.finish && lhs.usage == rhs.usage
             && lhs.calls.mapValues { "\($0.id)|\($0.name)|\($0.arguments)" } == rhs.calls.mapValues { "\($0.id)|\($0.name)|\($0.arguments)" }
     }
 }

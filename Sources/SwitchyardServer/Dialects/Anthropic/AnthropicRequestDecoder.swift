@@ -4,7 +4,7 @@ import SwitchyardCore
 enum AnthropicRequestDecoder {
     private static let canonicalFields: Set<String> = [
         "model", "max_tokens", "messages", "system", "stop_sequences", "temperature", "top_p", "top_k", "tools", "tool_choice",
-        "metadata", "stream", "output_config",
+        "metadata", "stream", "output_config", "thinking",
     ]
     private static let ignorableFields: Set<String> = ["service_tier"]
 
@@ -58,6 +58,7 @@ enum AnthropicRequestDecoder {
             let schema = try format.required("schema").object()
             request.responseFormat = .jsonSchema(name: "response", description: nil, schema: .object(schema), strict: true)
         }
+        if let thinking = root.field("thinking") { request.reasoning = try decodeThinking(thinking) }
         request.stream = try root.field("stream")?.bool() ?? false
         request.includeUsage = true
         guard case .object(let object) = body else { return request }
@@ -105,7 +106,8 @@ enum AnthropicRequestDecoder {
             case "tool_use":
                 guard role == .assistant else { throw block.invalid("tool_use blocks belong in assistant messages") }
                 let input = try block.field("input").map { reader throws(GatewayError) in JSONValue.object(try reader.object()) } ?? .object(JSONObject())
-                parts.append(.toolCall(ToolCall(id: try block.required("id").string(), name: try block.required("name").string(), arguments: input.jsonString)))
+                let (id, signature) = ToolCall.split(clientID: try block.required("id").string())
+                parts.append(.toolCall(ToolCall(id: id, name: try block.required("name").string(), arguments: input.jsonString, signature: signature)))
             case "tool_result":
                 guard role == .user else { throw block.invalid("tool_result blocks belong in user messages") }
                 var resultParts: [ContentPart] = []
@@ -125,10 +127,20 @@ enum AnthropicRequestDecoder {
                 results.append(
                     .toolResult(
                         ToolResult(
-                            callID: try block.required("tool_use_id").string(), content: resultParts,
+                            callID: ToolCall.split(clientID: try block.required("tool_use_id").string()).id, content: resultParts,
                             isError: try block.field("is_error")?.bool() ?? false)))
-            case "thinking", "redacted_thinking":
-                continue  // replayed reasoning means nothing to another vendor; pass-through keeps it for Anthropic
+            case "thinking":
+                guard role == .assistant else { throw block.invalid("thinking blocks belong in assistant messages") }
+                let signature = try block.field("signature").map { reader throws(GatewayError) in try reader.string() }
+                parts.append(
+                    .reasoning(
+                        ReasoningPart(
+                            text: try block.field("thinking")?.string() ?? "",
+                            signature: signature.flatMap { $0.isEmpty ? nil : ReasoningSignature(clientToken: $0) })))
+            case "redacted_thinking":
+                guard role == .assistant else { throw block.invalid("redacted_thinking blocks belong in assistant messages") }
+                let data = try block.required("data").string()
+                parts.append(.reasoning(ReasoningPart(text: "", signature: ReasoningSignature(clientToken: data), isRedacted: true)))
             default:
                 dialectOnly.append("\(block.path) (\(type))")
             }
@@ -136,6 +148,18 @@ enum AnthropicRequestDecoder {
         var messages: [ChatMessage] = results.map { ChatMessage(role: .tool, parts: [$0]) }
         if !parts.isEmpty || results.isEmpty { messages.append(ChatMessage(role: role, parts: parts)) }
         return messages
+    }
+
+    /// `thinking: {type: enabled, budget_tokens}`, `{type: disabled}` or `{type: adaptive}` (the model decides;
+    /// a medium effort for vendors that need a number).
+    private static func decodeThinking(_ reader: FieldReader) throws(GatewayError) -> ReasoningRequest {
+        let typeReader = try reader.required("type")
+        switch try typeReader.string() {
+        case "enabled": return .budget(tokens: try reader.required("budget_tokens").int(in: 1024...100_000_000))
+        case "disabled": return .disabled
+        case "adaptive": return .effort(.medium)
+        case let other: throw typeReader.invalid("unknown thinking type '\(other)' (expected enabled, disabled or adaptive)")
+        }
     }
 
     private static func decodeImage(_ source: FieldReader) throws(GatewayError) -> ImageSource {

@@ -11,8 +11,10 @@ enum AnthropicResponseEncoder {
             switch part {
             case .text(let text) where !text.isEmpty:
                 content.append(["type": "text", "text": .string(text)])
+            case .reasoning(let reasoning):
+                if let block = thinkingBlock(reasoning) { content.append(block) }
             case .toolCall(let call):
-                content.append(["type": "tool_use", "id": .string(call.id), "name": .string(call.name), "input": toolInput(call.arguments)])
+                content.append(["type": "tool_use", "id": .string(call.clientID), "name": .string(call.name), "input": toolInput(call.arguments)])
             default:
                 continue
             }
@@ -27,6 +29,16 @@ enum AnthropicResponseEncoder {
         object.append("stop_sequence", .null)
         object.append("usage", encodeUsage(response.usage ?? Usage()))
         return .object(object)
+    }
+
+    /// A thinking block; reasoning without a signature (a vendor that shows thoughts without signing them)
+    /// is still shown, with an empty signature, as Anthropic's own streams start blocks.
+    static func thinkingBlock(_ reasoning: ReasoningPart) -> JSONValue? {
+        if reasoning.isRedacted, let data = reasoning.signature {
+            return ["type": "redacted_thinking", "data": .string(data.clientToken)]
+        }
+        guard !reasoning.text.isEmpty || reasoning.signature != nil else { return nil }
+        return ["type": "thinking", "thinking": .string(reasoning.text), "signature": .string(reasoning.signature?.clientToken ?? "")]
     }
 
     /// Canonical usage → Anthropic usage, whose `input_tokens` excludes cache reads and writes.

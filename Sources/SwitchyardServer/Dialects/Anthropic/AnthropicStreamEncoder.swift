@@ -9,6 +9,7 @@ import SwitchyardCore
 struct AnthropicStreamEncoder: DialectStreamEncoder {
     private enum OpenBlock {
         case text
+        case thinking
         case tool(index: Int)
     }
 
@@ -53,14 +54,43 @@ struct AnthropicStreamEncoder: DialectStreamEncoder {
             write(
                 "content_block_delta",
                 ["type": "content_block_delta", "index": .int(nextBlockIndex), "delta": ["type": "text_delta", "text": .string(text)]], into: &output)
-        case .toolCallStart(let index, let id, let name, let choice):
+        case .reasoningDelta(let text, let choice):
             guard choice == 0 else { return }
+            openThinkingBlock(into: &output)
+            write(
+                "content_block_delta",
+                ["type": "content_block_delta", "index": .int(nextBlockIndex), "delta": ["type": "thinking_delta", "thinking": .string(text)]],
+                into: &output)
+        case .reasoningSignature(let signature, let choice):
+            guard choice == 0 else { return }
+            openThinkingBlock(into: &output)
+            write(
+                "content_block_delta",
+                [
+                    "type": "content_block_delta", "index": .int(nextBlockIndex),
+                    "delta": ["type": "signature_delta", "signature": .string(signature.clientToken)],
+                ], into: &output)
+            closeBlock(into: &output)
+        case .redactedReasoning(let data, let choice):
+            guard choice == 0 else { return }
+            closeBlock(into: &output)
+            write(
+                "content_block_start",
+                [
+                    "type": "content_block_start", "index": .int(nextBlockIndex),
+                    "content_block": ["type": "redacted_thinking", "data": .string(data.clientToken)],
+                ], into: &output)
+            write("content_block_stop", ["type": "content_block_stop", "index": .int(nextBlockIndex)], into: &output)
+            nextBlockIndex += 1
+        case .toolCallStart(let index, let id, let name, let signature, let choice):
+            guard choice == 0 else { return }
+            let clientID = ToolCall(id: id, name: name, arguments: "", signature: signature).clientID
             if case .tool? = openBlock {
-                heldToolCalls.append(HeldToolCall(index: index, id: id, name: name, arguments: ""))
+                heldToolCalls.append(HeldToolCall(index: index, id: clientID, name: name, arguments: ""))
                 return
             }
             closeBlock(into: &output)
-            openToolBlock(index: index, id: id, name: name, into: &output)
+            openToolBlock(index: index, id: clientID, name: name, into: &output)
         case .toolCallArguments(let index, let fragment, let choice):
             guard choice == 0 else { return }
             if case .tool(let open)? = openBlock, open == index {
@@ -75,6 +105,16 @@ struct AnthropicStreamEncoder: DialectStreamEncoder {
         case .start, .usage, .logprobs:
             break  // Anthropic's stream has no log-probabilities
         }
+    }
+
+    private mutating func openThinkingBlock(into output: inout [UInt8]) {
+        if case .thinking? = openBlock { return }
+        closeBlock(into: &output)
+        openBlock = .thinking
+        write(
+            "content_block_start",
+            ["type": "content_block_start", "index": .int(nextBlockIndex), "content_block": ["type": "thinking", "thinking": "", "signature": ""]],
+            into: &output)
     }
 
     private mutating func openToolBlock(index: Int, id: String, name: String, into output: inout [UInt8]) {

@@ -6,7 +6,7 @@ enum OpenAIRequestDecoder {
     private static let canonicalFields: Set<String> = [
         "model", "messages", "tools", "tool_choice", "parallel_tool_calls", "response_format", "temperature", "top_p", "top_k",
         "frequency_penalty", "presence_penalty", "seed", "stop", "n", "logprobs", "top_logprobs", "user", "max_tokens",
-        "max_completion_tokens", "stream", "stream_options", "functions", "function_call",
+        "max_completion_tokens", "stream", "stream_options", "functions", "function_call", "reasoning_effort",
     ]
     /// OpenAI fields that other providers may safely ignore (bookkeeping, not behaviour).
     private static let ignorableFields: Set<String> = ["store", "metadata", "prompt_cache_key", "safety_identifier", "service_tier"]
@@ -43,6 +43,7 @@ enum OpenAIRequestDecoder {
         request.logprobs = try root.field("logprobs")?.bool()
         request.topLogprobs = try root.field("top_logprobs")?.int(in: 0...20)
         request.user = try root.field("user")?.string()
+        if let effort = root.field("reasoning_effort") { request.reasoning = try decodeReasoningEffort(effort) }
         request.maxTokens = try (root.field("max_completion_tokens") ?? root.field("max_tokens"))?.int(in: 1...100_000_000)
         request.stream = try root.field("stream")?.bool() ?? false
         if let options = root.field("stream_options") {
@@ -69,7 +70,7 @@ enum OpenAIRequestDecoder {
         case "user":
             return ChatMessage(role: .user, parts: try userContent(reader.required("content")), name: name)
         case "assistant":
-            var parts: [ContentPart] = []
+            var parts = try decodeReasoning(reader)
             if let content = reader.field("content") {
                 let text = try textContent(content, allowRefusal: true)
                 if !text.isEmpty { parts.append(.text(text)) }
@@ -77,11 +78,12 @@ enum OpenAIRequestDecoder {
             if let calls = reader.field("tool_calls") {
                 for call in try calls.elements() {
                     let function = try call.required("function")
+                    let (id, signature) = ToolCall.split(clientID: try call.required("id").string())
                     parts.append(
                         .toolCall(
                             ToolCall(
-                                id: try call.required("id").string(), name: try function.required("name").string(),
-                                arguments: try function.field("arguments")?.string() ?? "{}")))
+                                id: id, name: try function.required("name").string(),
+                                arguments: try function.field("arguments")?.string() ?? "{}", signature: signature)))
                 }
             } else if let call = reader.field("function_call") {
                 let callName = try call.required("name").string()
@@ -89,7 +91,7 @@ enum OpenAIRequestDecoder {
             }
             return ChatMessage(role: .assistant, parts: parts, name: name)
         case "tool":
-            let callID = try reader.required("tool_call_id").string()
+            let callID = ToolCall.split(clientID: try reader.required("tool_call_id").string()).id
             let text = try reader.field("content").map { reader throws(GatewayError) in try textContent(reader) } ?? ""
             return ChatMessage(role: .tool, parts: [.toolResult(ToolResult(callID: callID, content: [.text(text)]))])
         case "function":
@@ -99,6 +101,37 @@ enum OpenAIRequestDecoder {
         default:
             throw roleReader.invalid("unknown role '\(roleText)' (expected system, developer, user, assistant or tool)")
         }
+    }
+
+    /// An assistant message's reasoning: `thinking_blocks` (signed, as this gateway and others hand them
+    /// out) or else plain `reasoning_content`, which no vendor can verify and only some accept back.
+    private static func decodeReasoning(_ message: FieldReader) throws(GatewayError) -> [ContentPart] {
+        if let blocks = message.field("thinking_blocks") {
+            var parts: [ContentPart] = []
+            for block in try blocks.elements() {
+                let typeReader = try block.required("type")
+                switch try typeReader.string() {
+                case "thinking":
+                    let signature = try block.field("signature").map { reader throws(GatewayError) in ReasoningSignature(clientToken: try reader.string()) }
+                    parts.append(.reasoning(ReasoningPart(text: try block.field("thinking")?.string() ?? "", signature: signature)))
+                case "redacted_thinking":
+                    let data = try block.required("data").string()
+                    parts.append(.reasoning(ReasoningPart(text: "", signature: ReasoningSignature(clientToken: data), isRedacted: true)))
+                case let other:
+                    throw typeReader.invalid("unknown thinking block type '\(other)' (expected thinking or redacted_thinking)")
+                }
+            }
+            return parts
+        }
+        guard let text = try message.field("reasoning_content")?.string(), !text.isEmpty else { return [] }
+        return [.reasoning(ReasoningPart(text: text))]
+    }
+
+    private static func decodeReasoningEffort(_ reader: FieldReader) throws(GatewayError) -> ReasoningRequest {
+        let text = try reader.string()
+        if text == "none" { return .disabled }
+        guard let effort = ReasoningEffort(rawValue: text) else { throw reader.invalid("expected none, minimal, low, medium or high") }
+        return .effort(effort)
     }
 
     /// A string, or an array of text parts joined together.

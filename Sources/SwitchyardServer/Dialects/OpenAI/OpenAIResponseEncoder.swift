@@ -17,10 +17,14 @@ enum OpenAIResponseEncoder {
                     let calls = choice.message.toolCalls
                     message["content"] = text.isEmpty && (!calls.isEmpty || choice.refusal != nil) ? .null : .string(text)
                     message["refusal"] = choice.refusal.map(JSONValue.string) ?? .null
+                    let reasoning = choice.message.reasoningText
+                    if !reasoning.isEmpty { message["reasoning_content"] = .string(reasoning) }
+                    let blocks = thinkingBlocks(choice.message.parts)
+                    if !blocks.isEmpty { message["thinking_blocks"] = .array(blocks) }
                     if !calls.isEmpty {
                         message["tool_calls"] = .array(
                             calls.map { call in
-                                ["id": .string(call.id), "type": "function", "function": ["name": .string(call.name), "arguments": .string(call.arguments)]]
+                                ["id": .string(call.clientID), "type": "function", "function": ["name": .string(call.name), "arguments": .string(call.arguments)]]
                             })
                     }
                     return [
@@ -31,6 +35,21 @@ enum OpenAIResponseEncoder {
         if let usage = response.usage { object.append("usage", encodeUsage(usage)) }
         if let fingerprint = response.systemFingerprint { object.append("system_fingerprint", .string(fingerprint)) }
         return .object(object)
+    }
+
+    /// Signed reasoning as `thinking_blocks` (the convention of other gateways), so a client that sends the
+    /// message back returns the signatures its vendor needs.
+    static func thinkingBlocks(_ parts: [ContentPart]) -> [JSONValue] {
+        parts.compactMap { part in
+            guard case .reasoning(let reasoning) = part, let signature = reasoning.signature else { return nil }
+            return thinkingBlock(text: reasoning.text, signature: signature, isRedacted: reasoning.isRedacted)
+        }
+    }
+
+    static func thinkingBlock(text: String, signature: ReasoningSignature, isRedacted: Bool) -> JSONValue {
+        isRedacted
+            ? ["type": "redacted_thinking", "data": .string(signature.clientToken)]
+            : ["type": "thinking", "thinking": .string(text), "signature": .string(signature.clientToken)]
     }
 
     static func encodeUsage(_ usage: Usage) -> JSONValue {

@@ -10,6 +10,8 @@ struct OpenAIStreamEncoder: DialectStreamEncoder {
     private var started = false
     /// Log-probabilities waiting for the delta they belong to, by choice.
     private var pendingLogprobs: [Int: JSONValue] = [:]
+    /// Reasoning text since the last signature, by choice: a signed `thinking_blocks` entry repeats it.
+    private var unsignedReasoning: [Int: String] = [:]
 
     init(includeUsage: Bool, created: Int) {
         self.includeUsage = includeUsage
@@ -29,11 +31,22 @@ struct OpenAIStreamEncoder: DialectStreamEncoder {
             writeChunk(choice: choice, delta: ["content": .string(text)], finishReason: nil, logprobs: pendingLogprobs.removeValue(forKey: choice), into: &output)
         case .refusalDelta(let text, let choice):
             writeChunk(choice: choice, delta: ["refusal": .string(text)], finishReason: nil, into: &output)
+        case .reasoningDelta(let text, let choice):
+            unsignedReasoning[choice, default: ""] += text
+            writeChunk(choice: choice, delta: ["reasoning_content": .string(text)], finishReason: nil, into: &output)
+        case .reasoningSignature(let signature, let choice):
+            let text = unsignedReasoning.removeValue(forKey: choice) ?? ""
+            let block = OpenAIResponseEncoder.thinkingBlock(text: text, signature: signature, isRedacted: false)
+            writeChunk(choice: choice, delta: ["thinking_blocks": [block]], finishReason: nil, into: &output)
+        case .redactedReasoning(let data, let choice):
+            let block = OpenAIResponseEncoder.thinkingBlock(text: "", signature: data, isRedacted: true)
+            writeChunk(choice: choice, delta: ["thinking_blocks": [block]], finishReason: nil, into: &output)
         case .logprobs(let value, let choice):
             pendingLogprobs[choice] = value
-        case .toolCallStart(let index, let callID, let name, let choice):
+        case .toolCallStart(let index, let callID, let name, let signature, let choice):
+            let clientID = ToolCall(id: callID, name: name, arguments: "", signature: signature).clientID
             let call: JSONValue = [
-                "index": .int(index), "id": .string(callID), "type": "function", "function": ["name": .string(name), "arguments": ""],
+                "index": .int(index), "id": .string(clientID), "type": "function", "function": ["name": .string(name), "arguments": ""],
             ]
             writeChunk(choice: choice, delta: ["tool_calls": [call]], finishReason: nil, into: &output)
         case .toolCallArguments(let index, let fragment, let choice):
