@@ -36,6 +36,30 @@ public protocol ChatProvider: Sendable {
 
     /// Classifies a non-success response into a canonical failure.
     func classifyFailure(head: UpstreamHead, body: ByteBuffer) -> UpstreamFailure
+
+    // A provider whose models speak different wire formats (Vertex serves Gemini and Claude) answers
+    // these per model; the defaults ignore the model.
+
+    /// Decodes a complete response to a request for `model`.
+    func decodeChatResponse(_ body: ByteBuffer, head: UpstreamHead, model: String) throws(UpstreamFailure) -> ChatResponse
+    /// A stream decoder for a response from `model`.
+    func makeStreamDecoder(model: String) -> any ChatStreamDecoder
+    /// Classifies a failed response to a request for `model`.
+    func classifyFailure(head: UpstreamHead, body: ByteBuffer, model: String) -> UpstreamFailure
+}
+
+extension ChatProvider {
+    public func decodeChatResponse(_ body: ByteBuffer, head: UpstreamHead, model: String) throws(UpstreamFailure) -> ChatResponse {
+        try decodeChatResponse(body, head: head)
+    }
+
+    public func makeStreamDecoder(model: String) -> any ChatStreamDecoder {
+        makeStreamDecoder()
+    }
+
+    public func classifyFailure(head: UpstreamHead, body: ByteBuffer, model: String) -> UpstreamFailure {
+        classifyFailure(head: head, body: body)
+    }
 }
 
 /// Incrementally decodes one upstream stream into canonical events.

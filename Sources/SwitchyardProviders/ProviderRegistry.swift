@@ -7,10 +7,11 @@ public struct ProviderRegistry: Sendable {
         OpenAIProviderType.openAI,
         OpenAIProviderType.compatible,
         AnthropicProviderType(),
+        GeminiProviderType(),
     ]
 
     /// Types the contract names that this build does not implement yet (refused with "not supported yet").
-    public static let plannedTypes = ["gemini", "vertex", "bedrock", "azure"]
+    public static let plannedTypes = ["vertex", "bedrock", "azure"]
 
     /// The config schema of every type, for ``SwitchyardCore/ConfigLoader``.
     public static let catalog = ProviderTypeCatalog(types, planned: plannedTypes)

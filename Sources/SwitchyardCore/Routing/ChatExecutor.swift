@@ -25,7 +25,7 @@ public struct ChatExecutor: Sendable {
     ) async throws(ExecutionFailure) -> (ChatResponse, ExecutionReport) {
         try await runChat(request, route: route, table: table, logger: logger) { response, context throws(UpstreamFailure) in
             let body = try await collect(response.body, limit: maximumResponseBytes, deadline: context.deadline)
-            return try context.target.provider.adapter.decodeChatResponse(body, head: response.head)
+            return try context.target.provider.adapter.decodeChatResponse(body, head: response.head, model: context.target.ref.model)
         }
     }
 
@@ -35,7 +35,7 @@ public struct ChatExecutor: Sendable {
     ) async throws(ExecutionFailure) -> (ChatEventStream, ExecutionReport) {
         try await runChat(request, route: route, table: table, logger: logger) { response, context throws(UpstreamFailure) in
             var reader = ChatEventReader(
-                iterator: response.body.makeAsyncIterator(), decoder: context.target.provider.adapter.makeStreamDecoder(),
+                iterator: response.body.makeAsyncIterator(), decoder: context.target.provider.adapter.makeStreamDecoder(model: context.target.ref.model),
                 deadline: context.deadline, timeSource: loop.timeSource, redactor: loop.redactor)
             try await reader.awaitFirstContent(by: context.answerDeadline)
             return ChatEventStream(reader)
@@ -129,7 +129,7 @@ public struct ChatExecutor: Sendable {
         guard response.head.isSuccess else {
             // Enough of the error body to classify it; a silent upstream is cut off by the idle read timeout.
             let body = (try? await response.body.collect(upTo: Self.errorBodyLimit)) ?? ByteBuffer()
-            throw context.target.provider.adapter.classifyFailure(head: response.head, body: body)
+            throw context.target.provider.adapter.classifyFailure(head: response.head, body: body, model: context.target.ref.model)
         }
         return response
     }

@@ -12,7 +12,7 @@ extension ChatHandler where Dialect == OpenAIDialect {
             let embeddings = try OpenAIRequestDecoder.decodeEmbeddings(try parseRequestObject(body.readableBytesView))
             let route = try snapshot.table.resolve(model: embeddings.model, key: key)
             let (response, report) = try await snapshot.executor.embeddings(embeddings, route: route, table: snapshot.table, logger: logger)
-            return jsonResponse(OpenAIResponseEncoder.encodeEmbeddings(response), requestID: requestID, report: report)
+            return jsonResponse(OpenAIResponseEncoder.encodeEmbeddings(response, encodingFormat: embeddings.encodingFormat), requestID: requestID, report: report)
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import SwitchyardCore
 
 /// Canonical answers and errors → OpenAI response bodies (providers.md §1.4, §1.6, §1.7).
@@ -66,14 +67,30 @@ enum OpenAIResponseEncoder {
         upstreamID.hasPrefix("chatcmpl-") ? upstreamID : "chatcmpl-\(upstreamID)"
     }
 
-    static func encodeEmbeddings(_ response: EmbeddingsResponse) -> JSONValue {
+    /// - Parameter encodingFormat: `base64` turns float arrays (from vendors that only return floats) into
+    /// base64 of little-endian float32, as OpenAI sends them and its SDK asks by default.
+    static func encodeEmbeddings(_ response: EmbeddingsResponse, encodingFormat: String? = nil) -> JSONValue {
         [
             "object": "list",
             "data": .array(
-                response.embeddings.enumerated().map { ["object": "embedding", "index": .int($0.offset), "embedding": $0.element] }),
+                response.embeddings.enumerated().map { offset, embedding in
+                    let value = encodingFormat == "base64" ? base64Embedding(embedding) : embedding
+                    return ["object": "embedding", "index": .int(offset), "embedding": value]
+                }),
             "model": .string(response.model),
             "usage": ["prompt_tokens": .int(response.promptTokens), "total_tokens": .int(response.promptTokens)],
         ]
+    }
+
+    private static func base64Embedding(_ embedding: JSONValue) -> JSONValue {
+        guard case .array(let numbers) = embedding else { return embedding }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(numbers.count * 4)
+        for number in numbers {
+            let bits = Float(number.doubleValue ?? 0).bitPattern
+            bytes.append(contentsOf: [UInt8(bits & 0xFF), UInt8(bits >> 8 & 0xFF), UInt8(bits >> 16 & 0xFF), UInt8(bits >> 24)])
+        }
+        return .string(Data(bytes).base64EncodedString())
     }
 
     /// Canonical finish reason → OpenAI `finish_reason`.
