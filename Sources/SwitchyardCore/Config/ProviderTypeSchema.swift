@@ -67,6 +67,10 @@ public struct ProviderSection {
         members[key].map(ConfigValue.init)
     }
 
+    /// The environment the config was read with: a type may fall back on its vendor's standard variables
+    /// (`GOOGLE_APPLICATION_CREDENTIALS`, `AWS_ACCESS_KEY_ID`) when its section leaves a credential out.
+    public var environment: [String: String] { node.context.substitution.environment }
+
     /// Reports a problem at `providers.<name>.<key>` (or at the provider itself when `key` is nil).
     public func report(_ key: String?, _ message: String) {
         if let key { node.child(key, node.node).report(message) } else { node.report(message) }

@@ -9,7 +9,7 @@ public import Foundation
 struct Substitution: Sendable {
     private static let marker = "__SWITCHYARD_REF_"
     private var expressions: [String] = []
-    private let environment: [String: String]
+    let environment: [String: String]
     private let baseDirectory: String?
 
     init(environment: [String: String], baseDirectory: String?) {

@@ -12,9 +12,8 @@ public struct GeminiRequestEncoder: Sendable {
 
     public func encode(_ request: ChatRequest, model: String) throws(GatewayError) -> JSONValue {
         var body = JSONObject()
-        let system = try systemInstruction(request.messages)
+        if let system = try systemInstruction(request.messages) { body.append("systemInstruction", system) }
         body.append("contents", .array(try contents(request.messages, model: model)))
-        if let system { body.append("systemInstruction", system) }
         if !request.tools.isEmpty {
             var declarations: [JSONValue] = []
             for tool in request.tools { declarations.append(try functionDeclaration(tool)) }
