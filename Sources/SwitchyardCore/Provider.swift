@@ -46,6 +46,9 @@ public protocol ChatProvider: Sendable {
     func makeStreamDecoder(model: String) -> any ChatStreamDecoder
     /// Classifies a failed response to a request for `model`.
     func classifyFailure(head: UpstreamHead, body: ByteBuffer, model: String) -> UpstreamFailure
+    /// The client dialect `model` speaks natively, whose requests may pass through with fields the
+    /// canonical model does not carry.
+    func nativeDialect(model: String) -> PassThrough.Dialect?
 }
 
 extension ChatProvider {
@@ -59,6 +62,10 @@ extension ChatProvider {
 
     public func classifyFailure(head: UpstreamHead, body: ByteBuffer, model: String) -> UpstreamFailure {
         classifyFailure(head: head, body: body)
+    }
+
+    public func nativeDialect(model: String) -> PassThrough.Dialect? {
+        descriptor.nativeDialect
     }
 }
 

@@ -11,16 +11,19 @@ public protocol ProviderTypeDefinition: ProviderConfigSchema {
 }
 
 /// What a provider type needs to build a provider: its transport, the redactor its credentials teach the
-/// tokens they mint, and the breaker settings of each credential.
+/// tokens they mint, the breaker settings of each credential and the clock.
 public struct ProviderBuildContext: Sendable {
     public let transport: any UpstreamTransport
     public let redactor: SecretRedactor
     public let breaker: CircuitBreakerConfig
+    /// The router's clock: token expiry is timed on it, so tests can move it.
+    public let timeSource: any TimeSource
 
-    public init(transport: any UpstreamTransport, redactor: SecretRedactor, breaker: CircuitBreakerConfig) {
+    public init(transport: any UpstreamTransport, redactor: SecretRedactor, breaker: CircuitBreakerConfig, timeSource: any TimeSource = SystemTimeSource()) {
         self.transport = transport
         self.redactor = redactor
         self.breaker = breaker
+        self.timeSource = timeSource
     }
 }
 

@@ -29,7 +29,7 @@ struct SnapshotBuilder: Sendable {
 
     func makeSnapshot(_ config: GatewayConfig) throws(ConfigError) -> GatewaySnapshot {
         let redactor = SecretRedactor(config: config)
-        let registry = ProviderRegistry(transports: transports, redactor: redactor)
+        let registry = ProviderRegistry(transports: transports, redactor: redactor, timeSource: timeSource)
         var providers: [ProviderRuntime] = []
         for provider in config.providers {
             providers.append(try registry.makeRuntime(for: provider, breaker: config.routing.circuitBreaker))

@@ -107,7 +107,7 @@ public struct ChatExecutor: Sendable {
     /// Encodes, authenticates and sends; a non-success head becomes a classified failure.
     private func send(_ request: ChatRequest, context: AttemptContext) async throws(UpstreamFailure) -> UpstreamResponse {
         let adapter = context.target.provider.adapter
-        if !request.dialectOnlyFields.isEmpty, request.passThrough?.dialect != adapter.descriptor.nativeDialect {
+        if !request.dialectOnlyFields.isEmpty, request.passThrough?.dialect != adapter.nativeDialect(model: context.target.ref.model) {
             throw .unsupported(
                 "\(request.dialectOnlyFields.listed(upTo: 5)) cannot be sent to \(context.target.name) (provider type \(adapter.descriptor.type)).")
         }

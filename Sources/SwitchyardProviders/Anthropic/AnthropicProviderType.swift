@@ -26,7 +26,7 @@ public struct AnthropicProviderType: ProviderTypeDefinition {
         let options = config.options as? AnthropicOptions ?? AnthropicOptions()
         var credentials: [any Credential] = config.keys.map { APIKeyCredential(key: $0, header: "x-api-key") }
         if let oauth = options.oauth {
-            credentials.append(OAuth2Credential(config: oauth, transport: context.transport, redactor: context.redactor))
+            credentials.append(OAuth2Credential(config: oauth, transport: context.transport, timeSource: context.timeSource, redactor: context.redactor))
         }
         return ProviderRuntime(
             config: config, adapter: AnthropicProvider(config: config), credentials: credentials, transport: context.transport, breaker: context.breaker)

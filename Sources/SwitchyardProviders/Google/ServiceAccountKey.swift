@@ -10,6 +10,8 @@ public struct ServiceAccountKey: Sendable {
     public let tokenURI: String
     public let projectID: String?
     let privateKey: _RSA.Signing.PrivateKey
+    /// The PEM text, for redaction.
+    let privateKeyPEM: String
 
     public static let defaultTokenURI = "https://oauth2.googleapis.com/token"
     public static let cloudPlatformScope = "https://www.googleapis.com/auth/cloud-platform"
@@ -26,6 +28,7 @@ public struct ServiceAccountKey: Sendable {
             throw .init("has a private_key that is not a PEM RSA key of 2048 bits or more")
         }
         clientEmail = email
+        privateKeyPEM = pem
         privateKeyID = json["private_key_id"]?.stringValue
         tokenURI = json["token_uri"]?.stringValue ?? Self.defaultTokenURI
         projectID = json["project_id"]?.stringValue
