@@ -1,7 +1,8 @@
 public import SwitchyardCore
 import Synchronization
 
-/// An in-process fake vendor speaking a real wire format (OpenAI or Anthropic), scriptable per request.
+/// An in-process fake vendor speaking a real wire format (OpenAI, Anthropic, Gemini or Vertex AI),
+/// scriptable per request.
 ///
 /// Tests queue scenarios (``enqueue(_:)``) and read what the vendor received (``requests``); `switchyard
 /// demo` uses the default behaviour with realistic latency and, for one vendor, a failure schedule.
@@ -9,6 +10,10 @@ public final class SimulatedVendor: Sendable {
     public enum Format: String, Sendable {
         case openai
         case anthropic
+        /// Google AI Studio: `generateContent` with `x-goog-api-key`.
+        case gemini
+        /// Vertex AI: Gemini and Claude models, bearer tokens from service accounts (``trustServiceAccount(email:publicKeyPEM:)``).
+        case vertex
     }
 
     public let name: String
@@ -37,6 +42,8 @@ public final class SimulatedVendor: Sendable {
         var tokenLifetime = 3600
         var rejectTokens = false
         var issuedTokens: Set<String> = []
+        /// Service accounts whose JWTs the token endpoint accepts: email → public key PEM.
+        var serviceAccounts: [String: String] = [:]
     }
 
     /// - Parameters:
@@ -94,6 +101,21 @@ public final class SimulatedVendor: Sendable {
         }
     }
 
+    /// Lets the token endpoint accept JWTs from `email` signed with the matching private key.
+    public func trustServiceAccount(email: String, publicKeyPEM: String) {
+        state.withLock { $0.serviceAccounts[email] = publicKeyPEM }
+    }
+
+    /// Deletes a service account's key: its JWTs get `invalid_grant` from now on (tokens already issued
+    /// keep working until ``revokeIssuedTokens()``).
+    public func deleteServiceAccountKey(email: String) {
+        state.withLock { _ = $0.serviceAccounts.removeValue(forKey: email) }
+    }
+
+    func serviceAccountKey(email: String) -> String? {
+        state.withLock { $0.serviceAccounts[email] }
+    }
+
     /// Revokes every token issued so far: API calls carrying them get 401.
     public func revokeIssuedTokens() {
         state.withLock { $0.issuedTokens.removeAll() }
@@ -133,6 +155,14 @@ public final class SimulatedVendor: Sendable {
             let token = "sim-access-\(state.tokenRequests)"
             state.issuedTokens.insert(token)
             return (token, state.tokenLifetime)
+        }
+    }
+
+    /// Counts a token request the endpoint refused before issuing anything.
+    func issueTokenRequestRejected() -> Int {
+        state.withLock { state in
+            state.tokenRequests += 1
+            return state.tokenRequests
         }
     }
 

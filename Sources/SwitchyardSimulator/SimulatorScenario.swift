@@ -23,11 +23,15 @@ public struct SimulatedReply: Sendable {
     public var chunkInterval: Duration
     /// A stream waits for this gate before sending its final events.
     public var holdBeforeFinish: SimulatorGate?
+    /// Reasoning shown before the answer, when the request asks for it (Anthropic `thinking`, Gemini
+    /// `includeThoughts`): signed as the vendor signs it.
+    public var reasoning: String?
 
     public init(
         text: String, toolCalls: [(name: String, arguments: String)] = [], firstByteDelay: Duration = .zero,
-        chunkInterval: Duration = .zero, holdBeforeFinish: SimulatorGate? = nil
+        chunkInterval: Duration = .zero, holdBeforeFinish: SimulatorGate? = nil, reasoning: String? = nil
     ) {
+        self.reasoning = reasoning
         self.text = text
         self.toolCalls = toolCalls
         self.firstByteDelay = firstByteDelay

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 public import Hummingbird
 public import Logging
@@ -7,10 +8,13 @@ public import SwitchyardCore
 /// Serves one ``SimulatedVendor`` over HTTP on loopback.
 ///
 /// OpenAI format: `POST /v1/chat/completions`, `POST /v1/embeddings`, `GET /v1/models`. Anthropic
-/// format: `POST /v1/messages`. Both: `POST /oauth/token` (refresh-token and client-credentials grants).
-/// API keys starting with `revoked` are rejected with the vendor's real 401 body; keys starting with
-/// `failing` get a 500, as during an outage of one account; models starting with `missing` get the
-/// vendor's 404.
+/// format: `POST /v1/messages`. Gemini: `POST /{v1beta|v1}/models/{model}:{generateContent|
+/// streamGenerateContent|embedContent|batchEmbedContents}`. Vertex: `POST /v1/projects/{p}/locations/{l}/
+/// publishers/{google|anthropic}/models/{model}:{method}` (Claude through `rawPredict`/`streamRawPredict`).
+/// All: `POST /oauth/token` (refresh-token, client-credentials and, for service accounts, JWT-bearer
+/// grants; JWTs are verified against the trusted public keys). API keys starting with `revoked` are
+/// rejected with the vendor's real auth error; keys starting with `failing` get a 500, as during an outage
+/// of one account; models starting with `missing` get the vendor's 404.
 public enum SimulatorServer {
     /// The application; bind port 0 and read the port from `onRunning`.
     public static func makeApplication(
@@ -28,6 +32,15 @@ public enum SimulatorServer {
             }
         case .anthropic:
             router.post("/v1/messages") { request, _ in try await handleChat(request, vendor: vendor) }
+        case .gemini:
+            router.post("/:version/models/:action") { request, context in
+                try await handleGoogle(request, vendor: vendor, action: context.parameters.get("action") ?? "", publisher: "google")
+            }
+        case .vertex:
+            router.post("/:version/projects/:project/locations/:location/publishers/:publisher/models/:action") { request, context in
+                try await handleGoogle(
+                    request, vendor: vendor, action: context.parameters.get("action") ?? "", publisher: context.parameters.get("publisher") ?? "")
+            }
         }
         // A webhook receiver, for alert tests: records the body without consuming a scenario.
         router.post("/webhook") { request, _ in
@@ -36,7 +49,14 @@ public enum SimulatorServer {
             vendor.recordHook(RecordedRequest(method: "POST", path: "/webhook", headers: headerMap(request), body: try? JSONParser.parse(raw), rawBody: raw))
             return Response(status: .noContent)
         }
-        router.post("/oauth/token") { _, _ in
+        router.post("/oauth/token") { request, _ in
+            let form = String(buffer: try await request.body.collect(upTo: 1 << 16))
+            if let assertion = formValue("assertion", in: form), formValue("grant_type", in: form) == "urn:ietf:params:oauth:grant-type:jwt-bearer" {
+                if case .rejected(let reason) = JWTVerifier.verify(assertion, keyFor: vendor.serviceAccountKey(email:)) {
+                    _ = vendor.issueTokenRequestRejected()
+                    return jsonResponse(["error": "invalid_grant", "error_description": .string(reason)], status: .badRequest)
+                }
+            }
             let issued = vendor.issueToken()
             guard let token = issued.token else {
                 return jsonResponse(["error": "invalid_grant", "error_description": "The refresh token is invalid or revoked."], status: .badRequest)
@@ -89,11 +109,62 @@ public enum SimulatorServer {
         ])
     }
 
-    private static func handleChat(_ request: Request, vendor: SimulatedVendor) async throws -> Response {
+    static func formValue(_ name: String, in form: String) -> String? {
+        for pair in form.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.count == 2, parts[0] == name { return String(parts[1]).removingPercentEncoding }
+        }
+        return nil
+    }
+
+    /// Gemini API and Vertex AI calls: `{model}:{method}` in the last path segment.
+    private static func handleGoogle(_ request: Request, vendor: SimulatedVendor, action: String, publisher: String) async throws -> Response {
+        guard let colon = action.lastIndex(of: ":") else { return googleError(404, "NOT_FOUND", "Method not found.") }
+        let model = String(action[..<colon])
+        let method = String(action[action.index(after: colon)...])
+        switch (publisher, method) {
+        case ("google", "generateContent"), ("google", "streamGenerateContent"):
+            return try await handleChat(request, vendor: vendor, wire: .gemini, model: model, stream: method == "streamGenerateContent")
+        case ("google", "embedContent"), ("google", "batchEmbedContents"):
+            return try await handleGoogleEmbeddings(request, vendor: vendor, model: model)
+        case ("anthropic", "rawPredict"), ("anthropic", "streamRawPredict"):
+            return try await handleChat(request, vendor: vendor, wire: .anthropic, model: model, stream: method == "streamRawPredict")
+        default:
+            return googleError(404, "NOT_FOUND", "Publisher \(publisher) has no method \(method).")
+        }
+    }
+
+    static func googleError(_ code: Int, _ status: String, _ message: String, details: [JSONValue] = []) -> Response {
+        var error: JSONObject = ["code": .int(code), "message": .string(message), "status": .string(status)]
+        if !details.isEmpty { error["details"] = .array(details) }
+        return jsonResponse(["error": .object(error)], status: HTTPResponse.Status(code: code))
+    }
+
+    private static func handleGoogleEmbeddings(_ request: Request, vendor: SimulatedVendor, model: String) async throws -> Response {
         let (recorded, scenario) = try await record(request, vendor: vendor)
-        if let rejection = rejectCredentials(recorded, vendor: vendor) { return rejection }
-        if let model = recorded.body?["model"]?.stringValue, model.hasPrefix("missing") { return unknownModel(model, vendor: vendor) }
-        let wire = WireFormat(vendor: vendor, request: recorded)
+        if let rejection = rejectCredentials(recorded, vendor: vendor, wire: .gemini) { return rejection }
+        if case .error(let status, let body, let headers) = scenario {
+            return jsonResponse(body, status: HTTPResponse.Status(code: status), headers: headers)
+        }
+        let count = recorded.body?["requests"]?.arrayValue?.count
+        let dimensions = recorded.body?["outputDimensionality"]?.intValue ?? 3
+        let vectors = (0..<(count ?? 1)).map { offset -> JSONValue in
+            ["values": .array((0..<dimensions).map { JSONValue.double(Double(($0 + offset) % 7) / 10 + 0.001) })]
+        }
+        return jsonResponse(count == nil ? ["embedding": vectors[0]] : ["embeddings": .array(vectors)])
+    }
+
+    private static func handleChat(
+        _ request: Request, vendor: SimulatedVendor, wire: SimulatedWire? = nil, model pathModel: String? = nil, stream pathStream: Bool? = nil
+    ) async throws -> Response {
+        let (recorded, scenario) = try await record(request, vendor: vendor)
+        let wireFormat = wire ?? (vendor.format == .anthropic ? .anthropic : .openai)
+        if let rejection = rejectCredentials(recorded, vendor: vendor, wire: wireFormat) { return rejection }
+        let model = pathModel ?? recorded.body?["model"]?.stringValue ?? "sim-model"
+        if model.hasPrefix("missing") { return unknownModel(model, wire: wireFormat, vendor: vendor) }
+        if let refusal = refuseMalformed(recorded, vendor: vendor, wire: wireFormat, model: model) { return refusal }
+        let wire = WireFormat(wire: wireFormat, model: model, request: recorded)
+        let streams = pathStream ?? (recorded.body?["stream"]?.boolValue == true)
         switch scenario {
         case .error(let status, let body, let headers):
             return jsonResponse(body, status: HTTPResponse.Status(code: status), headers: headers)
@@ -103,7 +174,7 @@ public enum SimulatorServer {
             return Response(status: .gatewayTimeout)
         case .reply(let reply):
             if reply.firstByteDelay > .zero { try await Task.sleep(for: reply.firstByteDelay) }
-            guard recorded.body?["stream"]?.boolValue == true else { return jsonResponse(wire.completeResponse(reply)) }
+            guard streams else { return jsonResponse(wire.completeResponse(reply)) }
             return streamResponse(request: request, vendor: vendor, script: wire.streamScript(reply), reply: reply, error: nil)
         case .failMidStream(let chunks, let error):
             let reply = SimulatedReply(text: Array(repeating: "partial ", count: max(chunks, 1)).joined())
@@ -142,19 +213,46 @@ public enum SimulatorServer {
             })
     }
 
+    /// What the real vendors refuse that a translator could get wrong: Claude on Vertex takes no `model`
+    /// in the body and needs Vertex's `anthropic_version`; Gemini 3 needs a thought signature on the first
+    /// function call of each model turn it is shown.
+    private static func refuseMalformed(_ request: RecordedRequest, vendor: SimulatedVendor, wire: SimulatedWire, model: String) -> Response? {
+        if vendor.format == .vertex, wire == .anthropic {
+            if request.body?["model"] != nil {
+                return jsonResponse(["type": "error", "error": ["type": "invalid_request_error", "message": "model: Extra inputs are not permitted"]], status: .badRequest)
+            }
+            if request.body?["anthropic_version"]?.stringValue != "vertex-2023-10-16" {
+                return jsonResponse(["type": "error", "error": ["type": "invalid_request_error", "message": "anthropic_version: vertex-2023-10-16 is required"]], status: .badRequest)
+            }
+        }
+        if wire == .gemini, model.hasPrefix("gemini-3") {
+            for content in request.body?["contents"]?.arrayValue ?? [] where content["role"]?.stringValue == "model" {
+                let firstCall = content["parts"]?.arrayValue?.first { $0["functionCall"] != nil }
+                if let firstCall, firstCall["thoughtSignature"] == nil {
+                    return googleError(400, "INVALID_ARGUMENT", "Function call is missing a thought_signature in functionCall parts.")
+                }
+            }
+        }
+        return nil
+    }
+
     /// The vendor's real 404 for a model it does not have (models named `missing…` in tests).
-    private static func unknownModel(_ model: String, vendor: SimulatedVendor) -> Response {
-        switch vendor.format {
+    private static func unknownModel(_ model: String, wire: SimulatedWire, vendor: SimulatedVendor) -> Response {
+        if vendor.format == .gemini || (vendor.format == .vertex && wire == .gemini) {
+            return googleError(404, "NOT_FOUND", "models/\(model) is not found for API version v1beta, or is not supported for generateContent.")
+        }
+        switch wire {
         case .openai:
             return jsonResponse(
                 ["error": ["message": .string("The model `\(model)` does not exist or you do not have access to it."), "type": "invalid_request_error", "param": .null, "code": "model_not_found"]],
                 status: .notFound)
-        case .anthropic:
+        case .anthropic, .gemini:
             return jsonResponse(["type": "error", "error": ["type": "not_found_error", "message": .string("model: \(model)")]], status: .notFound)
         }
     }
 
-    private static func rejectCredentials(_ request: RecordedRequest, vendor: SimulatedVendor) -> Response? {
+    private static func rejectCredentials(_ request: RecordedRequest, vendor: SimulatedVendor, wire: SimulatedWire) -> Response? {
+        if vendor.format == .gemini || vendor.format == .vertex { return rejectGoogleCredentials(request, vendor: vendor) }
         let apiKey = request.headers["x-api-key"]
         let bearer = request.headers["authorization"].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
         if (apiKey ?? bearer ?? "").hasPrefix("failing") {
@@ -168,14 +266,32 @@ public enum SimulatorServer {
             rejected = (apiKey ?? bearer ?? "").hasPrefix("revoked")
         }
         guard rejected else { return nil }
-        switch vendor.format {
+        switch wire {
         case .openai:
             return jsonResponse(
                 ["error": ["message": "Incorrect API key provided: sk-****. You can find your API key at https://platform.openai.com/account/api-keys.", "type": "invalid_request_error", "param": .null, "code": "invalid_api_key"]],
                 status: .unauthorized)
-        case .anthropic:
+        case .anthropic, .gemini:
             return jsonResponse(
                 ["type": "error", "error": ["type": "authentication_error", "message": "invalid x-api-key"], "request_id": "req_sim"], status: .unauthorized)
         }
+    }
+
+    /// Gemini takes `x-goog-api-key` (a bad key is a 400 `API_KEY_INVALID`); Vertex takes bearer tokens
+    /// its token endpoint issued (else 401 `UNAUTHENTICATED`), or an express-mode API key.
+    private static func rejectGoogleCredentials(_ request: RecordedRequest, vendor: SimulatedVendor) -> Response? {
+        let apiKey = request.headers["x-goog-api-key"]
+        let bearer = request.headers["authorization"].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+        if (apiKey ?? "").hasPrefix("failing") { return googleError(500, "INTERNAL", "Internal error encountered.") }
+        if let apiKey {
+            guard apiKey.hasPrefix("revoked") else { return nil }
+            return googleError(
+                400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.",
+                details: [["@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com"]])
+        }
+        if vendor.format == .vertex, let bearer, vendor.acceptsToken(bearer) { return nil }
+        return googleError(
+            401, "UNAUTHENTICATED",
+            "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.")
     }
 }

@@ -7,13 +7,27 @@ struct StreamScript {
     var tail: [String]
 }
 
+/// The wire format of one simulated answer. Vertex serves two: Gemini's and, for Claude, Anthropic's.
+enum SimulatedWire: Sendable {
+    case openai
+    case anthropic
+    case gemini
+}
+
 /// Builds simulated answers in the vendor's real wire format (shapes as in shared/fixtures).
 struct WireFormat {
-    let vendor: SimulatedVendor
+    let wire: SimulatedWire
+    /// The model asked for: from the body, or from the path for Gemini and Vertex.
+    let model: String
     let request: RecordedRequest
 
-    private var model: String { request.body?["model"]?.stringValue ?? "sim-model" }
-    private var id: String { vendor.format == .openai ? "chatcmpl-sim\(request.rawBody.utf8.count)" : "msg_sim\(request.rawBody.utf8.count)" }
+    private var id: String {
+        switch wire {
+        case .openai: "chatcmpl-sim\(request.rawBody.utf8.count)"
+        case .anthropic: "msg_sim\(request.rawBody.utf8.count)"
+        case .gemini: "sim-response-\(request.rawBody.utf8.count)"
+        }
+    }
 
     /// Whitespace-separated words with the space kept in front, as tokenizers split text.
     private func tokens(_ text: String) -> [String] {
@@ -39,8 +53,21 @@ struct WireFormat {
         tokens(reply.text).count + reply.toolCalls.count * 8
     }
 
+    /// The reasoning to show: only when the request asked for it, as the real vendors do.
+    private func reasoning(_ reply: SimulatedReply) -> String? {
+        guard let reasoning = reply.reasoning else { return nil }
+        switch wire {
+        case .openai: return nil
+        case .anthropic: return request.body?["thinking"]?["type"]?.stringValue == "enabled" ? reasoning : nil
+        case .gemini: return request.body?["generationConfig"]?["thinkingConfig"]?["includeThoughts"]?.boolValue == true ? reasoning : nil
+        }
+    }
+
+    static let claudeSignature = "sim-claude-signature"
+    static func geminiSignature(_ offset: Int) -> String { "sim-gemini-signature-\(offset)" }
+
     func completeResponse(_ reply: SimulatedReply) -> JSONValue {
-        switch vendor.format {
+        switch wire {
         case .openai:
             var message: JSONObject = ["role": "assistant", "content": reply.text.isEmpty ? .null : .string(reply.text), "refusal": .null]
             if !reply.toolCalls.isEmpty {
@@ -58,7 +85,11 @@ struct WireFormat {
                 ],
             ]
         case .anthropic:
-            var content: [JSONValue] = reply.text.isEmpty ? [] : [["type": "text", "text": .string(reply.text)]]
+            var content: [JSONValue] = []
+            if let thinking = reasoning(reply) {
+                content.append(["type": "thinking", "thinking": .string(thinking), "signature": .string(Self.claudeSignature)])
+            }
+            if !reply.text.isEmpty { content.append(["type": "text", "text": .string(reply.text)]) }
             for (offset, call) in reply.toolCalls.enumerated() {
                 content.append(
                     ["type": "tool_use", "id": .string("toolu_sim\(offset)"), "name": .string(call.name), "input": (try? JSONParser.parse(call.arguments)) ?? [:]])
@@ -71,19 +102,42 @@ struct WireFormat {
                     "output_tokens": .int(completionTokens(reply)),
                 ],
             ]
+        case .gemini:
+            var parts: [JSONValue] = []
+            if let thought = reasoning(reply) { parts.append(["text": .string(thought), "thought": true]) }
+            if !reply.text.isEmpty { parts.append(["text": .string(reply.text)]) }
+            for (offset, call) in reply.toolCalls.enumerated() { parts.append(geminiCallPart(call, offset: offset)) }
+            return [
+                "candidates": [["content": ["role": "model", "parts": .array(parts)], "finishReason": "STOP", "index": 0]],
+                "usageMetadata": geminiUsage(reply, final: true), "modelVersion": .string(model), "responseId": .string(id),
+            ]
         }
     }
 
+    private func geminiCallPart(_ call: (name: String, arguments: String), offset: Int) -> JSONValue {
+        ["functionCall": ["name": .string(call.name), "args": (try? JSONParser.parse(call.arguments)) ?? [:]], "thoughtSignature": .string(Self.geminiSignature(offset))]
+    }
+
+    private func geminiUsage(_ reply: SimulatedReply, final: Bool) -> JSONValue {
+        guard final else { return ["promptTokenCount": .int(promptTokens), "totalTokenCount": .int(promptTokens)] }
+        let thoughts = reasoning(reply).map { tokens($0).count } ?? 0
+        return [
+            "promptTokenCount": .int(promptTokens), "candidatesTokenCount": .int(completionTokens(reply)), "thoughtsTokenCount": .int(thoughts),
+            "totalTokenCount": .int(promptTokens + completionTokens(reply) + thoughts),
+        ]
+    }
+
     func streamScript(_ reply: SimulatedReply) -> StreamScript {
-        switch vendor.format {
+        switch wire {
         case .openai: openAIScript(reply)
         case .anthropic: anthropicScript(reply)
+        case .gemini: geminiScript(reply)
         }
     }
 
     func streamError(_ error: JSONValue) -> String {
-        switch vendor.format {
-        case .openai: "data: \(error.jsonString)\n\n"
+        switch wire {
+        case .openai, .gemini: "data: \(error.jsonString)\n\n"
         case .anthropic: "event: error\ndata: \(error.jsonString)\n\n"
         }
     }
@@ -147,16 +201,31 @@ struct WireFormat {
             ])
         var content: [String] = []
         var block = 0
+        if let thinking = reasoning(reply) {
+            content.append(
+                event("content_block_start", ["type": "content_block_start", "index": 0, "content_block": ["type": "thinking", "thinking": "", "signature": ""]]))
+            for word in tokens(thinking) {
+                content.append(
+                    event("content_block_delta", ["type": "content_block_delta", "index": 0, "delta": ["type": "thinking_delta", "thinking": .string(word)]]))
+            }
+            content.append(
+                event(
+                    "content_block_delta",
+                    ["type": "content_block_delta", "index": 0, "delta": ["type": "signature_delta", "signature": .string(Self.claudeSignature)]]))
+            content.append(event("content_block_stop", ["type": "content_block_stop", "index": 0]))
+            block = 1
+        }
         let words = tokens(reply.text)
         if !words.isEmpty {
-            content.append(event("content_block_start", ["type": "content_block_start", "index": 0, "content_block": ["type": "text", "text": ""]]))
+            let index = JSONValue.int(block)
+            content.append(event("content_block_start", ["type": "content_block_start", "index": index, "content_block": ["type": "text", "text": ""]]))
             content.append(event("ping", ["type": "ping"]))
             for word in words {
                 content.append(
-                    event("content_block_delta", ["type": "content_block_delta", "index": 0, "delta": ["type": "text_delta", "text": .string(word)]]))
+                    event("content_block_delta", ["type": "content_block_delta", "index": index, "delta": ["type": "text_delta", "text": .string(word)]]))
             }
-            content.append(event("content_block_stop", ["type": "content_block_stop", "index": 0]))
-            block = 1
+            content.append(event("content_block_stop", ["type": "content_block_stop", "index": index]))
+            block += 1
         }
         for (offset, call) in reply.toolCalls.enumerated() {
             let index = JSONValue.int(block + offset)
@@ -179,5 +248,25 @@ struct WireFormat {
             event("message_stop", ["type": "message_stop"]),
         ]
         return StreamScript(lead: [start], content: content, tail: tail)
+    }
+
+    /// Each event a whole `GenerateContentResponse` with only the new parts; the last one carries the
+    /// finish reason and the full usage (providers.md §3.4).
+    private func geminiScript(_ reply: SimulatedReply) -> StreamScript {
+        func event(_ parts: [JSONValue], finish: Bool = false) -> String {
+            var candidate: JSONObject = ["content": ["role": "model", "parts": .array(parts)]]
+            if finish { candidate["finishReason"] = "STOP" }
+            candidate["index"] = 0
+            let response: JSONValue = [
+                "candidates": [.object(candidate)], "usageMetadata": geminiUsage(reply, final: finish), "modelVersion": .string(model),
+                "responseId": .string(id),
+            ]
+            return "data: \(response.jsonString)\r\n\r\n"  // Gemini's SSE lines end in CRLF
+        }
+        var content: [String] = []
+        if let thought = reasoning(reply) { content += tokens(thought).map { event([["text": .string($0), "thought": true]]) } }
+        content += tokens(reply.text).map { event([["text": .string($0)]]) }
+        for (offset, call) in reply.toolCalls.enumerated() { content.append(event([geminiCallPart(call, offset: offset)])) }
+        return StreamScript(lead: [], content: content, tail: [event([["text": ""]], finish: true)])
     }
 }
