@@ -94,8 +94,13 @@ public protocol Credential: Sendable {
 
     /// Forgets any cached token, so that the next ``authorize(_:)`` obtains a fresh one.
     func invalidate() async
+
+    /// Whether the credential sends tokens it obtains itself (OAuth2, service accounts): a 401 may only
+    /// mean the token went stale, so it is refreshed and the request sent once more before anything else.
+    var mintsTokens: Bool { get }
 }
 
 extension Credential {
     public func invalidate() async {}
+    public var mintsTokens: Bool { false }
 }

@@ -9,26 +9,68 @@ import Testing
 
 /// One provider adapter under test: its type in the config and the wire format its simulator speaks.
 struct AdapterCase: Sendable, CustomTestStringConvertible {
+    /// The error vocabulary of the answers: Vertex speaks Google's for Gemini and Anthropic's for Claude.
+    enum Wire: Sendable {
+        case openai
+        case anthropic
+        case google
+    }
+
+    let name: String
     let type: String
     let format: SimulatedVendor.Format
     let model: String
+    let wire: Wire
+    /// Config keys beyond `type`, `base_url` and `keys`, and whether `keys` is used.
+    var extraConfig = ""
+    var usesKeys = true
+    /// Whether the credential mints tokens (a 401 is refreshed and retried, so 403 stands for auth failure).
+    var mintsTokens = false
 
-    var testDescription: String { type }
+    var testDescription: String { name }
 
-    /// The vendor's own error body for a failure, as its API sends it.
-    func errorBody(type errorType: String, message: String, code: String? = nil) -> JSONValue {
-        switch format {
+    /// The vendor's own error body for a failure, as its API sends it; `errorType` is the vendor's type
+    /// (OpenAI, Anthropic) or status (Google).
+    func errorBody(type errorType: String, message: String, code: String? = nil, status: Int = 400) -> JSONValue {
+        switch wire {
         case .openai:
             return ["error": ["message": .string(message), "type": .string(errorType), "param": .null, "code": code.map(JSONValue.string) ?? .null]]
         case .anthropic:
             return ["type": "error", "error": ["type": .string(errorType), "message": .string(message)]]
+        case .google:
+            return ["error": ["code": .int(status), "message": .string(message), "status": .string(errorType)]]
         }
     }
 
+    /// Prepares the simulator (a Vertex one must trust the test service account).
+    func prepare(_ vendor: SimulatedVendor) throws {
+        guard format == .vertex else { return }
+        let vector = try Fixtures.json("vertex/service_account_jwt_vector.json")
+        vendor.trustServiceAccount(
+            email: vector["service_account_json"]?["client_email"]?.stringValue ?? "", publicKeyPEM: vector["public_key_pem"]?.stringValue ?? "")
+    }
+
+    /// The test service account's key file (the recorded vector's test-only key).
+    static let serviceAccountFile: String = {
+        let path = NSTemporaryDirectory() + "switchyard-test-service-account-\(ProcessInfo.processInfo.processIdentifier).json"
+        let text = (try? Fixtures.json("vertex/service_account_jwt_vector.json"))?["service_account_json"]?.jsonString ?? "{}"
+        try? text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }()
+
+    static let vertexConfig = "project: test-project-123, location: us-east5, service_account: \"${file:\(serviceAccountFile)}\", token_url: \"http://127.0.0.1:{{x}}/oauth/token\""
+
     static let all = [
-        AdapterCase(type: "openai", format: .openai, model: "gpt-4o"),
-        AdapterCase(type: "openai-compatible", format: .openai, model: "llama-3.3-70b"),
-        AdapterCase(type: "anthropic", format: .anthropic, model: "claude-sonnet-4-5"),
+        AdapterCase(name: "openai", type: "openai", format: .openai, model: "gpt-4o", wire: .openai),
+        AdapterCase(name: "openai-compatible", type: "openai-compatible", format: .openai, model: "llama-3.3-70b", wire: .openai),
+        AdapterCase(name: "anthropic", type: "anthropic", format: .anthropic, model: "claude-sonnet-4-5", wire: .anthropic),
+        AdapterCase(name: "gemini", type: "gemini", format: .gemini, model: "gemini-2.5-flash", wire: .google),
+        AdapterCase(
+            name: "vertex (Gemini)", type: "vertex", format: .vertex, model: "gemini-2.5-flash", wire: .google, extraConfig: vertexConfig, usesKeys: false,
+            mintsTokens: true),
+        AdapterCase(
+            name: "vertex (Claude)", type: "vertex", format: .vertex, model: "claude-sonnet-4-5@20250929", wire: .anthropic, extraConfig: vertexConfig,
+            usesKeys: false, mintsTokens: true),
     ]
 }
 
@@ -39,10 +81,11 @@ struct AdapterCase: Sendable, CustomTestStringConvertible {
 struct AdapterConformanceTests {
     static func config(_ adapter: AdapterCase) -> String {
         let root = adapter.format == .openai ? "http://127.0.0.1:{{x}}/v1" : "http://127.0.0.1:{{x}}"
+        let settings = [adapter.usesKeys ? "keys: [key-x-0]" : "", adapter.extraConfig].filter { !$0.isEmpty }.joined(separator: ", ")
         return """
             listen: 127.0.0.1:0
             providers:
-              x: {type: \(adapter.type), base_url: "\(root)", keys: [key-x-0]}
+              x: {type: \(adapter.type), base_url: "\(root)", \(settings)}
               backup: {type: openai, base_url: "http://127.0.0.1:{{backup}}/v1", keys: [key-backup]}
             models:
               under-test: x/\(adapter.model)
@@ -53,6 +96,7 @@ struct AdapterConformanceTests {
 
     static func run(_ adapter: AdapterCase, reply: SimulatedReply? = nil, _ test: @escaping @Sendable (LiveGateway.Context, SimulatedVendor, SimulatedVendor) async throws -> Void) async throws {
         let x = SimulatedVendor(name: "x", format: adapter.format, defaultReply: reply)
+        try adapter.prepare(x)
         let backup = SimulatedVendor(name: "backup", format: .openai, defaultReply: SimulatedReply(text: "from backup"))
         try await LiveGateway.run(vendors: [x, backup], config: config(adapter)) { gateway in try await test(gateway, x, backup) }
     }
@@ -70,7 +114,11 @@ struct AdapterConformanceTests {
             #expect(result.json?["choices"]?[0]?["finish_reason"] == "stop")
             #expect((result.json?["usage"]?["prompt_tokens"]?.intValue ?? 0) > 0)
             #expect((result.json?["usage"]?["completion_tokens"]?.intValue ?? 0) > 0)
-            #expect(x.requests.last?.body?["model"]?.stringValue == adapter.model)
+            if adapter.format == .gemini || adapter.format == .vertex {
+                #expect(x.requests.last?.path.contains("/models/\(adapter.model):") == true)  // Google's APIs name the model in the path
+            } else {
+                #expect(x.requests.last?.body?["model"]?.stringValue == adapter.model)
+            }
         }
     }
 
@@ -114,26 +162,33 @@ struct AdapterConformanceTests {
         let status: Int
         let openAI: (type: String, code: String?)
         let anthropic: String
+        let google: String
         let failsOver: Bool
         let clientStatus: Int?
         var testDescription: String { name }
     }
 
     static let failures = [
-        FailureCase(name: "rate_limited", status: 429, openAI: ("requests", "rate_limit_exceeded"), anthropic: "rate_limit_error", failsOver: true, clientStatus: nil),
-        FailureCase(name: "overloaded", status: 529, openAI: ("server_error", nil), anthropic: "overloaded_error", failsOver: true, clientStatus: nil),
-        FailureCase(name: "unavailable", status: 500, openAI: ("server_error", nil), anthropic: "api_error", failsOver: true, clientStatus: nil),
-        FailureCase(name: "auth_failed", status: 401, openAI: ("invalid_request_error", "invalid_api_key"), anthropic: "authentication_error", failsOver: true, clientStatus: nil),
-        FailureCase(name: "model_not_found", status: 404, openAI: ("invalid_request_error", "model_not_found"), anthropic: "not_found_error", failsOver: true, clientStatus: nil),
-        FailureCase(name: "invalid_request", status: 400, openAI: ("invalid_request_error", nil), anthropic: "invalid_request_error", failsOver: false, clientStatus: 400),
+        FailureCase(name: "rate_limited", status: 429, openAI: ("requests", "rate_limit_exceeded"), anthropic: "rate_limit_error", google: "RESOURCE_EXHAUSTED", failsOver: true, clientStatus: nil),
+        FailureCase(name: "overloaded", status: 529, openAI: ("server_error", nil), anthropic: "overloaded_error", google: "UNAVAILABLE", failsOver: true, clientStatus: nil),
+        FailureCase(name: "unavailable", status: 500, openAI: ("server_error", nil), anthropic: "api_error", google: "INTERNAL", failsOver: true, clientStatus: nil),
+        FailureCase(name: "auth_failed", status: 401, openAI: ("invalid_request_error", "invalid_api_key"), anthropic: "authentication_error", google: "PERMISSION_DENIED", failsOver: true, clientStatus: nil),
+        FailureCase(name: "model_not_found", status: 404, openAI: ("invalid_request_error", "model_not_found"), anthropic: "not_found_error", google: "NOT_FOUND", failsOver: true, clientStatus: nil),
+        FailureCase(name: "invalid_request", status: 400, openAI: ("invalid_request_error", nil), anthropic: "invalid_request_error", google: "INVALID_ARGUMENT", failsOver: false, clientStatus: 400),
     ]
 
     @Test(arguments: AdapterCase.all, failures)
     func failureKinds(_ adapter: AdapterCase, _ failure: FailureCase) async throws {
         try await Self.run(adapter) { gateway, x, backup in
-            let type = adapter.format == .openai ? failure.openAI.type : failure.anthropic
-            let code = adapter.format == .openai ? failure.openAI.code : nil
-            x.enqueue(.error(status: failure.status, body: adapter.errorBody(type: type, message: "simulated \(failure.name)", code: code)))
+            let type = switch adapter.wire {
+            case .openai: failure.openAI.type
+            case .anthropic: failure.anthropic
+            case .google: failure.google
+            }
+            let code = adapter.wire == .openai ? failure.openAI.code : nil
+            // A 401 to a token-minting credential is refreshed and resent first; 403 is an auth failure outright.
+            let status = adapter.mintsTokens && failure.status == 401 ? 403 : failure.status
+            x.enqueue(.error(status: status, body: adapter.errorBody(type: type, message: "simulated \(failure.name)", code: code, status: status)))
             let result = try await gateway.post("/v1/chat/completions", json: Self.chat("with-backup"), key: nil)
             if failure.failsOver {
                 #expect(result.status == 200)
@@ -150,7 +205,8 @@ struct AdapterConformanceTests {
     func contextLengthIsTheClientsProblem(_ adapter: AdapterCase) async throws {
         try await Self.run(adapter) { gateway, x, backup in
             let message = "prompt is too long: 250000 tokens > 200000 maximum context length"
-            x.enqueue(.error(status: 400, body: adapter.errorBody(type: "invalid_request_error", message: message, code: adapter.format == .openai ? "context_length_exceeded" : nil)))
+            let type = adapter.wire == .google ? "INVALID_ARGUMENT" : "invalid_request_error"
+            x.enqueue(.error(status: 400, body: adapter.errorBody(type: type, message: message, code: adapter.wire == .openai ? "context_length_exceeded" : nil)))
             let result = try await gateway.post("/v1/chat/completions", json: Self.chat("with-backup"), key: nil)
             #expect(result.status == 400)
             #expect(result.json?["error"]?["code"] == "context_length_exceeded")
@@ -162,8 +218,9 @@ struct AdapterConformanceTests {
     func midStreamFailureEndsWithAnErrorEvent(_ adapter: AdapterCase) async throws {
         try await Self.run(adapter) { gateway, x, backup in
             // Two text deltas reach the client first (Anthropic's stream opens the block and pings before them).
-            let chunks = adapter.format == .anthropic ? 4 : 2
-            x.enqueue(.failMidStream(afterChunks: chunks, error: adapter.errorBody(type: "overloaded_error", message: "Overloaded")))
+            let chunks = adapter.wire == .anthropic ? 4 : 2
+            let type = adapter.wire == .google ? "UNAVAILABLE" : "overloaded_error"
+            x.enqueue(.failMidStream(afterChunks: chunks, error: adapter.errorBody(type: type, message: "Overloaded", status: 503)))
             let (_, reader) = try await gateway.openStream("/v1/chat/completions", json: Self.chat("with-backup", stream: true), key: nil)
             let events = try await reader.all()
             #expect(events.compactMap { $0.json?["choices"]?[0]?["delta"]?["content"]?.stringValue }.joined() == "partial partial")

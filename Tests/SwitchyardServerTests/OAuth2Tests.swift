@@ -89,25 +89,45 @@ struct OAuth2Tests {
         }
     }
 
-    @Test func aTokenTheAPIRejectsIsDroppedAndRefreshedOnTheNextProbe() async throws {
+    /// A 401 may only mean the token went stale: it is refreshed once and the request sent again, so the
+    /// client never sees it.
+    @Test func aTokenTheAPIRejectsIsRefreshedAndTheRequestResentOnce() async throws {
+        let claude = SimulatedVendor(name: "claude", format: .anthropic)
+        let clock = ManualTimeSource()
+        try await LiveGateway.run(vendors: [claude], config: Self.config, timeSource: clock) { gateway in
+            let request: JSONValue = ["model": "claude", "messages": [["role": "user", "content": "hi"]]]
+            let first = try await gateway.post("/v1/chat/completions", json: request)
+            #expect(first.status == 200)
+            claude.revokeIssuedTokens()
+            let second = try await gateway.post("/v1/chat/completions", json: request)
+            #expect(second.status == 200)
+            #expect(claude.tokenRequests == 2)
+            #expect(claude.requests.count == 3)
+            #expect(claude.requests.last?.headers["authorization"] == "Bearer sim-access-2")
+        }
+    }
+
+    /// When the refreshed token is refused too (grants rejected), the credential is disabled until a probe.
+    @Test func aCredentialWhoseRefreshFailsAfterA401IsDisabledUntilAProbe() async throws {
         let claude = SimulatedVendor(name: "claude", format: .anthropic)
         let clock = ManualTimeSource()
         try await LiveGateway.run(vendors: [claude], config: Self.config, timeSource: clock) { gateway in
             let request: JSONValue = ["model": "claude", "messages": [["role": "user", "content": "hi"]]]
             #expect(try await gateway.post("/v1/chat/completions", json: request).status == 200)
             claude.revokeIssuedTokens()
-            let rejected = try await gateway.post("/v1/chat/completions", json: request)
-            #expect(rejected.status == 503)
-            #expect(claude.tokenRequests == 1)
+            claude.configureTokens(rejectGrants: true)
+            #expect(try await gateway.post("/v1/chat/completions", json: request).status == 503)
+            #expect(claude.tokenRequests == 2)
             // Disabled until a probe: no traffic goes to it during the cooldown …
             #expect(try await gateway.post("/v1/chat/completions", json: request).status == 503)
             #expect(claude.requests.count == 2)
             // … then one probe fetches a fresh token, succeeds, and the credential is healthy again.
+            claude.configureTokens(rejectGrants: false)
             clock.advance(by: .seconds(31))
             let probe = try await gateway.post("/v1/chat/completions", json: request)
             #expect(probe.status == 200)
-            #expect(claude.tokenRequests == 2)
-            #expect(claude.requests.last?.headers["authorization"] == "Bearer sim-access-2")
+            #expect(claude.tokenRequests == 3)
+            #expect(claude.requests.last?.headers["authorization"] == "Bearer sim-access-3")
         }
     }
 

@@ -125,7 +125,15 @@ public struct ChatExecutor: Sendable {
         try await context.credential.credential.authorize(&upstream)
         // Deadlines live on the router's clock; the transport's timers run on the real one, so hand it the time left.
         let headDeadline = ContinuousClock.now + (context.firstByteDeadline - loop.timeSource.now)
-        let response = try await context.target.provider.transport.execute(upstream, headDeadline: headDeadline)
+        var response = try await context.target.provider.transport.execute(upstream, headDeadline: headDeadline)
+        let credential = context.credential.credential
+        if response.head.status == 401, credential.mintsTokens {
+            // The token may have gone stale before its stated expiry (revoked, rotated): refresh once and resend.
+            _ = try? await response.body.collect(upTo: Self.errorBodyLimit)
+            await credential.invalidate()
+            try await credential.authorize(&upstream)
+            response = try await context.target.provider.transport.execute(upstream, headDeadline: headDeadline)
+        }
         guard response.head.isSuccess else {
             // Enough of the error body to classify it; a silent upstream is cut off by the idle read timeout.
             let body = (try? await response.body.collect(upTo: Self.errorBodyLimit)) ?? ByteBuffer()

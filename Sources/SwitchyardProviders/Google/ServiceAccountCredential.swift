@@ -46,6 +46,8 @@ public final class ServiceAccountCredential: Credential {
         cache.invalidate()
     }
 
+    public var mintsTokens: Bool { true }
+
     private func fetchToken() async throws(UpstreamFailure) -> BearerTokenCache.Minted {
         tokenRequestCount.add(1, ordering: .relaxed)
         let assertion: String

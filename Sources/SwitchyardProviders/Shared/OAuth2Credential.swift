@@ -40,6 +40,8 @@ public final class OAuth2Credential: Credential {
         cache.invalidate()
     }
 
+    public var mintsTokens: Bool { true }
+
     private func fetchToken() async throws(UpstreamFailure) -> BearerTokenCache.Minted {
         tokenRequestCount.add(1, ordering: .relaxed)
         var form: [(String, String)] = []
