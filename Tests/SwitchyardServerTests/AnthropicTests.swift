@@ -185,13 +185,13 @@ struct AnthropicTests {
             #expect(invalid.json?["error"]?["message"]?.stringValue?.contains("messages[0].role") == true)
             // Anthropic-only fields cannot silently vanish on the way to another vendor.
             let thinking = try await gateway.send(
-                .POST, "/v1/messages", body: #"{"model":"gpt","max_tokens":5,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"x"}]}"#,
+                .POST, "/v1/messages", body: #"{"model":"gpt","max_tokens":5,"mcp_servers":[{"type":"url","url":"https://mcp.example","name":"x"}],"messages":[{"role":"user","content":"x"}]}"#,
                 headers: ["x-api-key": "test-key"])
             #expect(thinking.status == 400)
-            #expect(thinking.json?["error"]?["message"]?.stringValue?.contains("thinking") == true)
+            #expect(thinking.json?["error"]?["message"]?.stringValue?.contains("mcp_servers") == true)
             // … unless the route opts into dropping them.
             let lenient = try await gateway.send(
-                .POST, "/v1/messages", body: #"{"model":"lenient-gpt","max_tokens":5,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"x"}]}"#,
+                .POST, "/v1/messages", body: #"{"model":"lenient-gpt","max_tokens":5,"mcp_servers":[{"type":"url","url":"https://mcp.example","name":"x"}],"messages":[{"role":"user","content":"x"}]}"#,
                 headers: ["x-api-key": "test-key"])
             #expect(lenient.status == 200)
         }

@@ -56,7 +56,14 @@ private struct EchoSchema: ProviderConfigSchema {
         ("providers:\n  l: {type: openai-compatible}\n", "providers.l.base_url", "needs base_url"),
         ("providers:\n  c: {type: anthropic}\n", "providers.c.keys", "or an oauth section"),
         ("providers:\n  c: {type: anthropic, keys: [k], max_tokens: 0}\n", "providers.c.max_tokens", "between 1 and"),
-        ("providers:\n  g: {type: gemini, keys: [k]}\n", "providers.g.type", "not supported yet"),
+        ("providers:\n  b: {type: bedrock}\n", "providers.b.type", "not supported yet"),
+        ("providers:\n  g: {type: gemini}\n", "providers.g.keys", "at least one key"),
+        ("providers:\n  g: {type: gemini, keys: [k], api_version: v2}\n", "providers.g.api_version", "expected v1beta or v1"),
+        ("providers:\n  v: {type: vertex, service_account: '{}'}\n", "providers.v.project", "needs project"),
+        ("providers:\n  v: {type: vertex, project: p, service_account: 'not json'}\n", "providers.v.service_account", "is not a JSON object"),
+        ("providers:\n  v: {type: vertex, project: p, keys: [k], publishers: {m: openai}}\n", "providers.v.publishers.m", "expected google or anthropic"),
+        ("providers:\n  v: {type: vertex, project: p, location: 'us central'}\n", "providers.v.location", "expected a location"),
+        ("providers:\n  v: {type: vertex, project: p, keys: [k], servce_account: x}\n", "providers.v.servce_account", "did you mean 'service_account'"),
         ("providers:\n  c: {type: anthropic, oauth: {token_url: 'http://x', grant: magic}}\n", "providers.c.oauth.grant", "unknown grant"),
     ])
     func theStandardTypesCheckTheirOwnSections(_ yaml: String, _ path: String, _ message: String) {
