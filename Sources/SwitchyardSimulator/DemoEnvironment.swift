@@ -1,3 +1,5 @@
+import CryptoExtras
+public import Foundation
 import SwitchyardCore
 
 /// The simulated providers and config of `switchyard demo`, kept here so tests run exactly what users run.
@@ -7,8 +9,9 @@ public enum DemoEnvironment {
     /// The demo's admin key, for `GET /admin/providers`.
     public static let adminKey = "sk-switchyard-demo-admin"
 
-    /// Three vendors: `flaky` (OpenAI format, every other request fails with 503), `claude` (Anthropic
-    /// format) and `openai` (OpenAI format), each with realistic latency and token-by-token streaming.
+    /// Five vendors: `flaky` (OpenAI format, every other request fails with 503), `claude` (Anthropic
+    /// format), `openai` (OpenAI format), `vertex` (Vertex AI: Claude and Gemini, service-account auth) and
+    /// `gemini` (Gemini API), each with realistic latency and token-by-token streaming.
     /// The demo runs for as long as a user likes: its vendors keep only a small window of requests.
     public static let demoRetainedRequests = 100
 
@@ -29,11 +32,45 @@ public enum DemoEnvironment {
         let openai = SimulatedVendor(
             name: "openai", format: .openai, defaultReply: reply("Hello from the simulated OpenAI provider, streamed token by token.", firstByte: 180, interval: 25),
             retainedRequests: demoRetainedRequests)
-        return [flaky, claude, openai]
+        let vertex = SimulatedVendor(
+            name: "vertex", format: .vertex,
+            defaultReply: reply("Hello from Claude on the simulated Vertex AI, same model, another door.", firstByte: 300, interval: 35),
+            retainedRequests: demoRetainedRequests)
+        vertex.trustServiceAccount(email: serviceAccount.email, publicKeyPEM: serviceAccount.publicKeyPEM)
+        let gemini = SimulatedVendor(
+            name: "gemini", format: .gemini, defaultReply: reply("Hello from the simulated Gemini API.", firstByte: 200, interval: 25),
+            retainedRequests: demoRetainedRequests)
+        return [flaky, claude, openai, vertex, gemini]
+    }
+
+    /// A throwaway service account made for this run: the simulated Vertex trusts its public key and the
+    /// gateway signs its token requests with the private one, exactly as with a real Google key file.
+    public struct DemoServiceAccount: Sendable {
+        public let email: String
+        public let keyJSON: String
+        public let publicKeyPEM: String
+    }
+
+    public static let serviceAccount: DemoServiceAccount = {
+        let key = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let email = "switchyard-demo@switchyard-demo.iam.gserviceaccount.com"
+        let json: JSONValue = [
+            "type": "service_account", "project_id": "switchyard-demo", "private_key_id": "demo", "private_key": .string(key.pemRepresentation),
+            "client_email": .string(email), "token_uri": "https://oauth2.googleapis.com/token",
+        ]
+        return DemoServiceAccount(email: email, keyJSON: json.jsonString, publicKeyPEM: key.publicKey.pemRepresentation)
+    }()
+
+    /// Writes the demo service account's key file (readable by this user only) and returns its path.
+    public static func writeServiceAccountFile() throws -> String {
+        let path = NSTemporaryDirectory() + "switchyard-demo-service-account-\(ProcessInfo.processInfo.processIdentifier).json"
+        FileManager.default.createFile(atPath: path, contents: Data(serviceAccount.keyJSON.utf8), attributes: [.posixPermissions: 0o600])
+        return path
     }
 
     /// The demo config; `port(of:)` gives the port text of each vendor (a number, or a test placeholder).
-    public static func config(port: Int, port vendorPort: (String) -> String) -> String {
+    /// - Parameter serviceAccountPath: the key file ``writeServiceAccountFile()`` wrote.
+    public static func config(port: Int, serviceAccountPath: String, port vendorPort: (String) -> String) -> String {
         """
         listen: 127.0.0.1:\(port)
         admin_key: \(adminKey)
@@ -50,11 +87,27 @@ public enum DemoEnvironment {
             type: openai
             base_url: http://127.0.0.1:\(vendorPort("openai"))/v1
             keys: [sim-openai-key]
+          vertex:
+            type: vertex
+            base_url: http://127.0.0.1:\(vendorPort("vertex"))
+            project: switchyard-demo
+            location: us-east5
+            service_account: ${file:\(serviceAccountPath)}
+            token_url: http://127.0.0.1:\(vendorPort("vertex"))/oauth/token
+          gemini:
+            type: gemini
+            base_url: http://127.0.0.1:\(vendorPort("gemini"))
+            keys: [sim-gemini-key]
         models:
           smart:
             strategy: priority
             targets: [flaky/gpt-4o, claude/claude-sonnet-4-5, openai/gpt-4o]
-          claude: claude/claude-sonnet-4-5
+          claude:
+            strategy: priority
+            targets: [claude/claude-sonnet-4-5, vertex/claude-sonnet-4-5@20250929]
+          gemini:
+            strategy: priority
+            targets: [gemini/gemini-2.5-flash, vertex/gemini-2.5-flash]
           fast: openai/gpt-4o-mini
           embed: openai/text-embedding-3-small
         routing:

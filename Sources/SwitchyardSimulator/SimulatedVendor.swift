@@ -42,6 +42,8 @@ public final class SimulatedVendor: Sendable {
         var tokenLifetime = 3600
         var rejectTokens = false
         var issuedTokens: Set<String> = []
+        /// Whether every API key is refused, as when a vendor revokes an access method.
+        var keysRevoked = false
         /// Service accounts whose JWTs the token endpoint accepts: email → public key PEM.
         var serviceAccounts: [String: String] = [:]
     }
@@ -100,6 +102,13 @@ public final class SimulatedVendor: Sendable {
             $0.rejectTokens = rejectGrants
         }
     }
+
+    /// Makes the vendor refuse every API key with its real auth error (`revoked = true`), or accept them again.
+    public func setKeysRevoked(_ revoked: Bool) {
+        state.withLock { $0.keysRevoked = revoked }
+    }
+
+    var keysRevoked: Bool { state.withLock { $0.keysRevoked } }
 
     /// Lets the token endpoint accept JWTs from `email` signed with the matching private key.
     public func trustServiceAccount(email: String, publicKeyPEM: String) {

@@ -42,6 +42,15 @@ public enum SimulatorServer {
                     request, vendor: vendor, action: context.parameters.get("action") ?? "", publisher: context.parameters.get("publisher") ?? "")
             }
         }
+        // Simulator controls (not part of any vendor's API): the vendor revokes every API key, or restores them.
+        router.post("/simulator/revoke-keys") { _, _ in
+            vendor.setKeysRevoked(true)
+            return jsonResponse(["vendor": .string(vendor.name), "keys": "revoked"])
+        }
+        router.post("/simulator/restore-keys") { _, _ in
+            vendor.setKeysRevoked(false)
+            return jsonResponse(["vendor": .string(vendor.name), "keys": "accepted"])
+        }
         // A webhook receiver, for alert tests: records the body without consuming a scenario.
         router.post("/webhook") { request, _ in
             let body = try await request.body.collect(upTo: 1 << 20)
@@ -260,7 +269,9 @@ public enum SimulatorServer {
             return jsonResponse(["error": ["message": "The server had an error processing your request.", "type": "server_error", "param": .null, "code": .null]], status: .internalServerError)
         }
         let rejected: Bool
-        if vendor.format == .anthropic, apiKey == nil, let bearer {
+        if vendor.keysRevoked {
+            rejected = true
+        } else if vendor.format == .anthropic, apiKey == nil, let bearer {
             rejected = !vendor.acceptsToken(bearer)
         } else {
             rejected = (apiKey ?? bearer ?? "").hasPrefix("revoked")
@@ -284,7 +295,7 @@ public enum SimulatorServer {
         let bearer = request.headers["authorization"].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
         if (apiKey ?? "").hasPrefix("failing") { return googleError(500, "INTERNAL", "Internal error encountered.") }
         if let apiKey {
-            guard apiKey.hasPrefix("revoked") else { return nil }
+            guard apiKey.hasPrefix("revoked") || vendor.keysRevoked else { return nil }
             return googleError(
                 400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.",
                 details: [["@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com"]])

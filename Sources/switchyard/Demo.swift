@@ -37,7 +37,9 @@ struct Demo: AsyncParsableCommand {
                 bound[name] = port
                 if bound.count == vendors.count { break }
             }
-            let yaml = DemoEnvironment.config(port: port) { String(bound[$0] ?? 0) }
+            let serviceAccountPath = try DemoEnvironment.writeServiceAccountFile()
+            defer { try? FileManager.default.removeItem(atPath: serviceAccountPath) }
+            let yaml = DemoEnvironment.config(port: port, serviceAccountPath: serviceAccountPath) { String(bound[$0] ?? 0) }
             if printConfig {
                 print(yaml)
                 group.cancelAll()
@@ -49,19 +51,22 @@ struct Demo: AsyncParsableCommand {
                     say("  ↳ \(target) failed (\(kind.rawValue)\(status.map { " \($0)" } ?? "")), failing over to the next target")
                 }
             }
-            try await runGateway(config: config, logger: logger, observer: observer, onRunning: { port in Self.printBanner(port: port) })
+            let claudePort = bound["claude"] ?? 0
+            try await runGateway(
+                config: config, logger: logger, observer: observer, onRunning: { port in Self.printBanner(port: port, claudeSimulatorPort: claudePort) })
             group.cancelAll()
         }
     }
 
-    static func printBanner(port: Int) {
+    static func printBanner(port: Int, claudeSimulatorPort: Int) {
         let url = "http://127.0.0.1:\(port)"
         say(
             """
 
             Switchyard demo is running at \(url)
             Virtual key: \(DemoEnvironment.key)
-            Routes: smart (flaky → claude → openai, fails over live), claude, fast, embed
+            Routes: smart (flaky → claude → openai, fails over live), claude (Anthropic, then Claude on Vertex AI),
+                    gemini (Gemini API, then Vertex AI), fast, embed
 
             Try it:
               curl -s \(url)/v1/chat/completions -H 'Authorization: Bearer \(DemoEnvironment.key)' \\
@@ -77,6 +82,11 @@ struct Demo: AsyncParsableCommand {
                 -d '{"model":"fast","max_tokens":256,"messages":[{"role":"user","content":"Hello!"}]}'
 
             The response header x-switchyard-target names the provider that answered.
+
+            Lose Anthropic access and keep Claude: make the simulated Anthropic revoke every key (it answers 401) …
+              curl -s -X POST http://127.0.0.1:\(claudeSimulatorPort)/simulator/revoke-keys
+            … and ask for model "claude" again, with either SDK: Vertex AI answers (x-switchyard-target:
+            vertex/claude-sonnet-4-5@20250929). Undo with /simulator/restore-keys.
             Health of every provider, target and key: curl -s \(url)/admin/providers -H 'Authorization: Bearer \(DemoEnvironment.adminKey)'
             Prometheus metrics: \(url)/metrics. Press Ctrl-C to stop.
 

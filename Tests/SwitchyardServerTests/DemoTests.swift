@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import NIOCore
 import NIOHTTP1
 import SwitchyardCore
 import SwitchyardSimulator
@@ -8,7 +9,7 @@ import Testing
 struct DemoTests {
     @Test func demoConfigServesAndFailsOverLive() async throws {
         let vendors = DemoEnvironment.makeVendors(latency: false)
-        let config = DemoEnvironment.config(port: 0) { "{{\($0)}}" }
+        let config = DemoEnvironment.config(port: 0, serviceAccountPath: try DemoEnvironment.writeServiceAccountFile()) { "{{\($0)}}" }
         try await LiveGateway.run(vendors: vendors, config: config) { gateway in
             let request: JSONValue = ["model": "smart", "messages": [["role": "user", "content": "Hello!"]]]
             let first = try await gateway.post("/v1/chat/completions", json: request, key: DemoEnvironment.key)
@@ -20,6 +21,38 @@ struct DemoTests {
             #expect(second.headers.first(name: "x-switchyard-attempts") == "2")
             let anthropic = try await gateway.post("/v1/messages", json: ["model": "fast", "max_tokens": 50, "messages": [["role": "user", "content": "Hi"]]], key: nil, headers: ["x-api-key": DemoEnvironment.key])
             #expect(anthropic.json?["content"]?.arrayValue?.first?["text"] == "Hello from the simulated OpenAI provider, streamed token by token.")
+        }
+    }
+}
+
+extension DemoTests {
+    /// The demo's seed scenario, as its banner tells users to run it: the simulated Anthropic revokes every
+    /// key and route `claude` keeps answering through Vertex AI, for both dialects, streams included.
+    @Test func demoClaudeSurvivesTheLossOfAnthropicAccess() async throws {
+        let vendors = DemoEnvironment.makeVendors(latency: false)
+        let config = DemoEnvironment.config(port: 0, serviceAccountPath: try DemoEnvironment.writeServiceAccountFile()) { "{{\($0)}}" }
+        try await LiveGateway.run(vendors: vendors, config: config) { gateway in
+            let openAI: JSONValue = ["model": "claude", "messages": [["role": "user", "content": "Hello!"]]]
+            let before = try await gateway.post("/v1/chat/completions", json: openAI, key: DemoEnvironment.key)
+            #expect(before.headers.first(name: "x-switchyard-target") == "claude/claude-sonnet-4-5")
+
+            let claudePort = try #require(gateway.vendorPorts["claude"])
+            var revoke = HTTPClientRequest(url: "http://127.0.0.1:\(claudePort)/simulator/revoke-keys")
+            revoke.method = .POST
+            #expect(try await gateway.client.execute(revoke, timeout: .seconds(10)).status == .ok)
+
+            let vertexTarget = "vertex/claude-sonnet-4-5@20250929"
+            let after = try await gateway.post("/v1/chat/completions", json: openAI, key: DemoEnvironment.key)
+            #expect(after.status == 200)
+            #expect(after.headers.first(name: "x-switchyard-target") == vertexTarget)
+            let messages: JSONValue = ["model": "claude", "max_tokens": 64, "stream": true, "messages": [["role": "user", "content": "Hello!"]]]
+            let (head, reader) = try await gateway.openStream("/v1/messages", json: messages, key: nil, headers: ["x-api-key": DemoEnvironment.key])
+            #expect(head.headers.first(name: "x-switchyard-target") == vertexTarget)
+            let text = try await reader.all().compactMap { $0.json?["delta"]?["text"]?.stringValue }.joined()
+            #expect(text == "Hello from Claude on the simulated Vertex AI, same model, another door.")
+
+            let gemini = try await gateway.post("/v1/chat/completions", json: ["model": "gemini", "messages": [["role": "user", "content": "Hi"]]], key: DemoEnvironment.key)
+            #expect(gemini.headers.first(name: "x-switchyard-target") == "gemini/gemini-2.5-flash")
         }
     }
 }
