@@ -34,7 +34,7 @@ public enum DemoEnvironment {
             retainedRequests: demoRetainedRequests)
         let vertex = SimulatedVendor(
             name: "vertex", format: .vertex,
-            defaultReply: reply("Hello from Claude on the simulated Vertex AI, same model, another door.", firstByte: 300, interval: 35),
+            defaultReply: reply("Hello from the simulated Vertex AI: the same models, through Google Cloud.", firstByte: 300, interval: 35),
             retainedRequests: demoRetainedRequests)
         vertex.trustServiceAccount(email: serviceAccount.email, publicKeyPEM: serviceAccount.publicKeyPEM)
         let gemini = SimulatedVendor(

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import NIOCore
 import NIOHTTP1
 import SwitchyardCore
@@ -9,7 +10,9 @@ import Testing
 struct DemoTests {
     @Test func demoConfigServesAndFailsOverLive() async throws {
         let vendors = DemoEnvironment.makeVendors(latency: false)
-        let config = DemoEnvironment.config(port: 0, serviceAccountPath: try DemoEnvironment.writeServiceAccountFile()) { "{{\($0)}}" }
+        let keyFile = try DemoEnvironment.writeServiceAccountFile()
+        defer { try? FileManager.default.removeItem(atPath: keyFile) }
+        let config = DemoEnvironment.config(port: 0, serviceAccountPath: keyFile) { "{{\($0)}}" }
         try await LiveGateway.run(vendors: vendors, config: config) { gateway in
             let request: JSONValue = ["model": "smart", "messages": [["role": "user", "content": "Hello!"]]]
             let first = try await gateway.post("/v1/chat/completions", json: request, key: DemoEnvironment.key)
@@ -30,7 +33,9 @@ extension DemoTests {
     /// key and route `claude` keeps answering through Vertex AI, for both dialects, streams included.
     @Test func demoClaudeSurvivesTheLossOfAnthropicAccess() async throws {
         let vendors = DemoEnvironment.makeVendors(latency: false)
-        let config = DemoEnvironment.config(port: 0, serviceAccountPath: try DemoEnvironment.writeServiceAccountFile()) { "{{\($0)}}" }
+        let keyFile = try DemoEnvironment.writeServiceAccountFile()
+        defer { try? FileManager.default.removeItem(atPath: keyFile) }
+        let config = DemoEnvironment.config(port: 0, serviceAccountPath: keyFile) { "{{\($0)}}" }
         try await LiveGateway.run(vendors: vendors, config: config) { gateway in
             let openAI: JSONValue = ["model": "claude", "messages": [["role": "user", "content": "Hello!"]]]
             let before = try await gateway.post("/v1/chat/completions", json: openAI, key: DemoEnvironment.key)
@@ -49,7 +54,7 @@ extension DemoTests {
             let (head, reader) = try await gateway.openStream("/v1/messages", json: messages, key: nil, headers: ["x-api-key": DemoEnvironment.key])
             #expect(head.headers.first(name: "x-switchyard-target") == vertexTarget)
             let text = try await reader.all().compactMap { $0.json?["delta"]?["text"]?.stringValue }.joined()
-            #expect(text == "Hello from Claude on the simulated Vertex AI, same model, another door.")
+            #expect(text == "Hello from the simulated Vertex AI: the same models, through Google Cloud.")
 
             let gemini = try await gateway.post("/v1/chat/completions", json: ["model": "gemini", "messages": [["role": "user", "content": "Hi"]]], key: DemoEnvironment.key)
             #expect(gemini.headers.first(name: "x-switchyard-target") == "gemini/gemini-2.5-flash")

@@ -55,9 +55,8 @@ public struct OpenAIRequestEncoder: Sendable {
         if let value = request.logprobs { body.append("logprobs", .bool(value)) }
         if let value = request.topLogprobs { body.append("top_logprobs", .int(value)) }
         if let value = request.user { body.append("user", .string(value)) }
-        if isOpenAIProper, let reasoning = request.reasoning {
-            body.append("reasoning_effort", .string(reasoning.effort?.rawValue ?? "none"))
-        }
+        // Only a wish to think is sent: models without reasoning refuse the field, whatever its value.
+        if isOpenAIProper, let effort = request.reasoning?.effort { body.append("reasoning_effort", .string(effort.rawValue)) }
         if request.stream {
             body.append("stream", true)
             if requestsStreamUsage { body.append("stream_options", ["include_usage": true]) }
