@@ -63,3 +63,31 @@ try:
     check("anthropic: unknown model raises", False)
 except anthropic.NotFoundError as error:
     check("anthropic: unknown model raises NotFoundError", error.status_code == 404)
+
+r = oai.chat.completions.with_raw_response.create(model="gemini", messages=[{"role": "user", "content": "Hello!"}])
+check("openai: Gemini API answers route gemini", r.headers.get("x-switchyard-target") == "gemini/gemini-2.5-flash" and bool(r.parse().choices[0].message.content))
+
+with claude.messages.stream(model="gemini", max_tokens=100, messages=[{"role": "user", "content": "Hello!"}]) as stream:
+    gemini_text = "".join(stream.text_stream)
+check("anthropic: stream from Gemini", bool(gemini_text))
+
+e = oai.embeddings.create(model="gemini/text-embedding-004", input=["a", "b"])
+check("openai: Gemini embeddings (SDK's default base64)", len(e.data) == 2 and len(e.data[0].embedding) > 0)
+
+# The seed scenario: the simulated Anthropic revokes every key; Claude keeps answering through Vertex AI.
+import re
+import urllib.request
+
+log = open(".build/sdk-check-demo.log").read() if len(sys.argv) < 3 else open(sys.argv[2]).read()
+port = re.search(r"127\.0\.0\.1:(\d+)/simulator/revoke-keys", log).group(1)
+urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/simulator/revoke-keys", method="POST")).read()
+vertex = "vertex/claude-sonnet-4-5@20250929"
+r = oai.chat.completions.with_raw_response.create(model="claude", messages=[{"role": "user", "content": "Hello!"}])
+check("openai: Claude through Vertex after Anthropic revoked the key", r.headers.get("x-switchyard-target") == vertex)
+with claude.messages.with_streaming_response.create(
+    model="claude", max_tokens=100, stream=True, messages=[{"role": "user", "content": "Hello!"}]
+) as response:
+    target = response.headers.get("x-switchyard-target")
+    body = "".join(response.iter_text())
+check("anthropic: streamed Claude through Vertex", target == vertex and "message_stop" in body)
+urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/simulator/restore-keys", method="POST")).read()
