@@ -19,13 +19,7 @@ struct ClaudeFailoverTests {
             type: anthropic
             base_url: http://127.0.0.1:{{anthropic}}
             keys: [sk-ant-direct]
-          gcp:
-            type: vertex
-            base_url: http://127.0.0.1:{{gcp}}
-            project: test-project-123
-            location: us-east5
-            service_account: ${file:\(AdapterCase.serviceAccountFile)}
-            token_url: http://127.0.0.1:{{gcp}}/oauth/token
+        \(GoogleTests.vertexProviderYAML)
         models:
           claude:
             strategy: priority

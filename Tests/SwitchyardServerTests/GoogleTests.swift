@@ -20,10 +20,8 @@ struct GoogleTests {
         return vendor
     }
 
-    static let config = """
-        listen: 127.0.0.1:0
-        admin_key: admin-key-0123456789
-        providers:
+    /// Provider `gcp`: the Vertex simulator, with the test service account.
+    static let vertexProviderYAML = """
           gcp:
             type: vertex
             base_url: http://127.0.0.1:{{gcp}}
@@ -31,6 +29,13 @@ struct GoogleTests {
             location: us-east5
             service_account: ${file:\(AdapterCase.serviceAccountFile)}
             token_url: http://127.0.0.1:{{gcp}}/oauth/token
+        """
+
+    static let config = """
+        listen: 127.0.0.1:0
+        admin_key: admin-key-0123456789
+        providers:
+        \(vertexProviderYAML)
           backup:
             type: openai
             base_url: http://127.0.0.1:{{backup}}/v1

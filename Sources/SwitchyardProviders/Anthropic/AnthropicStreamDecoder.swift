@@ -2,8 +2,8 @@ public import NIOCore
 public import SwitchyardCore
 
 /// Anthropic Messages SSE events → canonical events (providers.md §2.4, §9).
-public struct AnthropicStreamDecoder: ChatStreamDecoder {
-    private var sse = SSEDecoder()
+public struct AnthropicStreamDecoder: SSEChatStreamDecoder {
+    var sse = SSEDecoder()
     private var usage: Usage?
     /// Content-block index → tool-call index (position among the message's tool calls).
     private var toolIndexByBlock: [Int: Int] = [:]
@@ -11,20 +11,11 @@ public struct AnthropicStreamDecoder: ChatStreamDecoder {
 
     public init() {}
 
-    public mutating func decode(_ bytes: ByteBuffer) throws(UpstreamFailure) -> [ChatEvent] {
-        var events: [ChatEvent] = []
-        for event in try sse.decode(bytes) { try handle(event, into: &events) }
-        return events
-    }
-
-    public mutating func finish() throws(UpstreamFailure) -> [ChatEvent] {
-        var events: [ChatEvent] = []
-        for event in try sse.finish() { try handle(event, into: &events) }
+    func checkComplete() throws(UpstreamFailure) {
         guard completed else { throw UpstreamFailure(kind: .unavailable, message: "Anthropic stream ended before message_stop") }
-        return events
     }
 
-    private mutating func handle(_ event: SSEEvent, into events: inout [ChatEvent]) throws(UpstreamFailure) {
+    mutating func handle(_ event: SSEEvent, into events: inout [ChatEvent]) throws(UpstreamFailure) {
         guard !event.data.isEmpty else { return }
         let json: JSONValue
         do { json = try JSONParser.parse(event.data) } catch {

@@ -4,9 +4,9 @@ public import SwitchyardCore
 /// `streamGenerateContent?alt=sse` → canonical events (providers.md §3.4, §9.2). Each event is a whole
 /// `GenerateContentResponse` holding only the new parts, so parts become deltas as they are; a function
 /// call arrives whole and becomes a start plus one arguments fragment. Usage is the last one seen.
-public struct GeminiStreamDecoder: ChatStreamDecoder {
+public struct GeminiStreamDecoder: SSEChatStreamDecoder {
     private let vendor: String
-    private var sse = SSEDecoder()
+    var sse = SSEDecoder()
     private var started = false
     /// Tool calls announced so far, by candidate.
     private var callCounts: [Int: Int] = [:]
@@ -19,20 +19,11 @@ public struct GeminiStreamDecoder: ChatStreamDecoder {
         self.vendor = vendor
     }
 
-    public mutating func decode(_ bytes: ByteBuffer) throws(UpstreamFailure) -> [ChatEvent] {
-        var events: [ChatEvent] = []
-        for event in try sse.decode(bytes) { try handle(event, into: &events) }
-        return events
-    }
-
-    public mutating func finish() throws(UpstreamFailure) -> [ChatEvent] {
-        var events: [ChatEvent] = []
-        for event in try sse.finish() { try handle(event, into: &events) }
+    func checkComplete() throws(UpstreamFailure) {
         guard finished else { throw UpstreamFailure(kind: .unavailable, message: "\(vendor) stream ended before a finish reason") }
-        return events
     }
 
-    private mutating func handle(_ event: SSEEvent, into events: inout [ChatEvent]) throws(UpstreamFailure) {
+    mutating func handle(_ event: SSEEvent, into events: inout [ChatEvent]) throws(UpstreamFailure) {
         guard !event.data.isEmpty else { return }
         let json: JSONValue
         do { json = try JSONParser.parse(event.data) } catch {

@@ -2,8 +2,8 @@ public import NIOCore
 public import SwitchyardCore
 
 /// OpenAI Chat Completions SSE chunks → canonical events (providers.md §1.5).
-public struct OpenAIStreamDecoder: ChatStreamDecoder {
-    private var sse = SSEDecoder()
+public struct OpenAIStreamDecoder: SSEChatStreamDecoder {
+    var sse = SSEDecoder()
     private var started = false
     private var finished = false
     private var sawDone = false
@@ -12,25 +12,14 @@ public struct OpenAIStreamDecoder: ChatStreamDecoder {
 
     public init() {}
 
-    public mutating func decode(_ bytes: ByteBuffer) throws(UpstreamFailure) -> [ChatEvent] {
-        var events: [ChatEvent] = []
-        for event in try sse.decode(bytes) {
-            try handle(event, into: &events)
-        }
-        return events
-    }
-
-    public mutating func finish() throws(UpstreamFailure) -> [ChatEvent] {
-        var events: [ChatEvent] = []
-        for event in try sse.finish() { try handle(event, into: &events) }
+    func checkComplete() throws(UpstreamFailure) {
         // Some compatible servers close without [DONE]; a stream that reported its finish reason is complete.
         guard sawDone || finished else {
             throw UpstreamFailure(kind: .unavailable, message: "upstream stream ended before it was complete")
         }
-        return events
     }
 
-    private mutating func handle(_ event: SSEEvent, into events: inout [ChatEvent]) throws(UpstreamFailure) {
+    mutating func handle(_ event: SSEEvent, into events: inout [ChatEvent]) throws(UpstreamFailure) {
         if event.data.hasPrefix("[DONE]") {
             sawDone = true
             return

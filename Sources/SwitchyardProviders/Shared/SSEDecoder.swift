@@ -94,3 +94,28 @@ public struct SSEDecoder: Sendable {
         }
     }
 }
+
+/// A stream decoder for an SSE upstream: it turns each complete event into canonical events, and says at
+/// the end whether the stream was complete. ``decode(_:)`` and ``finish()`` come with it.
+protocol SSEChatStreamDecoder: ChatStreamDecoder {
+    var sse: SSEDecoder { get set }
+    /// Appends the canonical events of one SSE event; throws for an in-band error or undecodable data.
+    mutating func handle(_ event: SSEEvent, into events: inout [ChatEvent]) throws(UpstreamFailure)
+    /// Throws when the upstream closed before its stream was complete.
+    func checkComplete() throws(UpstreamFailure)
+}
+
+extension SSEChatStreamDecoder {
+    public mutating func decode(_ bytes: ByteBuffer) throws(UpstreamFailure) -> [ChatEvent] {
+        var events: [ChatEvent] = []
+        for event in try sse.decode(bytes) { try handle(event, into: &events) }
+        return events
+    }
+
+    public mutating func finish() throws(UpstreamFailure) -> [ChatEvent] {
+        var events: [ChatEvent] = []
+        for event in try sse.finish() { try handle(event, into: &events) }
+        try checkComplete()
+        return events
+    }
+}
