@@ -49,6 +49,9 @@ public protocol ChatProvider: Sendable {
     /// The client dialect `model` speaks natively, whose requests may pass through with fields the
     /// canonical model does not carry.
     func nativeDialect(model: String) -> PassThrough.Dialect?
+    /// The client dialect `model`'s answers are already in, so that they go back to such a client as the
+    /// vendor sent them (complete, streamed and errors), byte for byte.
+    func answerDialect(model: String) -> PassThrough.Dialect?
 }
 
 extension ChatProvider {
@@ -66,6 +69,10 @@ extension ChatProvider {
 
     public func nativeDialect(model: String) -> PassThrough.Dialect? {
         descriptor.nativeDialect
+    }
+
+    public func answerDialect(model: String) -> PassThrough.Dialect? {
+        nativeDialect(model: model)
     }
 }
 

@@ -11,6 +11,8 @@ public enum SimulatorScenario: Sendable {
     case hang(release: SimulatorGate)
     /// Stream `chunks` text chunks, then fail in-band with the vendor's stream error event.
     case failMidStream(afterChunks: Int, error: JSONValue)
+    /// Answer exactly these bytes (a recorded response or SSE stream from the fixtures), whatever was asked.
+    case verbatim(status: Int = 200, contentType: String = "application/json", body: String)
 }
 
 /// The content of a simulated answer.

@@ -185,6 +185,10 @@ public enum SimulatorServer {
             if reply.firstByteDelay > .zero { try await Task.sleep(for: reply.firstByteDelay) }
             guard streams else { return jsonResponse(wire.completeResponse(reply)) }
             return streamResponse(request: request, vendor: vendor, script: wire.streamScript(reply), reply: reply, error: nil)
+        case .verbatim(let status, let contentType, let body):
+            var headers = HTTPFields()
+            headers[.contentType] = contentType
+            return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
         case .failMidStream(let chunks, let error):
             let reply = SimulatedReply(text: Array(repeating: "partial ", count: max(chunks, 1)).joined())
             var script = wire.streamScript(reply)

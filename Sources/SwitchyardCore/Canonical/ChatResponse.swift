@@ -1,4 +1,5 @@
 import struct Foundation.Date
+public import NIOCore
 
 /// Seconds since 1970, for `created` fields.
 public func currentUnixTime() -> Int {
@@ -15,6 +16,9 @@ public struct ChatResponse: Sendable {
     public var choices: [ChatChoice]
     public var usage: Usage?
     public var systemFingerprint: String?
+    /// The vendor's own body, when it is already in the client's dialect: it goes back byte for byte, and
+    /// the fields above are read from it for routing, accounting and metrics.
+    public var passThroughBody: ByteBuffer?
 
     public init(id: String, model: String, created: Int, choices: [ChatChoice], usage: Usage?, systemFingerprint: String? = nil) {
         self.id = id

@@ -1,6 +1,9 @@
+public import NIOCore
+
 /// The one error a client sees, whichever dialect it speaks; each dialect renders it in its own shape.
 ///
-/// It never carries a provider secret or a raw upstream body.
+/// It never carries a provider secret; a raw upstream body only as ``vendorAnswer``, for a client of that
+/// vendor's own dialect, and only when it holds no secret the gateway knows.
 public struct GatewayError: Error, Sendable, CustomStringConvertible {
     /// What went wrong, in terms a dialect can map to its own error type.
     public enum Code: String, Sendable, Hashable {
@@ -25,6 +28,8 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
     /// The canonical failure kind, for errors that came from upstream.
     public var failureKind: FailureKind?
     public var retryAfter: Duration?
+    /// The vendor's own error body and status, for a client of the vendor's dialect (see ``UpstreamFailure/vendorBody``).
+    public var vendorAnswer: (status: Int, body: ByteBuffer)?
 
     public init(code: Code, status: Int, message: String, parameter: String? = nil, failureKind: FailureKind? = nil, retryAfter: Duration? = nil) {
         self.code = code
@@ -78,8 +83,18 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
         return GatewayError(code: code, status: 502, message: failure.message, failureKind: failure.kind)
     }
 
-    /// The client-facing error for a final upstream failure.
+    /// The client-facing error for a final upstream failure: the client's mistakes (a bad request, a prompt
+    /// too long, a filtered one, a model its vendor lacks) keep the vendor's own body for a client of the
+    /// vendor's dialect.
     public static func upstream(_ failure: UpstreamFailure, target: String?) -> GatewayError {
+        var error = translated(failure, target: target)
+        if let body = failure.vendorBody, let status = failure.status, (400..<500).contains(status), !failure.kind.allowsFailover || failure.kind == .modelNotFound {
+            error.vendorAnswer = (status, body)
+        }
+        return error
+    }
+
+    private static func translated(_ failure: UpstreamFailure, target: String?) -> GatewayError {
         let whereText = target.map { " from \($0)" } ?? ""
         switch failure.kind {
         case .invalidRequest:

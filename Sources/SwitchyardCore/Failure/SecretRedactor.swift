@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 
 /// Removes the secrets the gateway holds from text that came from elsewhere (an upstream's error message,
@@ -54,11 +55,18 @@ public final class SecretRedactor: Sendable {
         return result
     }
 
-    /// A failure whose message is redacted.
+    /// A failure whose message is redacted; a vendor body that holds a secret is not passed on at all.
     public func redact(_ failure: UpstreamFailure) -> UpstreamFailure {
         var redacted = failure
         redacted.message = redact(failure.message)
+        if let body = failure.vendorBody, containsSecret(body.readableBytesView) { redacted.vendorBody = nil }
         return redacted
+    }
+
+    /// Whether vendor bytes mention a secret: such bytes are never passed on verbatim.
+    public func containsSecret(_ bytes: some Collection<UInt8>) -> Bool {
+        let text = String(decoding: bytes, as: UTF8.self)
+        return (configured + minted.withLock({ $0 })).contains { text.contains($0) }
     }
 
     private static func usable(_ secrets: [String]) -> [String] {

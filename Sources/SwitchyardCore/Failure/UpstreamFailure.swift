@@ -1,3 +1,5 @@
+public import NIOCore
+
 /// A classified upstream outcome that was not a success: what the router needs, nothing vendor-specific.
 ///
 /// `message` is redacted: adapters put the vendor's human-readable message here, never a credential
@@ -24,6 +26,9 @@ public struct UpstreamFailure: Error, Sendable, Hashable, CustomStringConvertibl
     /// How long the vendor asked us to wait before using this credential again.
     public var retryAfter: Duration?
     public var message: String
+    /// The vendor's error body when it is already in the client's dialect (a 4xx of the client's own
+    /// vendor family): it may reach the client as sent, `type`, `param` and `code` intact.
+    public var vendorBody: ByteBuffer?
 
     public init(kind: FailureKind, origin: Origin = .upstream, status: Int? = nil, retryAfter: Duration? = nil, message: String) {
         self.kind = kind

@@ -6,10 +6,28 @@ import Synchronization
 /// A plain value owned by one task at a time: the attempt that opened the stream reads it up to its first
 /// content, then hands it over inside a ``ChatEventStream`` to the task that writes the response.
 public struct ChatEventReader {
+    /// How a stream in the client's own dialect goes back: the vendor's events byte for byte.
+    public struct PassThrough: Sendable {
+        /// Drop events that carry only usage (an OpenAI usage chunk the gateway asked for and the client did not).
+        public var dropsUsageOnlyEvents: Bool
+
+        public init(dropsUsageOnlyEvents: Bool) {
+            self.dropsUsageOnlyEvents = dropsUsageOnlyEvents
+        }
+    }
+
     private var iterator: UpstreamBody.AsyncIterator
     private var decoder: any ChatStreamDecoder
     private var pending: [ChatEvent] = []
     private var ended = false
+    /// Set when the vendor's own events go to the client; they are still decoded, for usage, finish and errors.
+    public let passThrough: PassThrough?
+    private var splitter = SSEEventSplitter()
+    /// Whole vendor events read but not yet taken for the client (``takeForwardBytes()``).
+    private var forward: [UInt8] = []
+    /// Whether the failure that ended the stream was the vendor's own in-band error event, already in
+    /// ``takeForwardBytes()``: the client then needs no error event of the gateway's.
+    public private(set) var failureWasForwarded = false
     /// Counts the stream's target and credential in flight until the reader is done or dropped.
     fileprivate var lease: InFlightLease?
     /// The attempt's total deadline (`timeout.total`), on the router's clock; a stream still running past it is cut off.
@@ -20,8 +38,9 @@ public struct ChatEventReader {
 
     init(
         iterator: UpstreamBody.AsyncIterator, decoder: any ChatStreamDecoder, deadline: ContinuousClock.Instant, timeSource: any TimeSource,
-        redactor: SecretRedactor
+        redactor: SecretRedactor, passThrough: PassThrough? = nil
     ) {
+        self.passThrough = passThrough
         self.iterator = iterator
         self.decoder = decoder
         self.deadline = deadline
@@ -64,13 +83,77 @@ public struct ChatEventReader {
             }
             guard let chunk else {
                 ended = true
+                if passThrough != nil {
+                    // A trailing event without its blank line still goes out, once the decoder accepts the end.
+                    let rest = splitter.remainder()
+                    let events = try decoder.finish()
+                    forward.append(contentsOf: rest)
+                    return events.isEmpty ? nil : events
+                }
                 let events = try decoder.finish()
                 return events.isEmpty ? nil : events
             }
-            let events = try decoder.decode(chunk)
-            if !events.isEmpty { return events }
+            let events = passThrough == nil ? try decoder.decode(chunk) : try decodeForwarding(chunk)
+            if !events.isEmpty || !forward.isEmpty { return events }
         }
         return nil
+    }
+
+    /// Splits a chunk into whole events, decodes each and keeps its bytes for the client; only whole
+    /// events are forwarded, so an error event of the gateway's can always follow cleanly.
+    private mutating func decodeForwarding(_ chunk: ByteBuffer) throws(UpstreamFailure) -> [ChatEvent] {
+        var events: [ChatEvent] = []
+        for raw in splitter.split(chunk) {
+            let decoded: [ChatEvent]
+            do {
+                decoded = try decoder.decode(ByteBuffer(bytes: raw))
+            } catch {
+                // The vendor's own error event, in the client's dialect, goes out as the vendor sent it, unless
+                // it echoes a secret: then the gateway's redacted error event replaces it.
+                if !redactor.containsSecret(raw) {
+                    forward.append(contentsOf: raw)
+                    failureWasForwarded = true
+                }
+                throw error
+            }
+            if passThrough?.dropsUsageOnlyEvents == true {
+                // The gateway asked for usage the client did not: its chunk and the `"usage":null` it adds to
+                // every other chunk are taken out again (the pattern cannot occur unescaped inside a string).
+                if !decoded.isEmpty, decoded.allSatisfy({ if case .usage = $0 { true } else { false } }) {
+                    events.append(contentsOf: decoded)
+                    continue
+                }
+                forward.append(contentsOf: Self.removing(Self.nullUsageMember, from: raw))
+            } else {
+                forward.append(contentsOf: raw)
+            }
+            events.append(contentsOf: decoded)
+        }
+        return events
+    }
+
+    private static let nullUsageMember = Array(#","usage":null"#.utf8)
+
+    private static func removing(_ pattern: [UInt8], from bytes: [UInt8]) -> [UInt8] {
+        guard bytes.count >= pattern.count else { return bytes }
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == pattern[0], index + pattern.count <= bytes.count, bytes[index..<(index + pattern.count)].elementsEqual(pattern) {
+                index += pattern.count
+            } else {
+                output.append(bytes[index])
+                index += 1
+            }
+        }
+        return output
+    }
+
+    /// The vendor's bytes read so far and not yet taken: whole events, ready for the client.
+    public mutating func takeForwardBytes() -> [UInt8] {
+        defer { forward.removeAll(keepingCapacity: true) }
+        return forward
     }
 
     /// Reads on until an event with content (text, a tool call, a finish) or the end of the stream,
@@ -93,6 +176,39 @@ public struct ChatEventReader {
             }
         }
         pending = buffered
+    }
+}
+
+/// Cuts an SSE byte stream into whole events (each ending in a blank line, LF or CRLF), as the bytes arrived.
+struct SSEEventSplitter {
+    private var buffer: [UInt8] = []
+    /// Where the search for the next boundary resumes.
+    private var scanned = 0
+
+    /// The whole events completed by `chunk`.
+    mutating func split(_ chunk: ByteBuffer) -> [[UInt8]] {
+        buffer.append(contentsOf: chunk.readableBytesView)
+        var events: [[UInt8]] = []
+        var start = 0
+        var index = max(scanned, 1)
+        while index < buffer.count {
+            // A blank line ends an event: "\n\n" or "\n\r\n".
+            let endsEvent = buffer[index] == 0x0A && (buffer[index - 1] == 0x0A || (index >= 2 && buffer[index - 1] == 0x0D && buffer[index - 2] == 0x0A))
+            if endsEvent, index >= start {
+                events.append(Array(buffer[start...index]))
+                start = index + 1
+            }
+            index += 1
+        }
+        if start > 0 { buffer.removeFirst(start) }
+        scanned = max(buffer.count, 1)
+        return events
+    }
+
+    /// Bytes after the last whole event (a stream that ended without its final blank line).
+    mutating func remainder() -> [UInt8] {
+        defer { buffer.removeAll() }
+        return buffer
     }
 }
 

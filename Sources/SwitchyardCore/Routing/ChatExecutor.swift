@@ -25,7 +25,9 @@ public struct ChatExecutor: Sendable {
     ) async throws(ExecutionFailure) -> (ChatResponse, ExecutionReport) {
         try await runChat(request, route: route, table: table, logger: logger) { response, context throws(UpstreamFailure) in
             let body = try await collect(response.body, limit: maximumResponseBytes, deadline: context.deadline)
-            return try context.target.provider.adapter.decodeChatResponse(body, head: response.head, model: context.target.ref.model)
+            var answer = try context.target.provider.adapter.decodeChatResponse(body, head: response.head, model: context.target.ref.model)
+            if answersInClientDialect(request, context: context) { answer.passThroughBody = body }
+            return answer
         }
     }
 
@@ -34,9 +36,13 @@ public struct ChatExecutor: Sendable {
         _ request: ChatRequest, route: ResolvedRoute, table: RouteTable, logger: Logger
     ) async throws(ExecutionFailure) -> (ChatEventStream, ExecutionReport) {
         try await runChat(request, route: route, table: table, logger: logger) { response, context throws(UpstreamFailure) in
+            // Same dialect as the vendor's: its events go back as sent, minus a usage chunk the client did not ask for.
+            let passThrough =
+                answersInClientDialect(request, context: context)
+                ? ChatEventReader.PassThrough(dropsUsageOnlyEvents: request.passThrough?.dialect == .openai && !request.includeUsage) : nil
             var reader = ChatEventReader(
                 iterator: response.body.makeAsyncIterator(), decoder: context.target.provider.adapter.makeStreamDecoder(model: context.target.ref.model),
-                deadline: context.deadline, timeSource: loop.timeSource, redactor: loop.redactor)
+                deadline: context.deadline, timeSource: loop.timeSource, redactor: loop.redactor, passThrough: passThrough)
             try await reader.awaitFirstContent(by: context.answerDeadline)
             return ChatEventStream(reader)
         }
@@ -63,6 +69,12 @@ public struct ChatExecutor: Sendable {
     }
 
     // MARK: helpers
+
+    /// Whether the target's answers are already in the client's dialect.
+    private func answersInClientDialect(_ request: ChatRequest, context: AttemptContext) -> Bool {
+        guard let dialect = request.passThrough?.dialect else { return false }
+        return context.target.provider.adapter.answerDialect(model: context.target.ref.model) == dialect
+    }
 
     /// The attempt loop for a chat request, with context fallback: each attempt sends the request and
     /// hands the successful response to `read`.
@@ -117,10 +129,15 @@ public struct ChatExecutor: Sendable {
         } catch {
             throw .unsupported(error.message)
         }
-        return try await execute(&upstream, context: context)
+        let clientDialect = answersInClientDialect(request, context: context) ? request.passThrough?.dialect : nil
+        return try await execute(&upstream, context: context, clientDialect: clientDialect)
     }
 
-    private func execute(_ upstream: inout UpstreamRequest, context: AttemptContext) async throws(UpstreamFailure) -> UpstreamResponse {
+    /// - Parameter clientDialect: the client's dialect when the target answers in it: a 4xx body in that
+    ///   dialect's shape may then reach the client as sent.
+    private func execute(
+        _ upstream: inout UpstreamRequest, context: AttemptContext, clientDialect: PassThrough.Dialect? = nil
+    ) async throws(UpstreamFailure) -> UpstreamResponse {
         if let injected = faults.failure(for: context.target.provider.name) { throw injected }
         try await context.credential.credential.authorize(&upstream)
         // Deadlines live on the router's clock; the transport's timers run on the real one, so hand it the time left.
@@ -137,7 +154,13 @@ public struct ChatExecutor: Sendable {
         guard response.head.isSuccess else {
             // Enough of the error body to classify it; a silent upstream is cut off by the idle read timeout.
             let body = (try? await response.body.collect(upTo: Self.errorBodyLimit)) ?? ByteBuffer()
-            throw context.target.provider.adapter.classifyFailure(head: response.head, body: body, model: context.target.ref.model)
+            var failure = context.target.provider.adapter.classifyFailure(head: response.head, body: body, model: context.target.ref.model)
+            if let clientDialect, (400..<500).contains(response.head.status), let json = try? JSONParser.parse(body.readableBytesView),
+                clientDialect.isErrorBody(json)
+            {
+                failure.vendorBody = body
+            }
+            throw failure
         }
         return response
     }

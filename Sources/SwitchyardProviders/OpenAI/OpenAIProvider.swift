@@ -27,6 +27,12 @@ public struct OpenAIProvider: ChatProvider, EmbeddingsProvider {
         return try OpenAIResponseDecoder.decode(json)
     }
 
+    /// OpenAI's own answers go back to OpenAI clients as sent; compatible servers' answers are normalised
+    /// through the canonical model (their quirks: usage under `x_groq`, missing fields, odd finish reasons).
+    public func answerDialect(model: String) -> PassThrough.Dialect? {
+        encoder.isOpenAIProper ? .openai : nil
+    }
+
     public func makeStreamDecoder() -> any ChatStreamDecoder {
         OpenAIStreamDecoder()
     }

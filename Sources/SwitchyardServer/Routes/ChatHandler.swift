@@ -32,6 +32,10 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
                 return try await stream(chat, route: route, snapshot: snapshot, requestID: requestID, logger: logger)
             }
             let (response, report) = try await snapshot.executor.complete(chat, route: route, table: snapshot.table, logger: logger)
+            if let body = response.passThroughBody {
+                // The vendor speaks the client's dialect: its answer goes back as sent, nothing lost in translation.
+                return Response(status: .ok, headers: headers(requestID: requestID, report: report, contentType: "application/json"), body: ResponseBody(byteBuffer: body))
+            }
             return jsonResponse(dialect.encodeResponse(response, for: chat), requestID: requestID, report: report)
         }
     }
@@ -104,6 +108,10 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
                 var output: [UInt8] = []
                 output.reserveCapacity(1024)
                 guard var events = events.takeReader() else { return try await writer.finish(nil) }
+                if events.passThrough != nil {
+                    try await Self.forward(&events, to: &writer, encoder: &encoder, gateway: gateway, target: target, logger: logger)
+                    return try await writer.finish(nil)
+                }
                 do {
                     while let batch = try await events.next() {
                         output.removeAll(keepingCapacity: true)
@@ -130,6 +138,31 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
                 }
                 try await writer.finish(nil)
             })
+    }
+
+    /// A stream in the client's own dialect: the vendor's events are written as they came (each one whole),
+    /// while still decoded for usage, finish and errors. A failure the vendor reported in-band is already in
+    /// those bytes; any other ends the stream with an error event of the gateway's, after a whole event.
+    private static func forward(
+        _ events: inout ChatEventReader, to writer: inout some ResponseBodyWriter, encoder: inout Dialect.StreamEncoder, gateway: Gateway,
+        target: String, logger: Logger
+    ) async throws {
+        do {
+            while try await events.next() != nil {
+                let bytes = events.takeForwardBytes()
+                if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
+            }
+            let bytes = events.takeForwardBytes()
+            if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
+        } catch let failure as UpstreamFailure {
+            var output = events.takeForwardBytes()
+            if !events.failureWasForwarded {
+                let error: GatewayError = gateway.drain.isGraceOver ? .shuttingDown : .midStream(failure)
+                encoder.encodeError(error, into: &output)
+            }
+            logger.warning("Stream failed after it started", metadata: ["target": "\(target)", "failure.kind": "\(failure.kind.rawValue)"])
+            try await writer.write(ByteBuffer(bytes: output))
+        }
     }
 
     func readBody(_ request: Request, limit: Int) async throws(GatewayError) -> ByteBuffer {
@@ -167,6 +200,10 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
 
     func errorResponse(_ error: GatewayError, requestID: String, report: ExecutionReport?) -> Response {
         var fields = headers(requestID: requestID, report: report, contentType: "application/json")
+        if let vendor = error.vendorAnswer {
+            // The client's own vendor family refused the request: its error, as its SDK expects it.
+            return Response(status: HTTPResponse.Status(code: vendor.status), headers: fields, body: ResponseBody(byteBuffer: vendor.body))
+        }
         if let retryAfter = error.retryAfter { fields[.retryAfter] = String(max(1, Int(retryAfter.seconds.rounded(.up)))) }
         return Response(
             status: HTTPResponse.Status(code: error.status), headers: fields,
