@@ -102,7 +102,9 @@ import Testing
         #expect(encoded["content"]?.arrayValue?.first?["text"] == "I can't help with that.")
     }
 
-    @Test func openAIFormatTargetsRefuseImagesTheyCannotTake() {
+    /// A tool's image cannot go in an OpenAI tool message: it follows the tool messages in a user turn that
+    /// says which call returned it. An image in a system message has no place at all: a clear 400.
+    @Test func openAIFormatTargetsCarryToolImagesAndRefuseSystemImages() throws {
         let encoder = OpenAIRequestEncoder(isOpenAIProper: true, requestsStreamUsage: true)
         let image = ImageSource(location: .base64(mediaType: "image/png", data: "iVBORw0KGgo="))
         let inToolResult = ChatRequest(
@@ -110,9 +112,14 @@ import Testing
             messages: [
                 .text(.user, "Screenshot?"),
                 ChatMessage(role: .assistant, parts: [.toolCall(ToolCall(id: "c1", name: "shot", arguments: "{}"))]),
-                ChatMessage(role: .tool, parts: [.toolResult(ToolResult(callID: "c1", content: [.text("here"), .image(image)]))]),
+                ChatMessage(role: .tool, parts: [.toolResult(ToolResult(callID: "c1", content: [.text("here"), .image(image)], isError: false))]),
+                .text(.user, "Describe it."),
             ])
-        #expect(throws: GatewayError.self) { try encoder.encode(inToolResult, model: "gpt-4o") }
+        let messages = try #require(try encoder.encode(inToolResult, model: "gpt-4o")["messages"]?.arrayValue)
+        #expect(messages.map { $0["role"]?.stringValue ?? "" } == ["user", "assistant", "tool", "user", "user"])
+        #expect(messages[2]["content"] == "here")
+        #expect(messages[3]["content"]?[0]?["text"] == "Image returned by tool call c1:")
+        #expect(messages[3]["content"]?[1]?["image_url"]?["url"] == "data:image/png;base64,iVBORw0KGgo=")
         let inSystem = ChatRequest(model: "m", messages: [ChatMessage(role: .system, parts: [.image(image)]), .text(.user, "hi")])
         #expect(throws: GatewayError.self) { try encoder.encode(inSystem, model: "gpt-4o") }
     }

@@ -200,6 +200,18 @@ public struct ToolResult: Sendable, Hashable {
     }
 }
 
+extension [ContentPart] {
+    /// The text parts, each on its own: separate blocks a client sent stay separate.
+    public var textBlocks: [String] {
+        compactMap { if case .text(let text) = $0 { text } else { nil } }
+    }
+
+    /// The text parts as one string, blocks apart by a blank line, for targets that take a single string.
+    public var joinedText: String {
+        textBlocks.filter { !$0.isEmpty }.joined(separator: "\n\n")
+    }
+}
+
 extension [ChatMessage] {
     /// Whether any message holds reasoning or a signed tool call: gateway-managed content that a
     /// same-dialect pass-through must not forward verbatim.

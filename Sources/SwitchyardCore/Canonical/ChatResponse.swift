@@ -50,18 +50,24 @@ public struct ChatChoice: Sendable {
     }
 }
 
-/// Why generation stopped, in the canonical vocabulary (OpenAI's).
 /// Why the model stopped, in neutral terms: each provider decodes its own vocabulary into these and each
-/// dialect writes them in its own (OpenAI `finish_reason`, Anthropic `stop_reason`).
-public enum FinishReason: Sendable, Hashable, CaseIterable {
-    /// A natural end (or a stop sequence).
+/// dialect writes them in its own (OpenAI `finish_reason`, Anthropic `stop_reason`). Distinctions one
+/// dialect can express survive to it even when another folds them (OpenAI says `stop` for a stop sequence).
+public enum FinishReason: Sendable, Hashable {
+    /// A natural end.
     case stop
+    /// A stop sequence matched; which one, when the vendor says.
+    case stopSequence(String?)
     /// The output cap was reached.
     case length
+    /// The model's context window filled up (Anthropic `model_context_window_exceeded`).
+    case contextWindowExceeded
     /// The model called tools and waits for their results.
     case toolCalls
     /// A safety system withheld or cut the answer, or the model refused.
     case contentFilter
+    /// A long-running turn paused for the client to continue it (Anthropic `pause_turn`).
+    case pauseTurn
 }
 
 /// Token counts of one request.

@@ -260,6 +260,13 @@ public struct AttemptLoop: Sendable {
         if timeSource.now >= deadline, !failures.isEmpty {
             return GatewayError(code: .timeout, status: 504, message: "The request deadline passed. Tried: \(summary).", failureKind: .timeout)
         }
+        if !failures.isEmpty, failures.allSatisfy({ $0.kind.disablesCredential }) {
+            // Not an overload: every provider refused the gateway's own credentials (revoked keys, spent quota).
+            return GatewayError(
+                code: .unavailable, status: 503,
+                message: "The providers refused the gateway's credentials (revoked, expired or out of quota); an operator must fix the provider keys. Tried: \(summary).",
+                failureKind: failures.last?.kind ?? .authFailed)
+        }
         return GatewayError(
             code: .unavailable, status: 503, message: "No provider could answer this request. Tried: \(summary).",
             failureKind: failures.last?.kind ?? .unavailable)

@@ -31,18 +31,26 @@ public struct AnthropicRequestEncoder: Sendable {
         var body = JSONObject()
         body.append("model", .string(model))
         body.append("max_tokens", .int(request.maxTokens ?? defaultMaxTokens))
-        var system = request.messages.filter { $0.role == .system || $0.role == .developer }.map(\.text).filter { !$0.isEmpty }
+        var system = request.messages.filter { $0.role == .system || $0.role == .developer }.flatMap(\.parts.textBlocks).filter { !$0.isEmpty }
         if case .jsonObject = request.responseFormat {
             system.append("Respond with a single JSON object and nothing else.")
         }
-        if !system.isEmpty { body.append("system", .string(system.joined(separator: "\n\n"))) }
-        body.append("messages", .array(encodeMessages(request.messages)))
-        if !request.tools.isEmpty, request.toolChoice != ToolChoice.none || hasToolHistory(request.messages) {
-            body.append("tools", .array(request.tools.map(encodeTool)))
+        // One block stays a string; several stay blocks, never fused into one.
+        if system.count == 1 {
+            body.append("system", .string(system[0]))
+        } else if !system.isEmpty {
+            body.append("system", .array(system.map { ["type": "text", "text": .string($0)] }))
         }
-        if !request.tools.isEmpty, var choice = encodeToolChoice(request.toolChoice) {
-            if request.parallelToolCalls == false, choice["type"] != "none" { choice["disable_parallel_tool_use"] = true }
-            body.append("tool_choice", .object(choice))
+        body.append("messages", .array(encodeMessages(request.messages)))
+        if !request.tools.isEmpty {
+            // `none` keeps the tools: Anthropic's {type: none} means "offered, not to be called now".
+            body.append("tools", .array(request.tools.map(encodeTool)))
+            // Anthropic says "no parallel calls" on the tool choice, so one is made (auto) when only that was asked.
+            let wantsSerial = request.parallelToolCalls == false && request.toolChoice != ToolChoice.none
+            if var choice = encodeToolChoice(request.toolChoice ?? (wantsSerial ? .auto : nil)) {
+                if wantsSerial { choice["disable_parallel_tool_use"] = true }
+                body.append("tool_choice", .object(choice))
+            }
         }
         if case .jsonSchema(_, _, let schema, _) = request.responseFormat {
             body.append("output_config", ["format": ["type": "json_schema", "schema": schema]])
@@ -114,10 +122,6 @@ public struct AnthropicRequestEncoder: Sendable {
         }
     }
 
-    private func hasToolHistory(_ messages: [ChatMessage]) -> Bool {
-        messages.contains { message in message.parts.contains { if case .toolCall = $0 { true } else { false } } }
-    }
-
     /// Messages as alternating user/assistant turns: tool results merged into the next user turn and put
     /// first, consecutive same-role turns merged, empty text dropped (providers.md §10).
     private func encodeMessages(_ messages: [ChatMessage]) -> [JSONValue] {
@@ -167,8 +171,8 @@ public struct AnthropicRequestEncoder: Sendable {
             return [["type": "tool_use", "id": .string(AnthropicToolID.sanitize(call.id)), "name": .string(call.name), "input": input]]
         case .toolResult(let result):
             var block: JSONObject = ["type": "tool_result", "tool_use_id": .string(AnthropicToolID.sanitize(result.callID))]
-            if result.content.allSatisfy({ if case .text = $0 { true } else { false } }) {
-                block["content"] = .string(result.text)
+            if result.content.count <= 1, result.content.allSatisfy({ if case .text = $0 { true } else { false } }) {
+                block["content"] = .string(result.content.textBlocks.first ?? "")
             } else {
                 block["content"] = .array(result.content.flatMap(encodePart))
             }

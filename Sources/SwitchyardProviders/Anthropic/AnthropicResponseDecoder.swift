@@ -31,7 +31,7 @@ public enum AnthropicResponseDecoder {
             id: json["id"]?.stringValue ?? "msg_switchyard",
             model: json["model"]?.stringValue ?? "",
             created: currentUnixTime(),
-            choices: [ChatChoice(index: 0, message: ChatMessage(role: .assistant, parts: parts), finishReason: finishReason(json["stop_reason"]?.stringValue))],
+            choices: [ChatChoice(index: 0, message: ChatMessage(role: .assistant, parts: parts), finishReason: finishReason(json["stop_reason"]?.stringValue, stopSequence: json["stop_sequence"]?.stringValue))],
             usage: json["usage"].map { usage($0) })
     }
 
@@ -54,9 +54,12 @@ public enum AnthropicResponseDecoder {
         return usage
     }
 
-    public static func finishReason(_ stopReason: String?) -> FinishReason {
+    public static func finishReason(_ stopReason: String?, stopSequence: String? = nil) -> FinishReason {
         switch stopReason {
-        case "max_tokens", "model_context_window_exceeded": .length
+        case "max_tokens": .length
+        case "model_context_window_exceeded": .contextWindowExceeded
+        case "stop_sequence": .stopSequence(stopSequence)
+        case "pause_turn": .pauseTurn
         case "tool_use": .toolCalls
         case "refusal": .contentFilter
         default: .stop

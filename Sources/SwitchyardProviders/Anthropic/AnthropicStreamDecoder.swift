@@ -68,7 +68,7 @@ public struct AnthropicStreamDecoder: SSEChatStreamDecoder {
         case "message_delta":
             if let usageJSON = json["usage"] { usage = AnthropicResponseDecoder.usage(usageJSON, previous: usage) }
             if let reason = json["delta"]?["stop_reason"]?.stringValue {
-                events.append(.finish(AnthropicResponseDecoder.finishReason(reason)))
+                events.append(.finish(AnthropicResponseDecoder.finishReason(reason, stopSequence: json["delta"]?["stop_sequence"]?.stringValue)))
             }
             if let usage { events.append(.usage(usage)) }
         case "message_stop":

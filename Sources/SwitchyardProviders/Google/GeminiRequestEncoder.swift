@@ -129,7 +129,7 @@ public struct GeminiRequestEncoder: Sendable {
 
     /// `functionResponse.response` must be an object: a JSON object result is sent as is, anything else wrapped.
     static func responseObject(_ result: ToolResult) -> JSONValue {
-        let text = result.text
+        let text = result.content.joinedText
         if !result.isError, let parsed = try? JSONParser.parse(text), case .object = parsed { return parsed }
         return [result.isError ? "error" : "result": .string(text)]
     }

@@ -27,7 +27,16 @@ public struct OpenAIRequestEncoder: Sendable {
         var body = JSONObject()
         body.append("model", .string(model))
         var messages: [JSONValue] = []
-        for message in request.messages { messages.append(contentsOf: encodeMessage(message)) }
+        // Images a tool returned cannot go in its tool message: they follow the tool messages in a user turn.
+        var toolImages: [(callID: String, image: ImageSource)] = []
+        for message in request.messages {
+            if message.role != .tool, !toolImages.isEmpty {
+                messages.append(imagesTurn(toolImages))
+                toolImages.removeAll()
+            }
+            messages.append(contentsOf: encodeMessage(message, toolImages: &toolImages))
+        }
+        if !toolImages.isEmpty { messages.append(imagesTurn(toolImages)) }
         body.append("messages", .array(messages))
         if !request.tools.isEmpty {
             body.append("tools", .array(request.tools.map(encodeTool)))
@@ -96,27 +105,40 @@ public struct OpenAIRequestEncoder: Sendable {
     }
 
     /// What the Chat Completions API cannot carry gets a clear 400 before sending, never silence: images in
-    /// system messages or in tool results (both are text only there).
+    /// system messages (text only there).
     private func rejectUntranslatable(_ messages: [ChatMessage]) throws(GatewayError) {
         func isText(_ part: ContentPart) -> Bool { if case .text = part { true } else { false } }
-        for (position, message) in messages.enumerated() {
-            if message.role == .system || message.role == .developer, !message.parts.allSatisfy(isText) {
+        for (position, message) in messages.enumerated() where message.role == .system || message.role == .developer {
+            if !message.parts.allSatisfy(isText) {
                 throw .invalidRequest(
                     "messages[\(position)]: OpenAI-format models take text only in system messages.", parameter: "messages[\(position)].content")
-            }
-            for case .toolResult(let result) in message.parts where !result.content.allSatisfy(isText) {
-                throw .invalidRequest(
-                    "messages[\(position)]: the result of tool call '\(result.callID)' holds an image, which OpenAI-format models cannot take in a tool result.",
-                    parameter: "messages[\(position)].content")
             }
         }
     }
 
-    private func encodeMessage(_ message: ChatMessage) -> [JSONValue] {
+    /// Text blocks as OpenAI takes them: one block as a string, several as text parts (never fused).
+    private func textContent(_ blocks: [String]) -> JSONValue {
+        blocks.count == 1 ? .string(blocks[0]) : .array(blocks.map { ["type": "text", "text": .string($0)] })
+    }
+
+    /// The user turn that carries images tool results returned, each introduced by the call it belongs to.
+    private func imagesTurn(_ images: [(callID: String, image: ImageSource)]) -> JSONValue {
+        var parts: [ContentPart] = []
+        var lastCall: String?
+        for (callID, image) in images {
+            if callID != lastCall { parts.append(.text("Image returned by tool call \(callID):")) }
+            lastCall = callID
+            parts.append(.image(image))
+        }
+        return ["role": "user", "content": encodeUserContent(parts)]
+    }
+
+    private func encodeMessage(_ message: ChatMessage, toolImages: inout [(callID: String, image: ImageSource)]) -> [JSONValue] {
         switch message.role {
         case .system, .developer:
             let role = message.role == .developer && isOpenAIProper ? "developer" : "system"
-            return [withName(["role": .string(role), "content": .string(message.text)], message.name)]
+            let blocks = message.parts.textBlocks
+            return [withName(["role": .string(role), "content": textContent(blocks.isEmpty ? [""] : blocks)], message.name)]
         case .user:
             return [withName(["role": "user", "content": encodeUserContent(message.parts)], message.name)]
         case .assistant:
@@ -138,7 +160,12 @@ public struct OpenAIRequestEncoder: Sendable {
             for part in message.parts {
                 switch part {
                 case .toolResult(let result):
-                    messages.append(["role": "tool", "tool_call_id": .string(result.callID), "content": .string(result.text)])
+                    var blocks = result.content.textBlocks
+                    for case .image(let image) in result.content { toolImages.append((result.callID, image)) }
+                    if blocks.isEmpty { blocks = [result.content.isEmpty ? "" : "(the result is the image that follows)"] }
+                    // Chat Completions has no error flag on a tool result: the text says so instead.
+                    if result.isError { blocks[0] = "Error: " + blocks[0] }
+                    messages.append(["role": "tool", "tool_call_id": .string(result.callID), "content": textContent(blocks)])
                 default:
                     trailing.append(part)
                 }
@@ -155,8 +182,8 @@ public struct OpenAIRequestEncoder: Sendable {
     }
 
     private func encodeUserContent(_ parts: [ContentPart]) -> JSONValue {
-        if parts.allSatisfy({ if case .text = $0 { true } else { false } }) {
-            return .string(parts.reduce(into: "") { if case .text(let text) = $1 { $0 += text } })
+        if parts.count <= 1, parts.allSatisfy({ if case .text = $0 { true } else { false } }) {
+            return .string(parts.textBlocks.first ?? "")
         }
         return .array(
             parts.compactMap { part -> JSONValue? in

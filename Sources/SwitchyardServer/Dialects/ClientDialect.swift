@@ -13,6 +13,12 @@ protocol ClientDialect: Sendable {
     func makeStreamEncoder(for request: ChatRequest) -> StreamEncoder
     /// Writes an error body.
     func encodeError(_ error: GatewayError) -> JSONValue
+    /// The HTTP status of an error, as this dialect's SDKs expect it with the error's type.
+    func status(for error: GatewayError) -> Int
+}
+
+extension ClientDialect {
+    func status(for error: GatewayError) -> Int { error.status }
 }
 
 /// Writes one streamed answer in a dialect's SSE form.

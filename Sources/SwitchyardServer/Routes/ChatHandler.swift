@@ -206,7 +206,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
         }
         if let retryAfter = error.retryAfter { fields[.retryAfter] = String(max(1, Int(retryAfter.seconds.rounded(.up)))) }
         return Response(
-            status: HTTPResponse.Status(code: error.status), headers: fields,
+            status: HTTPResponse.Status(code: dialect.status(for: error)), headers: fields,
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: dialect.encodeError(error).jsonBytes)))
     }
 }

@@ -88,7 +88,7 @@ import Testing
             toolChoice: .required, parallelToolCalls: false, stop: ["STOP"], user: "user-7")
         let json = try body(request)
         #expect(json["max_tokens"] == 512)
-        #expect(json["system"] == "Be concise.\n\nAnswer in French.")
+        #expect(json["system"] == [["type": "text", "text": "Be concise."], ["type": "text", "text": "Answer in French."]])
         #expect(json["tool_choice"] == ["type": "any", "disable_parallel_tool_use": true])
         #expect(json["stop_sequences"] == ["STOP"])
         #expect(json["metadata"]?["user_id"] == "user-7")

@@ -15,8 +15,8 @@ enum AnthropicRequestDecoder {
         var dialectOnly: [String] = []
         var messages: [ChatMessage] = []
         if let system = root.field("system") {
-            let text = try systemText(system, dialectOnly: &dialectOnly)
-            if !text.isEmpty { messages.append(.text(.system, text)) }
+            let blocks = try systemBlocks(system)
+            if !blocks.isEmpty { messages.append(ChatMessage(role: .system, parts: blocks.map(ContentPart.text))) }
         }
         let messageReaders = try root.required("messages").elements()
         guard !messageReaders.isEmpty else { throw GatewayError.invalidRequest("messages: must contain at least one message", parameter: "messages") }
@@ -69,15 +69,16 @@ enum AnthropicRequestDecoder {
         return request
     }
 
-    private static func systemText(_ reader: FieldReader, dialectOnly: inout [String]) throws(GatewayError) -> String {
-        if case .string(let text) = reader.value { return text }
+    /// The system prompt's blocks, each kept on its own.
+    private static func systemBlocks(_ reader: FieldReader) throws(GatewayError) -> [String] {
+        if case .string(let text) = reader.value { return text.isEmpty ? [] : [text] }
         var texts: [String] = []
         for block in try reader.elements() {
             let type = try block.required("type").string()
             guard type == "text" else { throw block.invalid("system blocks must be text blocks") }
             texts.append(try block.required("text").string())
         }
-        return texts.joined(separator: "\n\n")
+        return texts
     }
 
     /// One Anthropic message; a user message carrying tool results becomes `.tool` messages (first) and a user message.

@@ -25,8 +25,11 @@ enum AnthropicResponseEncoder {
         object.append("role", "assistant")
         object.append("model", .string(response.model))
         object.append("content", .array(content))
-        object.append("stop_reason", .string(stopReason(choice?.finishReason ?? .stop)))
-        object.append("stop_sequence", .null)
+        // OpenAI says `stop` for a refusal too; the refusal text is the tell.
+        let refused = !(choice?.refusal ?? "").isEmpty
+        let reason: FinishReason = refused ? .contentFilter : choice?.finishReason ?? .stop
+        object.append("stop_reason", .string(stopReason(reason)))
+        object.append("stop_sequence", stopSequence(reason))
         object.append("usage", encodeUsage(response.usage ?? Usage()))
         return .object(object)
     }
@@ -66,14 +69,28 @@ enum AnthropicResponseEncoder {
     static func stopReason(_ reason: FinishReason) -> String {
         switch reason {
         case .stop: "end_turn"
+        case .stopSequence: "stop_sequence"
         case .length: "max_tokens"
+        case .contextWindowExceeded: "model_context_window_exceeded"
         case .toolCalls: "tool_use"
         case .contentFilter: "refusal"
+        case .pauseTurn: "pause_turn"
         }
+    }
+
+    /// The matched stop sequence, when the reason is one and the vendor said which.
+    static func stopSequence(_ reason: FinishReason?) -> JSONValue {
+        if case .stopSequence(let sequence?)? = reason { return .string(sequence) }
+        return .null
     }
 
     static func encodeError(_ error: GatewayError) -> JSONValue {
         ["type": "error", "error": ["type": .string(errorType(error)), "message": .string(error.message)]]
+    }
+
+    /// The status Anthropic's SDK expects with the error type: an overload is 529, as Anthropic sends it.
+    static func status(_ error: GatewayError) -> Int {
+        error.code == .overloaded && error.status >= 500 ? 529 : error.status
     }
 
     static func errorType(_ error: GatewayError) -> String {
@@ -85,8 +102,8 @@ enum AnthropicResponseEncoder {
         case .notFound: "not_found_error"
         case .rateLimited: "rate_limit_error"
         case .timeout: "timeout_error"
-        case .overloaded, .unavailable: "overloaded_error"
-        case .upstream, .internalError: "api_error"
+        case .overloaded: "overloaded_error"
+        case .unavailable, .upstream, .internalError: "api_error"
         }
     }
 }

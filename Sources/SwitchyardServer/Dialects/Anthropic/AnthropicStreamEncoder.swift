@@ -28,6 +28,8 @@ struct AnthropicStreamEncoder: DialectStreamEncoder {
     private var openBlock: OpenBlock?
     private var nextBlockIndex = 0
     private var stopReason: FinishReason?
+    /// OpenAI-format upstreams finish a refusal with `stop`: the refusal deltas are the tell.
+    private var sawRefusal = false
     private var usage: Usage?
 
     mutating func encode(_ event: ChatEvent, into output: inout [UInt8]) {
@@ -46,6 +48,7 @@ struct AnthropicStreamEncoder: DialectStreamEncoder {
         case .textDelta(let text, let choice), .refusalDelta(let text, let choice):
             // Anthropic has no refusal block: a refusal is the answer's text (and its stop reason says so).
             guard choice == 0 else { return }
+            if case .refusalDelta = event { sawRefusal = true }
             if case .text? = openBlock {} else {
                 closeBlock(into: &output)
                 openBlock = .text
@@ -144,7 +147,10 @@ struct AnthropicStreamEncoder: DialectStreamEncoder {
             "message_delta",
             [
                 "type": "message_delta",
-                "delta": ["stop_reason": .string(AnthropicResponseEncoder.stopReason(stopReason ?? .stop)), "stop_sequence": .null],
+                "delta": [
+                    "stop_reason": .string(AnthropicResponseEncoder.stopReason(sawRefusal ? .contentFilter : stopReason ?? .stop)),
+                    "stop_sequence": AnthropicResponseEncoder.stopSequence(stopReason),
+                ],
                 "usage": .object(usageJSON),
             ], into: &output)
         write("message_stop", ["type": "message_stop"], into: &output)
@@ -211,5 +217,9 @@ struct AnthropicDialect: ClientDialect {
 
     func encodeError(_ error: GatewayError) -> JSONValue {
         AnthropicResponseEncoder.encodeError(error)
+    }
+
+    func status(for error: GatewayError) -> Int {
+        AnthropicResponseEncoder.status(error)
     }
 }

@@ -26,7 +26,16 @@ enum OpenAIRequestDecoder {
         } else if let functions = root.field("functions") {
             for function in try functions.elements() { request.tools.append(try decodeFunction(function)) }
         }
-        if let choice = root.field("tool_choice") ?? root.field("function_call") { request.toolChoice = try decodeToolChoice(choice) }
+        if let choice = root.field("tool_choice") ?? root.field("function_call") {
+            request.toolChoice = try decodeToolChoice(choice)
+            if let allowed = try allowedToolNames(choice) {
+                // `allowed_tools` narrows what the model may call: only those tools are offered, never all of them.
+                for name in allowed where !request.tools.contains(where: { $0.name == name }) {
+                    throw choice.invalid("allowed tool '\(name.prefix(64))' is not among the request's tools")
+                }
+                request.tools = request.tools.filter { allowed.contains($0.name) }
+            }
+        }
         request.parallelToolCalls = try root.field("parallel_tool_calls")?.bool()
         if let format = root.field("response_format") { request.responseFormat = try decodeResponseFormat(format) }
         request.sampling.temperature = try root.field("temperature")?.double(in: 0...2)
@@ -66,7 +75,7 @@ enum OpenAIRequestDecoder {
         switch roleText {
         case "system", "developer":
             let role: ChatMessage.Role = roleText == "system" ? .system : .developer
-            return ChatMessage(role: role, parts: [.text(try textContent(reader.required("content")))], name: name)
+            return ChatMessage(role: role, parts: try textParts(reader.required("content")), name: name)
         case "user":
             return ChatMessage(role: .user, parts: try userContent(reader.required("content")), name: name)
         case "assistant":
@@ -92,8 +101,8 @@ enum OpenAIRequestDecoder {
             return ChatMessage(role: .assistant, parts: parts, name: name)
         case "tool":
             let callID = ToolCall.split(clientID: try reader.required("tool_call_id").string()).id
-            let text = try reader.field("content").map { reader throws(GatewayError) in try textContent(reader) } ?? ""
-            return ChatMessage(role: .tool, parts: [.toolResult(ToolResult(callID: callID, content: [.text(text)]))])
+            let content = try reader.field("content").map { reader throws(GatewayError) in try textParts(reader) } ?? [.text("")]
+            return ChatMessage(role: .tool, parts: [.toolResult(ToolResult(callID: callID, content: content))])
         case "function":
             let callName = try reader.required("name").string()
             let text = try reader.field("content").map { reader throws(GatewayError) in try textContent(reader) } ?? ""
@@ -134,7 +143,19 @@ enum OpenAIRequestDecoder {
         return .effort(effort)
     }
 
-    /// A string, or an array of text parts joined together.
+    /// A string, or an array of text parts kept apart (a system prompt or tool result given in blocks).
+    private static func textParts(_ reader: FieldReader) throws(GatewayError) -> [ContentPart] {
+        if case .string(let text) = reader.value { return [.text(text)] }
+        var parts: [ContentPart] = []
+        for part in try reader.elements() {
+            let type = try part.required("type").string()
+            guard type == "text" else { throw part.invalid("content part type '\(type)' is not allowed here") }
+            parts.append(.text(try part.required("text").string()))
+        }
+        return parts.isEmpty ? [.text("")] : parts
+    }
+
+    /// A string, or an array of text parts joined together (an assistant's own earlier answer).
     private static func textContent(_ reader: FieldReader, allowRefusal: Bool = false) throws(GatewayError) -> String {
         if case .string(let text) = reader.value { return text }
         var text = ""
@@ -200,6 +221,18 @@ enum OpenAIRequestDecoder {
             return try allowed.field("mode")?.string() == "required" ? .required : .auto
         }
         throw reader.invalid("expected {\"type\":\"function\",\"function\":{\"name\":…}}")
+    }
+
+    /// The names an `allowed_tools` tool choice lists, if it is one.
+    private static func allowedToolNames(_ reader: FieldReader) throws(GatewayError) -> Set<String>? {
+        guard let allowed = reader.field("allowed_tools") else { return nil }
+        var names: Set<String> = []
+        for tool in try allowed.required("tools").elements() {
+            let nameReader: FieldReader
+            if let function = tool.field("function") { nameReader = try function.required("name") } else { nameReader = try tool.required("name") }
+            names.insert(try nameReader.string())
+        }
+        return names
     }
 
     private static func decodeResponseFormat(_ reader: FieldReader) throws(GatewayError) -> ResponseFormat {

@@ -54,10 +54,13 @@ enum OpenAIResponseEncoder {
     }
 
     static func encodeUsage(_ usage: Usage) -> JSONValue {
-        [
+        var promptDetails: JSONObject = ["cached_tokens": .int(usage.cachedPromptTokens)]
+        // Cache writes (Anthropic, Bedrock) have a field of their own here, as OpenAI-compatible gateways report them.
+        if usage.cacheWritePromptTokens > 0 { promptDetails["cache_write_tokens"] = .int(usage.cacheWritePromptTokens) }
+        return [
             "prompt_tokens": .int(usage.promptTokens), "completion_tokens": .int(usage.completionTokens),
             "total_tokens": .int(usage.totalTokens),
-            "prompt_tokens_details": ["cached_tokens": .int(usage.cachedPromptTokens)],
+            "prompt_tokens_details": .object(promptDetails),
             "completion_tokens_details": ["reasoning_tokens": .int(usage.reasoningTokens)],
         ]
     }
@@ -96,8 +99,8 @@ enum OpenAIResponseEncoder {
     /// Canonical finish reason → OpenAI `finish_reason`.
     static func finishReason(_ reason: FinishReason) -> String {
         switch reason {
-        case .stop: "stop"
-        case .length: "length"
+        case .stop, .stopSequence, .pauseTurn: "stop"
+        case .length, .contextWindowExceeded: "length"
         case .toolCalls: "tool_calls"
         case .contentFilter: "content_filter"
         }
