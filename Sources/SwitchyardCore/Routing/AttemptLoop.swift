@@ -260,6 +260,9 @@ public struct AttemptLoop: Sendable {
         if timeSource.now >= deadline, !failures.isEmpty {
             return GatewayError(code: .timeout, status: 504, message: "The request deadline passed. Tried: \(summary).", failureKind: .timeout)
         }
+        if !failures.isEmpty, failures.allSatisfy({ $0.kind == .overloaded }) {
+            return GatewayError(code: .overloaded, status: 503, message: "Every target is overloaded. Tried: \(summary).", failureKind: .overloaded)
+        }
         if !failures.isEmpty, failures.allSatisfy({ $0.kind.disablesCredential }) {
             // Not an overload: every provider refused the gateway's own credentials (revoked keys, spent quota).
             return GatewayError(
