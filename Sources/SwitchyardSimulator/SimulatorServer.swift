@@ -51,6 +51,20 @@ public enum SimulatorServer {
             vendor.setKeysRevoked(false)
             return jsonResponse(["vendor": .string(vendor.name), "keys": "accepted"])
         }
+        // For scripts that drive the gateway with the official SDKs: queue an exact answer, read what was sent.
+        router.post("/simulator/enqueue") { request, _ in
+            let body = try? JSONParser.parse(String(buffer: try await request.body.collect(upTo: 16 << 20)))
+            guard let text = body?["body"]?.stringValue else {
+                return jsonResponse(["error": "expected {\"status\":200,\"content_type\":\"…\",\"body\":\"…\"}"], status: .badRequest)
+            }
+            vendor.enqueue(
+                .verbatim(status: body?["status"]?.intValue ?? 200, contentType: body?["content_type"]?.stringValue ?? "application/json", body: text))
+            return jsonResponse(["queued": true])
+        }
+        router.get("/simulator/last-request") { _, _ in
+            guard let last = vendor.requests.last else { return jsonResponse(["error": "no request yet"], status: .notFound) }
+            return jsonResponse(["path": .string(last.path), "body": last.body ?? .null])
+        }
         // A webhook receiver, for alert tests: records the body without consuming a scenario.
         router.post("/webhook") { request, _ in
             let body = try await request.body.collect(upTo: 1 << 20)

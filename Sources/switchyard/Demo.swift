@@ -51,14 +51,16 @@ struct Demo: AsyncParsableCommand {
                     say("  ↳ \(target) failed (\(kind.rawValue)\(status.map { " \($0)" } ?? "")), failing over to the next target")
                 }
             }
-            let claudePort = bound["claude"] ?? 0
+            let simulators = bound
             try await runGateway(
-                config: config, logger: logger, observer: observer, onRunning: { port in Self.printBanner(port: port, claudeSimulatorPort: claudePort) })
+                config: config, logger: logger, observer: observer, onRunning: { port in Self.printBanner(port: port, simulators: simulators) })
             group.cancelAll()
         }
     }
 
-    static func printBanner(port: Int, claudeSimulatorPort: Int) {
+    static func printBanner(port: Int, simulators: [String: Int]) {
+        let claudeSimulatorPort = simulators["claude"] ?? 0
+        let simulatorList = simulators.sorted { $0.key < $1.key }.map { "\($0.key) on 127.0.0.1:\($0.value)" }.joined(separator: ", ")
         let url = "http://127.0.0.1:\(port)"
         say(
             """
@@ -87,6 +89,7 @@ struct Demo: AsyncParsableCommand {
               curl -s -X POST http://127.0.0.1:\(claudeSimulatorPort)/simulator/revoke-keys
             … and ask for model "claude" again, with either SDK: Vertex AI answers (x-switchyard-target:
             vertex/claude-sonnet-4-5@20250929). Undo with /simulator/restore-keys.
+            Simulated vendors: \(simulatorList).
             Health of every provider, target and key: curl -s \(url)/admin/providers -H 'Authorization: Bearer \(DemoEnvironment.adminKey)'
             Prometheus metrics: \(url)/metrics. Press Ctrl-C to stop.
 

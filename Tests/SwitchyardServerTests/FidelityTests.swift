@@ -123,4 +123,25 @@ import Testing
         let inSystem = ChatRequest(model: "m", messages: [ChatMessage(role: .system, parts: [.image(image)]), .text(.user, "hi")])
         #expect(throws: GatewayError.self) { try encoder.encode(inSystem, model: "gpt-4o") }
     }
+
+    /// Stop reasons both vocabularies know map one to one; those only Anthropic has fold to OpenAI's nearest.
+    @Test func stopReasonsMapOneToOne() throws {
+        func answer(_ reason: FinishReason) -> ChatResponse {
+            ChatResponse(id: "x", model: "m", created: 1, choices: [ChatChoice(index: 0, message: .text(.assistant, "a"), finishReason: reason)], usage: nil)
+        }
+        let stopSequence = AnthropicResponseEncoder.encode(answer(.stopSequence("END")))
+        #expect(stopSequence["stop_reason"] == "stop_sequence" && stopSequence["stop_sequence"] == "END")
+        #expect(AnthropicResponseEncoder.encode(answer(.pauseTurn))["stop_reason"] == "pause_turn")
+        #expect(AnthropicResponseEncoder.encode(answer(.contextWindowExceeded))["stop_reason"] == "model_context_window_exceeded")
+        #expect(AnthropicResponseEncoder.encode(answer(.length))["stop_reason"] == "max_tokens")
+        #expect(OpenAIResponseEncoder.encode(answer(.stopSequence("END")))["choices"]?[0]?["finish_reason"] == "stop")
+        #expect(OpenAIResponseEncoder.encode(answer(.contextWindowExceeded))["choices"]?[0]?["finish_reason"] == "length")
+        let streamed = anthropicEvents([.start(id: "x", model: "m"), .textDelta("a"), .finish(.stopSequence("END"))])
+        let delta = try #require(streamed.first { $0.name == "message_delta" }?.data["delta"])
+        #expect(delta == ["stop_reason": "stop_sequence", "stop_sequence": "END"])
+        // Anthropic's own stream says which sequence matched; the decoder keeps it.
+        var decoder = AnthropicStreamDecoder()
+        let events = try decoder.decode(ByteBuffer(string: "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"stop_sequence\",\"stop_sequence\":\"END\"},\"usage\":{\"output_tokens\":2}}\n\n"))
+        #expect(events.contains(.finish(.stopSequence("END"))))
+    }
 }
