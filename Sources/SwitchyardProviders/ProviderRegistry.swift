@@ -9,10 +9,11 @@ public struct ProviderRegistry: Sendable {
         AnthropicProviderType(),
         GeminiProviderType(),
         VertexProviderType(),
+        AzureProviderType(),
     ]
 
     /// Types the contract names that this build does not implement yet (refused with "not supported yet").
-    public static let plannedTypes = ["bedrock", "azure"]
+    public static let plannedTypes = ["bedrock"]
 
     /// The config schema of every type, for ``SwitchyardCore/ConfigLoader``.
     public static let catalog = ProviderTypeCatalog(types, planned: plannedTypes)

@@ -5,7 +5,7 @@ public import SwitchyardCore
 ///
 /// Found through `SWITCHYARD_FIXTURES`, else by walking up from the working directory and from this
 /// source file to a folder that has `shared/fixtures/providers` (CI lays `shared/` beside the clone),
-/// else the copy in `Tests/Fixtures/providers` (the OpenAI, Anthropic, Gemini, Vertex and translation sets), so a lone
+/// else the copy in `Tests/Fixtures/providers` (every provider set and the translation set), so a lone
 /// clone still runs every test.
 public enum Fixtures {
     public static let directory: String? = {

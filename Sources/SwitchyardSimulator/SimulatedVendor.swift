@@ -14,6 +14,8 @@ public final class SimulatedVendor: Sendable {
         case gemini
         /// Vertex AI: Gemini and Claude models, bearer tokens from service accounts (``trustServiceAccount(email:publicKeyPEM:)``).
         case vertex
+        /// Azure OpenAI: deployments, `api-key` or Entra bearer tokens, filter annotations in answers.
+        case azure
     }
 
     public let name: String

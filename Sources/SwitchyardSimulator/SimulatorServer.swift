@@ -36,6 +36,14 @@ public enum SimulatorServer {
             router.post("/:version/models/:action") { request, context in
                 try await handleGoogle(request, vendor: vendor, action: context.parameters.get("action") ?? "", publisher: "google")
             }
+        case .azure:
+            router.post("/openai/deployments/:deployment/chat/completions") { request, context in
+                guard request.uri.queryParameters["api-version"] != nil else { return azureNotFound() }
+                return try await handleChat(request, vendor: vendor, wire: .openai, model: context.parameters.get("deployment"), azure: true)
+            }
+            router.post("/openai/v1/chat/completions") { request, _ in try await handleChat(request, vendor: vendor, wire: .openai, azure: true) }
+            router.post("/openai/deployments/:deployment/embeddings") { request, _ in try await handleEmbeddings(request, vendor: vendor) }
+            router.post("/openai/v1/embeddings") { request, _ in try await handleEmbeddings(request, vendor: vendor) }
         case .vertex:
             router.post("/:version/projects/:project/locations/:location/publishers/:publisher/models/:action") { request, context in
                 try await handleGoogle(
@@ -177,8 +185,13 @@ public enum SimulatorServer {
         return jsonResponse(count == nil ? ["embedding": vectors[0]] : ["embeddings": .array(vectors)])
     }
 
+    private static func azureNotFound() -> Response {
+        jsonResponse(["error": ["code": "404", "message": "Resource not found"]], status: .notFound)
+    }
+
     private static func handleChat(
-        _ request: Request, vendor: SimulatedVendor, wire: SimulatedWire? = nil, model pathModel: String? = nil, stream pathStream: Bool? = nil
+        _ request: Request, vendor: SimulatedVendor, wire: SimulatedWire? = nil, model pathModel: String? = nil, stream pathStream: Bool? = nil,
+        azure: Bool = false
     ) async throws -> Response {
         let (recorded, scenario) = try await record(request, vendor: vendor)
         let wireFormat = wire ?? (vendor.format == .anthropic ? .anthropic : .openai)
@@ -186,7 +199,7 @@ public enum SimulatorServer {
         let model = pathModel ?? recorded.body?["model"]?.stringValue ?? "sim-model"
         if model.hasPrefix("missing") { return unknownModel(model, wire: wireFormat, vendor: vendor) }
         if let refusal = refuseMalformed(recorded, vendor: vendor, wire: wireFormat, model: model) { return refusal }
-        let wire = WireFormat(wire: wireFormat, model: model, request: recorded)
+        let wire = WireFormat(wire: wireFormat, model: model, request: recorded, azure: azure)
         let streams = pathStream ?? (recorded.body?["stream"]?.boolValue == true)
         switch scenario {
         case .error(let status, let body, let headers):
@@ -265,6 +278,11 @@ public enum SimulatorServer {
 
     /// The vendor's real 404 for a model it does not have (models named `missing…` in tests).
     private static func unknownModel(_ model: String, wire: SimulatedWire, vendor: SimulatedVendor) -> Response {
+        if vendor.format == .azure {
+            return jsonResponse(
+                ["error": ["code": "DeploymentNotFound", "message": "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again."]],
+                status: .notFound)
+        }
         if vendor.format == .gemini || (vendor.format == .vertex && wire == .gemini) {
             return googleError(404, "NOT_FOUND", "models/\(model) is not found for API version v1beta, or is not supported for generateContent.")
         }
@@ -280,6 +298,7 @@ public enum SimulatorServer {
 
     private static func rejectCredentials(_ request: RecordedRequest, vendor: SimulatedVendor, wire: SimulatedWire) -> Response? {
         if vendor.format == .gemini || vendor.format == .vertex { return rejectGoogleCredentials(request, vendor: vendor) }
+        if vendor.format == .azure { return rejectAzureCredentials(request, vendor: vendor) }
         let apiKey = request.headers["x-api-key"]
         let bearer = request.headers["authorization"].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
         if (apiKey ?? bearer ?? "").hasPrefix("failing") {
@@ -304,6 +323,21 @@ public enum SimulatorServer {
             return jsonResponse(
                 ["type": "error", "error": ["type": "authentication_error", "message": "invalid x-api-key"], "request_id": "req_sim"], status: .unauthorized)
         }
+    }
+
+    /// Azure takes `api-key` or an Entra bearer token its token endpoint issued.
+    private static func rejectAzureCredentials(_ request: RecordedRequest, vendor: SimulatedVendor) -> Response? {
+        let apiKey = request.headers["api-key"]
+        let bearer = request.headers["authorization"].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+        if (apiKey ?? "").hasPrefix("failing") {
+            return jsonResponse(["error": ["code": "InternalServerError", "message": "The server had an error processing your request."]], status: .internalServerError)
+        }
+        let accepted: Bool
+        if let apiKey { accepted = !apiKey.hasPrefix("revoked") && !vendor.keysRevoked } else { accepted = bearer.map(vendor.acceptsToken) ?? false }
+        guard !accepted else { return nil }
+        return jsonResponse(
+            ["error": ["code": "401", "message": "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."]],
+            status: .unauthorized)
     }
 
     /// Gemini takes `x-goog-api-key` (a bad key is a 400 `API_KEY_INVALID`); Vertex takes bearer tokens

@@ -1,3 +1,4 @@
+import Foundation
 import SwitchyardCore
 
 /// The SSE events of one simulated stream: opening events, content chunks, closing events.
@@ -20,6 +21,8 @@ struct WireFormat {
     /// The model asked for: from the body, or from the path for Gemini and Vertex.
     let model: String
     let request: RecordedRequest
+    /// Azure's OpenAI: a filter preamble chunk and filter results on every choice.
+    var azure = false
 
     private var id: String {
         switch wire {
@@ -170,6 +173,10 @@ struct WireFormat {
                 content.append(chunk(["tool_calls": [["index": .int(offset), "function": ["arguments": .string(fragment)]]]]))
             }
         }
+        if azure {
+            // Azure's filter annotations: every choice carries results; a final chunk may have a choice without delta.
+            content = content.map { $0.replacingOccurrences(of: #"{"index":0,"#, with: #"{"content_filter_results":{"hate":{"filtered":false,"severity":"safe"}},"index":0,"#) }
+        }
         var tail = [chunk([:], finish: reply.toolCalls.isEmpty ? "stop" : "tool_calls")]
         if includeUsage {
             let usage: JSONValue = [
@@ -182,7 +189,15 @@ struct WireFormat {
             tail.append("data: \(usage.jsonString)\n\n")
         }
         tail.append("data: [DONE]\n\n")
-        return StreamScript(lead: [chunk(["role": "assistant", "content": "", "refusal": .null])], content: content, tail: tail)
+        var lead = [chunk(["role": "assistant", "content": "", "refusal": .null])]
+        if azure {
+            let preamble: JSONValue = [
+                "choices": [], "created": 0, "id": "", "model": "", "object": "",
+                "prompt_filter_results": [["prompt_index": 0, "content_filter_results": ["hate": ["filtered": false, "severity": "safe"]]]],
+            ]
+            lead.insert("data: \(preamble.jsonString)\n\n", at: 0)
+        }
+        return StreamScript(lead: lead, content: content, tail: tail)
     }
 
     private func anthropicScript(_ reply: SimulatedReply) -> StreamScript {

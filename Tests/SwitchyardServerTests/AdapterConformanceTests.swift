@@ -71,6 +71,8 @@ struct AdapterCase: Sendable, CustomTestStringConvertible {
         AdapterCase(
             name: "vertex (Claude)", type: "vertex", format: .vertex, model: "claude-sonnet-4-5@20250929", wire: .anthropic, extraConfig: vertexConfig,
             usesKeys: false, mintsTokens: true),
+        AdapterCase(name: "azure", type: "azure", format: .azure, model: "gpt-4o-prod", wire: .openai, extraConfig: "api_version: 2024-10-21"),
+        AdapterCase(name: "azure (v1 API)", type: "azure", format: .azure, model: "gpt-4o-prod", wire: .openai, extraConfig: "api_version: v1"),
     ]
 }
 

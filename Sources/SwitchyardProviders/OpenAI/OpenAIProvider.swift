@@ -42,6 +42,11 @@ public struct OpenAIProvider: ChatProvider, EmbeddingsProvider {
     }
 
     public func makeEmbeddingsRequest(_ request: EmbeddingsRequest, model: String) throws(GatewayError) -> UpstreamRequest {
+        .json(url: descriptor.baseURL + "/embeddings", body: .object(Self.embeddingsBody(request, model: model)), headers: headers(streaming: false))
+    }
+
+    /// The OpenAI embeddings body (Azure's too).
+    static func embeddingsBody(_ request: EmbeddingsRequest, model: String) -> JSONObject {
         var body: JSONObject = ["model": .string(model)]
         switch request.input {
         case .text(let text): body["input"] = .string(text)
@@ -52,11 +57,15 @@ public struct OpenAIProvider: ChatProvider, EmbeddingsProvider {
         if let format = request.encodingFormat { body["encoding_format"] = .string(format) }
         if let dimensions = request.dimensions { body["dimensions"] = .int(dimensions) }
         if let user = request.user { body["user"] = .string(user) }
-        return .json(url: descriptor.baseURL + "/embeddings", body: .object(body), headers: headers(streaming: false))
+        return body
     }
 
     public func decodeEmbeddingsResponse(_ body: ByteBuffer, head: UpstreamHead) throws(UpstreamFailure) -> EmbeddingsResponse {
-        let json = try body.parseResponseJSON(vendor: "OpenAI-format upstream")
+        try Self.decodeEmbeddings(try body.parseResponseJSON(vendor: "OpenAI-format upstream"))
+    }
+
+    /// An OpenAI embeddings answer (Azure's too).
+    static func decodeEmbeddings(_ json: JSONValue) throws(UpstreamFailure) -> EmbeddingsResponse {
         guard let data = json["data"]?.arrayValue else {
             throw UpstreamFailure(kind: .unavailable, message: "embeddings response without 'data'")
         }

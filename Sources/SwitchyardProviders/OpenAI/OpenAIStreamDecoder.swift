@@ -37,7 +37,9 @@ public struct OpenAIStreamDecoder: SSEChatStreamDecoder {
         if chunk["object"]?.stringValue == "error" {
             throw OpenAIFailure.classifyInBand(chunk)
         }
-        if !started {
+        // Azure opens with a chunk that has no id and no choices, only prompt filter results: not the start.
+        let isFilterPreamble = (chunk["id"]?.stringValue ?? "").isEmpty && (chunk["choices"]?.arrayValue?.isEmpty ?? true) && chunk["usage"] == nil
+        if !started, !isFilterPreamble {
             started = true
             events.append(.start(id: chunk["id"]?.stringValue ?? "chatcmpl-switchyard", model: chunk["model"]?.stringValue ?? ""))
         }
