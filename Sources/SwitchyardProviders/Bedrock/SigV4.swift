@@ -1,0 +1,159 @@
+public import Crypto
+public import Foundation
+import NIOCore
+public import SwitchyardCore
+
+/// AWS Signature Version 4 (providers.md §5.6), computed on the exact method, path, query, headers and body
+/// bytes that go on the wire. The `host` header is set explicitly (with a non-default port when there is
+/// one), so the host signed is the host sent.
+public struct SigV4Signer: Sendable {
+    public struct Credentials: Sendable, Hashable {
+        public var accessKeyID: String
+        public var secretAccessKey: String
+        public var sessionToken: String?
+
+        public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
+            self.accessKeyID = accessKeyID
+            self.secretAccessKey = secretAccessKey
+            self.sessionToken = sessionToken
+        }
+    }
+
+    public var credentials: Credentials
+    public var region: String
+    public var service: String
+    /// Whether to send and sign `x-amz-content-sha256` (optional for Bedrock; botocore leaves it out).
+    public var signsContentHash: Bool
+
+    public init(credentials: Credentials, region: String, service: String = "bedrock", signsContentHash: Bool = true) {
+        self.credentials = credentials
+        self.region = region
+        self.service = service
+        self.signsContentHash = signsContentHash
+    }
+
+    /// Headers never signed: proxies and the transport may change them (botocore's list).
+    static let unsignedHeaders: Set<String> = [
+        "user-agent", "expect", "connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "x-amzn-trace-id", "traceparent",
+        "tracestate", "baggage", "authorization",
+    ]
+
+    /// Signs `request` as of `date`: sets `host`, `x-amz-date`, the session token and content hash when
+    /// needed, and `authorization`.
+    public func sign(_ request: inout UpstreamRequest, date: Date) {
+        let url = URLParts(request.url)
+        let amzDate = Self.amzDate(date)
+        let day = String(amzDate.prefix(8))
+        let payloadHash = Self.hex(SHA256.hash(data: request.body.map { Array($0.readableBytesView) } ?? []))
+        request.headers.replace("host", url.hostHeader)
+        request.headers.replace("x-amz-date", amzDate)
+        if let token = credentials.sessionToken { request.headers.replace("x-amz-security-token", token) }
+        if signsContentHash { request.headers.replace("x-amz-content-sha256", payloadHash) }
+        let (canonical, signedHeaders) = Self.canonicalRequest(method: request.method, url: url, headers: request.headers, payloadHash: payloadHash)
+        let scope = "\(day)/\(region)/\(service)/aws4_request"
+        let stringToSign = "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope)\n\(Self.hex(SHA256.hash(data: Array(canonical.utf8))))"
+        let signature = Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: signingKey(day: day)))
+        request.headers.replace(
+            "authorization", "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)")
+    }
+
+    /// kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, day), region), service), "aws4_request").
+    public func signingKey(day: String) -> SymmetricKey {
+        var key = SymmetricKey(data: Array("AWS4\(credentials.secretAccessKey)".utf8))
+        for part in [day, region, service, "aws4_request"] {
+            key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
+        }
+        return key
+    }
+
+    /// The canonical request and the signed header list.
+    public static func canonicalRequest(method: String, url: URLParts, headers: HeaderFields, payloadHash: String) -> (String, String) {
+        var values: [String: [String]] = [:]
+        for (name, value) in headers {
+            let lowered = name.lowercased()
+            guard !unsignedHeaders.contains(lowered), !lowered.hasPrefix("proxy-") else { continue }
+            values[lowered, default: []].append(value.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " "))
+        }
+        let names = values.keys.sorted()
+        let headerLines = names.map { "\($0):\(values[$0]!.joined(separator: ","))\n" }.joined()
+        let signed = names.joined(separator: ";")
+        let canonical = "\(method)\n\(canonicalPath(url.path))\n\(canonicalQuery(url.query))\n\(headerLines)\n\(signed)\n\(payloadHash)"
+        return (canonical, signed)
+    }
+
+    /// The path as sent, percent-encoded once more (non-S3 services double-encode: `%3A` becomes `%253A`).
+    static func canonicalPath(_ path: String) -> String {
+        let normalised = path.isEmpty ? "/" : path
+        return encode(normalised, keeping: "/")
+    }
+
+    /// Query pairs with names and values URI-encoded (unreserved kept), sorted.
+    static func canonicalQuery(_ query: String?) -> String {
+        guard let query, !query.isEmpty else { return "" }
+        let pairs = query.split(separator: "&").map { pair -> (String, String) in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = String(parts[0]).removingPercentEncoding ?? String(parts[0])
+            let value = parts.count > 1 ? (String(parts[1]).removingPercentEncoding ?? String(parts[1])) : ""
+            return (encode(name, keeping: ""), encode(value, keeping: ""))
+        }
+        return pairs.sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+    }
+
+    /// Percent-encodes everything but `A-Za-z0-9-._~` and the characters in `keeping`.
+    static func encode(_ text: String, keeping: String) -> String {
+        var output = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                output.append(Character(Unicode.Scalar(byte)))
+            case _ where keeping.utf8.contains(byte):
+                output.append(Character(Unicode.Scalar(byte)))
+            default:
+                output += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+            }
+        }
+        return output
+    }
+
+    static func amzDate(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        return String(format: "%04d%02d%02dT%02d%02d%02dZ", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0, c.second ?? 0)
+    }
+
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+
+    /// The pieces of a URL that signing needs, taken from the string as it will be sent.
+    public struct URLParts: Sendable {
+        public var hostHeader: String
+        public var path: String
+        public var query: String?
+
+        public init(_ url: String) {
+            var rest = Substring(url)
+            var scheme = "https"
+            if let range = rest.range(of: "://") {
+                scheme = String(rest[..<range.lowerBound]).lowercased()
+                rest = rest[range.upperBound...]
+            }
+            let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+            var host = String(rest[..<authorityEnd]).lowercased()
+            // The default port is not part of the host header the transport sends.
+            if scheme == "https", host.hasSuffix(":443") { host.removeLast(4) }
+            if scheme == "http", host.hasSuffix(":80") { host.removeLast(3) }
+            hostHeader = host
+            let pathAndQuery = rest[authorityEnd...]
+            if let mark = pathAndQuery.firstIndex(of: "?") {
+                path = String(pathAndQuery[..<mark])
+                query = String(pathAndQuery[pathAndQuery.index(after: mark)...])
+            } else {
+                path = String(pathAndQuery)
+                query = nil
+            }
+        }
+    }
+}
