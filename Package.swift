@@ -77,6 +77,8 @@ let package = Package(
             name: "SwitchyardSimulator",
             dependencies: [
                 "SwitchyardCore",
+                // AWS event-stream framing and SigV4 come from the gateway's own, which known-answer tests pin.
+                "SwitchyardProviders",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),

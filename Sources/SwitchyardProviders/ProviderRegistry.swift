@@ -10,10 +10,11 @@ public struct ProviderRegistry: Sendable {
         GeminiProviderType(),
         VertexProviderType(),
         AzureProviderType(),
+        BedrockProviderType(),
     ]
 
     /// Types the contract names that this build does not implement yet (refused with "not supported yet").
-    public static let plannedTypes = ["bedrock"]
+    public static let plannedTypes: [String] = []
 
     /// The config schema of every type, for ``SwitchyardCore/ConfigLoader``.
     public static let catalog = ProviderTypeCatalog(types, planned: plannedTypes)

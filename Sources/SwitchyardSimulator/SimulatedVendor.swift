@@ -16,6 +16,8 @@ public final class SimulatedVendor: Sendable {
         case vertex
         /// Azure OpenAI: deployments, `api-key` or Entra bearer tokens, filter annotations in answers.
         case azure
+        /// AWS Bedrock Converse: SigV4 verified against ``trustAWSCredentials(accessKeyID:secretAccessKey:)``, or API keys.
+        case bedrock
     }
 
     public let name: String
@@ -46,6 +48,8 @@ public final class SimulatedVendor: Sendable {
         var issuedTokens: Set<String> = []
         /// Whether every API key is refused, as when a vendor revokes an access method.
         var keysRevoked = false
+        /// AWS access keys whose signatures Bedrock verifies: access key id → secret.
+        var awsCredentials: [String: String] = [:]
         /// Service accounts whose JWTs the token endpoint accepts: email → public key PEM.
         var serviceAccounts: [String: String] = [:]
     }
@@ -111,6 +115,15 @@ public final class SimulatedVendor: Sendable {
     }
 
     var keysRevoked: Bool { state.withLock { $0.keysRevoked } }
+
+    /// Lets the Bedrock simulator verify SigV4 signatures made with this key pair.
+    public func trustAWSCredentials(accessKeyID: String, secretAccessKey: String) {
+        state.withLock { $0.awsCredentials[accessKeyID] = secretAccessKey }
+    }
+
+    func awsSecret(accessKeyID: String) -> String? {
+        state.withLock { $0.awsCredentials[accessKeyID] }
+    }
 
     /// Lets the token endpoint accept JWTs from `email` signed with the matching private key.
     public func trustServiceAccount(email: String, publicKeyPEM: String) {

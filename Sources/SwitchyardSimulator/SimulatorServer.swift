@@ -36,6 +36,13 @@ public enum SimulatorServer {
             router.post("/:version/models/:action") { request, context in
                 try await handleGoogle(request, vendor: vendor, action: context.parameters.get("action") ?? "", publisher: "google")
             }
+        case .bedrock:
+            router.post("/model/:model/converse") { request, context in
+                try await handleBedrock(request, vendor: vendor, model: context.parameters.get("model") ?? "", stream: false)
+            }
+            router.post("/model/:model/converse-stream") { request, context in
+                try await handleBedrock(request, vendor: vendor, model: context.parameters.get("model") ?? "", stream: true)
+            }
         case .azure:
             router.post("/openai/deployments/:deployment/chat/completions") { request, context in
                 guard request.uri.queryParameters["api-version"] != nil else { return azureNotFound() }
@@ -106,6 +113,8 @@ public enum SimulatorServer {
     static func headerMap(_ request: Request) -> [String: String] {
         var map: [String: String] = [:]
         for field in request.headers { map[field.name.canonicalName.lowercased()] = field.value }
+        // HTTP/1's Host header arrives as the request's authority.
+        if let authority = request.head.authority { map["host"] = authority }
         return map
     }
 
@@ -115,7 +124,7 @@ public enum SimulatorServer {
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.jsonBytes)))
     }
 
-    private static func record(_ request: Request, vendor: SimulatedVendor) async throws -> (RecordedRequest, SimulatorScenario) {
+    static func record(_ request: Request, vendor: SimulatedVendor) async throws -> (RecordedRequest, SimulatorScenario) {
         let body = try await request.body.collect(upTo: 64 << 20)
         let raw = String(buffer: body)
         let recorded = RecordedRequest(
@@ -185,15 +194,21 @@ public enum SimulatorServer {
         return jsonResponse(count == nil ? ["embedding": vectors[0]] : ["embeddings": .array(vectors)])
     }
 
+    private static func streamContentType(_ wire: SimulatedWire) -> String {
+        wire == .bedrock ? "application/vnd.amazon.eventstream" : "text/event-stream"
+    }
+
     private static func azureNotFound() -> Response {
         jsonResponse(["error": ["code": "404", "message": "Resource not found"]], status: .notFound)
     }
 
-    private static func handleChat(
+    static func handleChat(
         _ request: Request, vendor: SimulatedVendor, wire: SimulatedWire? = nil, model pathModel: String? = nil, stream pathStream: Bool? = nil,
-        azure: Bool = false
+        azure: Bool = false, recorded earlier: (RecordedRequest, SimulatorScenario)? = nil
     ) async throws -> Response {
-        let (recorded, scenario) = try await record(request, vendor: vendor)
+        let recorded: RecordedRequest
+        let scenario: SimulatorScenario
+        if let earlier { (recorded, scenario) = earlier } else { (recorded, scenario) = try await record(request, vendor: vendor) }
         let wireFormat = wire ?? (vendor.format == .anthropic ? .anthropic : .openai)
         if let rejection = rejectCredentials(recorded, vendor: vendor, wire: wireFormat) { return rejection }
         let model = pathModel ?? recorded.body?["model"]?.stringValue ?? "sim-model"
@@ -211,7 +226,8 @@ public enum SimulatorServer {
         case .reply(let reply):
             if reply.firstByteDelay > .zero { try await Task.sleep(for: reply.firstByteDelay) }
             guard streams else { return jsonResponse(wire.completeResponse(reply)) }
-            return streamResponse(request: request, vendor: vendor, script: wire.streamScript(reply), reply: reply, error: nil)
+            return streamResponse(
+                request: request, vendor: vendor, script: wire.streamScript(reply), reply: reply, error: nil, contentType: streamContentType(wireFormat))
         case .verbatim(let status, let contentType, let body):
             var headers = HTTPFields()
             headers[.contentType] = contentType
@@ -221,27 +237,32 @@ public enum SimulatorServer {
             var script = wire.streamScript(reply)
             script.content = Array(script.content.prefix(chunks))
             script.tail = []
-            return streamResponse(request: request, vendor: vendor, script: script, reply: reply, error: wire.streamError(error))
+            return streamResponse(
+                request: request, vendor: vendor, script: script, reply: reply, error: wire.streamError(error), contentType: streamContentType(wireFormat))
         }
     }
 
-    private static func streamResponse(request: Request, vendor: SimulatedVendor, script: StreamScript, reply: SimulatedReply, error: String?) -> Response {
-        Response(
-            status: .ok, headers: [.contentType: "text/event-stream"],
+    private static func streamResponse(
+        request: Request, vendor: SimulatedVendor, script: StreamScript, reply: SimulatedReply, error: [UInt8]?, contentType: String = "text/event-stream"
+    ) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = contentType
+        return Response(
+            status: .ok, headers: headers,
             body: ResponseBody { writer in
                 do {
                     do {
-                        for event in script.lead { try await writer.write(ByteBuffer(string: event)) }
+                        for event in script.lead { try await writer.write(ByteBuffer(bytes: event)) }
                         for event in script.content {
                             if reply.chunkInterval > .zero { try await Task.sleep(for: reply.chunkInterval) }
                             try Task.checkCancellation()
-                            try await writer.write(ByteBuffer(string: event))
+                            try await writer.write(ByteBuffer(bytes: event))
                         }
                         if let error {
-                            try await writer.write(ByteBuffer(string: error))
+                            try await writer.write(ByteBuffer(bytes: error))
                         } else {
                             if let gate = reply.holdBeforeFinish { await gate.wait() }
-                            for event in script.tail { try await writer.write(ByteBuffer(string: event)) }
+                            for event in script.tail { try await writer.write(ByteBuffer(bytes: event)) }
                         }
                     }
                 } catch {
@@ -278,6 +299,7 @@ public enum SimulatorServer {
 
     /// The vendor's real 404 for a model it does not have (models named `missing…` in tests).
     private static func unknownModel(_ model: String, wire: SimulatedWire, vendor: SimulatedVendor) -> Response {
+        if vendor.format == .bedrock { return bedrockError(400, "ValidationException", "The provided model identifier is invalid.") }
         if vendor.format == .azure {
             return jsonResponse(
                 ["error": ["code": "DeploymentNotFound", "message": "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again."]],
@@ -291,13 +313,14 @@ public enum SimulatorServer {
             return jsonResponse(
                 ["error": ["message": .string("The model `\(model)` does not exist or you do not have access to it."), "type": "invalid_request_error", "param": .null, "code": "model_not_found"]],
                 status: .notFound)
-        case .anthropic, .gemini:
+        case .anthropic, .gemini, .bedrock:
             return jsonResponse(["type": "error", "error": ["type": "not_found_error", "message": .string("model: \(model)")]], status: .notFound)
         }
     }
 
     private static func rejectCredentials(_ request: RecordedRequest, vendor: SimulatedVendor, wire: SimulatedWire) -> Response? {
         if vendor.format == .gemini || vendor.format == .vertex { return rejectGoogleCredentials(request, vendor: vendor) }
+        if vendor.format == .bedrock { return nil }  // verified before the scenario is read (SigV4 or API key)
         if vendor.format == .azure { return rejectAzureCredentials(request, vendor: vendor) }
         let apiKey = request.headers["x-api-key"]
         let bearer = request.headers["authorization"].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
@@ -319,7 +342,7 @@ public enum SimulatorServer {
             return jsonResponse(
                 ["error": ["message": "Incorrect API key provided: sk-****. You can find your API key at https://platform.openai.com/account/api-keys.", "type": "invalid_request_error", "param": .null, "code": "invalid_api_key"]],
                 status: .unauthorized)
-        case .anthropic, .gemini:
+        case .anthropic, .gemini, .bedrock:
             return jsonResponse(
                 ["type": "error", "error": ["type": "authentication_error", "message": "invalid x-api-key"], "request_id": "req_sim"], status: .unauthorized)
         }

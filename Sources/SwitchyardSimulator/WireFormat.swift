@@ -1,11 +1,25 @@
 import Foundation
 import SwitchyardCore
+import SwitchyardProviders
 
-/// The SSE events of one simulated stream: opening events, content chunks, closing events.
+/// The events of one simulated stream (SSE text, or binary event-stream frames): opening events, content
+/// chunks, closing events.
 struct StreamScript {
-    var lead: [String]
-    var content: [String]
-    var tail: [String]
+    var lead: [[UInt8]]
+    var content: [[UInt8]]
+    var tail: [[UInt8]]
+
+    init(lead: [String], content: [String], tail: [String]) {
+        self.lead = lead.map { Array($0.utf8) }
+        self.content = content.map { Array($0.utf8) }
+        self.tail = tail.map { Array($0.utf8) }
+    }
+
+    init(frames lead: [[UInt8]], content: [[UInt8]], tail: [[UInt8]]) {
+        self.lead = lead
+        self.content = content
+        self.tail = tail
+    }
 }
 
 /// The wire format of one simulated answer. Vertex serves two: Gemini's and, for Claude, Anthropic's.
@@ -13,6 +27,8 @@ enum SimulatedWire: Sendable {
     case openai
     case anthropic
     case gemini
+    /// Bedrock's Converse: JSON answers, binary event-stream frames.
+    case bedrock
 }
 
 /// Builds simulated answers in the vendor's real wire format (shapes as in shared/fixtures).
@@ -28,7 +44,7 @@ struct WireFormat {
         switch wire {
         case .openai: "chatcmpl-sim\(request.rawBody.utf8.count)"
         case .anthropic: "msg_sim\(request.rawBody.utf8.count)"
-        case .gemini: "sim-response-\(request.rawBody.utf8.count)"
+        case .gemini, .bedrock: "sim-response-\(request.rawBody.utf8.count)"
         }
     }
 
@@ -63,6 +79,7 @@ struct WireFormat {
         case .openai: return nil
         case .anthropic: return request.body?["thinking"]?["type"]?.stringValue == "enabled" ? reasoning : nil
         case .gemini: return request.body?["generationConfig"]?["thinkingConfig"]?["includeThoughts"]?.boolValue == true ? reasoning : nil
+        case .bedrock: return request.body?["additionalModelRequestFields"]?["thinking"]?["type"]?.stringValue == "enabled" ? reasoning : nil
         }
     }
 
@@ -114,7 +131,68 @@ struct WireFormat {
                 "candidates": [["content": ["role": "model", "parts": .array(parts)], "finishReason": "STOP", "index": 0]],
                 "usageMetadata": geminiUsage(reply, final: true), "modelVersion": .string(model), "responseId": .string(id),
             ]
+        case .bedrock:
+            return bedrockResponse(reply)
         }
+    }
+
+    private func bedrockResponse(_ reply: SimulatedReply) -> JSONValue {
+        var content: [JSONValue] = []
+        if let thinking = reasoning(reply) {
+            content.append(["reasoningContent": ["reasoningText": ["text": .string(thinking), "signature": .string(Self.claudeSignature)]]])
+        }
+        if !reply.text.isEmpty { content.append(["text": .string(reply.text)]) }
+        for (offset, call) in reply.toolCalls.enumerated() {
+            content.append(["toolUse": ["toolUseId": .string("tooluse_sim\(offset)"), "name": .string(call.name), "input": (try? JSONParser.parse(call.arguments)) ?? [:]]])
+        }
+        return [
+            "output": ["message": ["role": "assistant", "content": .array(content)]], "stopReason": reply.toolCalls.isEmpty ? "end_turn" : "tool_use",
+            "usage": bedrockUsage(reply), "metrics": ["latencyMs": 12],
+        ]
+    }
+
+    private func bedrockUsage(_ reply: SimulatedReply) -> JSONValue {
+        [
+            "inputTokens": .int(promptTokens), "outputTokens": .int(completionTokens(reply)), "totalTokens": .int(promptTokens + completionTokens(reply)),
+            "cacheReadInputTokens": 0, "cacheWriteInputTokens": 0,
+        ]
+    }
+
+    /// ConverseStream as real binary frames: messageStart, text deltas, tool blocks, messageStop, then metadata.
+    private func bedrockScript(_ reply: SimulatedReply) -> StreamScript {
+        func frame(_ type: String, _ payload: JSONValue) -> [UInt8] {
+            AWSEventStreamMessage(
+                headers: [":event-type": type, ":content-type": "application/json", ":message-type": "event"], payload: payload.jsonBytes
+            ).encoded()
+        }
+        var content: [[UInt8]] = []
+        var block = 0
+        if let thinking = reasoning(reply) {
+            for word in tokens(thinking) {
+                content.append(frame("contentBlockDelta", ["contentBlockIndex": 0, "delta": ["reasoningContent": ["text": .string(word)]]]))
+            }
+            content.append(frame("contentBlockDelta", ["contentBlockIndex": 0, "delta": ["reasoningContent": ["signature": .string(Self.claudeSignature)]]]))
+            content.append(frame("contentBlockStop", ["contentBlockIndex": 0]))
+            block = 1
+        }
+        let words = tokens(reply.text)
+        if !words.isEmpty {
+            for word in words { content.append(frame("contentBlockDelta", ["contentBlockIndex": .int(block), "delta": ["text": .string(word)]])) }
+            content.append(frame("contentBlockStop", ["contentBlockIndex": .int(block)]))
+            block += 1
+        }
+        for (offset, call) in reply.toolCalls.enumerated() {
+            let index = JSONValue.int(block + offset)
+            content.append(
+                frame("contentBlockStart", ["contentBlockIndex": index, "start": ["toolUse": ["toolUseId": .string("tooluse_sim\(offset)"), "name": .string(call.name)]]]))
+            content.append(frame("contentBlockDelta", ["contentBlockIndex": index, "delta": ["toolUse": ["input": .string(call.arguments)]]]))
+            content.append(frame("contentBlockStop", ["contentBlockIndex": index]))
+        }
+        let tail = [
+            frame("messageStop", ["stopReason": reply.toolCalls.isEmpty ? "end_turn" : "tool_use"]),
+            frame("metadata", ["usage": bedrockUsage(reply), "metrics": ["latencyMs": 12]]),
+        ]
+        return StreamScript(frames: [frame("messageStart", ["role": "assistant"])], content: content, tail: tail)
     }
 
     private func geminiCallPart(_ call: (name: String, arguments: String), offset: Int) -> JSONValue {
@@ -135,13 +213,22 @@ struct WireFormat {
         case .openai: openAIScript(reply)
         case .anthropic: anthropicScript(reply)
         case .gemini: geminiScript(reply)
+        case .bedrock: bedrockScript(reply)
         }
     }
 
-    func streamError(_ error: JSONValue) -> String {
+    /// The vendor's in-band error; for Bedrock `error` is `{"exception": "throttlingException", "message": …}`.
+    func streamError(_ error: JSONValue) -> [UInt8] {
         switch wire {
-        case .openai, .gemini: "data: \(error.jsonString)\n\n"
-        case .anthropic: "event: error\ndata: \(error.jsonString)\n\n"
+        case .openai, .gemini: Array("data: \(error.jsonString)\n\n".utf8)
+        case .anthropic: Array("event: error\ndata: \(error.jsonString)\n\n".utf8)
+        case .bedrock:
+            AWSEventStreamMessage(
+                headers: [
+                    ":exception-type": error["exception"]?.stringValue ?? "internalServerException", ":content-type": "application/json",
+                    ":message-type": "exception",
+                ], payload: (["message": error["message"] ?? "error"] as JSONValue).jsonBytes
+            ).encoded()
         }
     }
 

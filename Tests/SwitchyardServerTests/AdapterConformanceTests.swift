@@ -14,6 +14,7 @@ struct AdapterCase: Sendable, CustomTestStringConvertible {
         case openai
         case anthropic
         case google
+        case bedrock
     }
 
     let name: String
@@ -39,11 +40,14 @@ struct AdapterCase: Sendable, CustomTestStringConvertible {
             return ["type": "error", "error": ["type": .string(errorType), "message": .string(message)]]
         case .google:
             return ["error": ["code": .int(status), "message": .string(message), "status": .string(errorType)]]
+        case .bedrock:
+            return ["__type": .string(errorType), "message": .string(message)]  // the simulator puts the type in x-amzn-ErrorType
         }
     }
 
     /// Prepares the simulator (a Vertex one must trust the test service account).
     func prepare(_ vendor: SimulatedVendor) throws {
+        if format == .bedrock { vendor.trustAWSCredentials(accessKeyID: "AKIDSIMULATOR", secretAccessKey: "sim/secret+KEY") }
         guard format == .vertex else { return }
         let vector = try Fixtures.json("vertex/service_account_jwt_vector.json")
         vendor.trustServiceAccount(
@@ -73,6 +77,10 @@ struct AdapterCase: Sendable, CustomTestStringConvertible {
             usesKeys: false, mintsTokens: true),
         AdapterCase(name: "azure", type: "azure", format: .azure, model: "gpt-4o-prod", wire: .openai, extraConfig: "api_version: 2024-10-21"),
         AdapterCase(name: "azure (v1 API)", type: "azure", format: .azure, model: "gpt-4o-prod", wire: .openai, extraConfig: "api_version: v1"),
+        AdapterCase(
+            name: "bedrock (SigV4)", type: "bedrock", format: .bedrock, model: "us.anthropic.claude-sonnet-4-5-20250929-v1:0", wire: .bedrock,
+            extraConfig: #"region: us-east-1, aws: {access_key_id: AKIDSIMULATOR, secret_access_key: "sim/secret+KEY", session_token: tok-1}"#, usesKeys: false),
+        AdapterCase(name: "bedrock (API key)", type: "bedrock", format: .bedrock, model: "amazon.nova-pro-v1:0", wire: .bedrock, extraConfig: "region: eu-west-1"),
     ]
 }
 
@@ -116,7 +124,9 @@ struct AdapterConformanceTests {
             #expect(result.json?["choices"]?[0]?["finish_reason"] == "stop")
             #expect((result.json?["usage"]?["prompt_tokens"]?.intValue ?? 0) > 0)
             #expect((result.json?["usage"]?["completion_tokens"]?.intValue ?? 0) > 0)
-            if adapter.format == .gemini || adapter.format == .vertex {
+            if adapter.format == .bedrock {
+                #expect(x.requests.last?.path.contains("/converse") == true)  // Bedrock names the model in the path
+            } else if adapter.format == .gemini || adapter.format == .vertex {
                 #expect(x.requests.last?.path.contains("/models/\(adapter.model):") == true)  // Google's APIs name the model in the path
             } else {
                 #expect(x.requests.last?.body?["model"]?.stringValue == adapter.model)
@@ -165,18 +175,19 @@ struct AdapterConformanceTests {
         let openAI: (type: String, code: String?)
         let anthropic: String
         let google: String
+        let bedrock: (type: String, status: Int)
         let failsOver: Bool
         let clientStatus: Int?
         var testDescription: String { name }
     }
 
     static let failures = [
-        FailureCase(name: "rate_limited", status: 429, openAI: ("requests", "rate_limit_exceeded"), anthropic: "rate_limit_error", google: "RESOURCE_EXHAUSTED", failsOver: true, clientStatus: nil),
-        FailureCase(name: "overloaded", status: 529, openAI: ("server_error", nil), anthropic: "overloaded_error", google: "UNAVAILABLE", failsOver: true, clientStatus: nil),
-        FailureCase(name: "unavailable", status: 500, openAI: ("server_error", nil), anthropic: "api_error", google: "INTERNAL", failsOver: true, clientStatus: nil),
-        FailureCase(name: "auth_failed", status: 401, openAI: ("invalid_request_error", "invalid_api_key"), anthropic: "authentication_error", google: "PERMISSION_DENIED", failsOver: true, clientStatus: nil),
-        FailureCase(name: "model_not_found", status: 404, openAI: ("invalid_request_error", "model_not_found"), anthropic: "not_found_error", google: "NOT_FOUND", failsOver: true, clientStatus: nil),
-        FailureCase(name: "invalid_request", status: 400, openAI: ("invalid_request_error", nil), anthropic: "invalid_request_error", google: "INVALID_ARGUMENT", failsOver: false, clientStatus: 400),
+        FailureCase(name: "rate_limited", status: 429, openAI: ("requests", "rate_limit_exceeded"), anthropic: "rate_limit_error", google: "RESOURCE_EXHAUSTED", bedrock: ("ThrottlingException", 429), failsOver: true, clientStatus: nil),
+        FailureCase(name: "overloaded", status: 529, openAI: ("server_error", nil), anthropic: "overloaded_error", google: "UNAVAILABLE", bedrock: ("ServiceUnavailableException", 503), failsOver: true, clientStatus: nil),
+        FailureCase(name: "unavailable", status: 500, openAI: ("server_error", nil), anthropic: "api_error", google: "INTERNAL", bedrock: ("InternalServerException", 500), failsOver: true, clientStatus: nil),
+        FailureCase(name: "auth_failed", status: 401, openAI: ("invalid_request_error", "invalid_api_key"), anthropic: "authentication_error", google: "PERMISSION_DENIED", bedrock: ("UnrecognizedClientException", 403), failsOver: true, clientStatus: nil),
+        FailureCase(name: "model_not_found", status: 404, openAI: ("invalid_request_error", "model_not_found"), anthropic: "not_found_error", google: "NOT_FOUND", bedrock: ("ResourceNotFoundException", 404), failsOver: true, clientStatus: nil),
+        FailureCase(name: "invalid_request", status: 400, openAI: ("invalid_request_error", nil), anthropic: "invalid_request_error", google: "INVALID_ARGUMENT", bedrock: ("ValidationException", 400), failsOver: false, clientStatus: 400),
     ]
 
     @Test(arguments: AdapterCase.all, failures)
@@ -186,10 +197,11 @@ struct AdapterConformanceTests {
             case .openai: failure.openAI.type
             case .anthropic: failure.anthropic
             case .google: failure.google
+            case .bedrock: failure.bedrock.type
             }
             let code = adapter.wire == .openai ? failure.openAI.code : nil
             // A 401 to a token-minting credential is refreshed and resent first; 403 is an auth failure outright.
-            let status = adapter.mintsTokens && failure.status == 401 ? 403 : failure.status
+            let status = adapter.wire == .bedrock ? failure.bedrock.status : adapter.mintsTokens && failure.status == 401 ? 403 : failure.status
             x.enqueue(.error(status: status, body: adapter.errorBody(type: type, message: "simulated \(failure.name)", code: code, status: status)))
             let result = try await gateway.post("/v1/chat/completions", json: Self.chat("with-backup"), key: nil)
             if failure.failsOver {
@@ -207,7 +219,7 @@ struct AdapterConformanceTests {
     func contextLengthIsTheClientsProblem(_ adapter: AdapterCase) async throws {
         try await Self.run(adapter) { gateway, x, backup in
             let message = "prompt is too long: 250000 tokens > 200000 maximum context length"
-            let type = adapter.wire == .google ? "INVALID_ARGUMENT" : "invalid_request_error"
+            let type = adapter.wire == .google ? "INVALID_ARGUMENT" : adapter.wire == .bedrock ? "ValidationException" : "invalid_request_error"
             x.enqueue(.error(status: 400, body: adapter.errorBody(type: type, message: message, code: adapter.wire == .openai ? "context_length_exceeded" : nil)))
             let result = try await gateway.post("/v1/chat/completions", json: Self.chat("with-backup"), key: nil)
             #expect(result.status == 400)
@@ -222,7 +234,10 @@ struct AdapterConformanceTests {
             // Two text deltas reach the client first (Anthropic's stream opens the block and pings before them).
             let chunks = adapter.wire == .anthropic ? 4 : 2
             let type = adapter.wire == .google ? "UNAVAILABLE" : "overloaded_error"
-            x.enqueue(.failMidStream(afterChunks: chunks, error: adapter.errorBody(type: type, message: "Overloaded", status: 503)))
+            let error: JSONValue =
+                adapter.wire == .bedrock
+                ? ["exception": "modelStreamErrorException", "message": "Overloaded"] : adapter.errorBody(type: type, message: "Overloaded", status: 503)
+            x.enqueue(.failMidStream(afterChunks: chunks, error: error))
             let (_, reader) = try await gateway.openStream("/v1/chat/completions", json: Self.chat("with-backup", stream: true), key: nil)
             let events = try await reader.all()
             #expect(events.compactMap { $0.json?["choices"]?[0]?["delta"]?["content"]?.stringValue }.joined() == "partial partial")

@@ -51,10 +51,17 @@ public struct SigV4Signer: Sendable {
         if signsContentHash { request.headers.replace("x-amz-content-sha256", payloadHash) }
         let (canonical, signedHeaders) = Self.canonicalRequest(method: request.method, url: url, headers: request.headers, payloadHash: payloadHash)
         let scope = "\(day)/\(region)/\(service)/aws4_request"
-        let stringToSign = "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope)\n\(Self.hex(SHA256.hash(data: Array(canonical.utf8))))"
-        let signature = Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: signingKey(day: day)))
+        let signature = signature(canonicalRequest: canonical, amzDate: amzDate)
         request.headers.replace(
             "authorization", "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)")
+    }
+
+    /// The hex signature of a canonical request made at `amzDate` (`YYYYMMDD'T'HHMMSS'Z'`).
+    public func signature(canonicalRequest: String, amzDate: String) -> String {
+        let day = String(amzDate.prefix(8))
+        let scope = "\(day)/\(region)/\(service)/aws4_request"
+        let stringToSign = "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope)\n\(Self.hex(SHA256.hash(data: Array(canonicalRequest.utf8))))"
+        return Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: signingKey(day: day)))
     }
 
     /// kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, day), region), service), "aws4_request").
