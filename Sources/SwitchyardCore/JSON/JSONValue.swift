@@ -62,6 +62,12 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     /// The member named `key` when this is an object.
+    /// The element at `index` when this is an array and has one there.
+    public subscript(index: Int) -> JSONValue? {
+        guard case .array(let items) = self, items.indices.contains(index) else { return nil }
+        return items[index]
+    }
+
     public subscript(key: String) -> JSONValue? {
         objectValue?[key]
     }

@@ -63,7 +63,7 @@ import Testing
     @Test(arguments: [
         ("providers:\n  oai:\n    type: openai\n    kyes: [a]\n", "providers.oai.kyes", "unknown key (did you mean 'keys'?)"),
         ("providers:\n  oai:\n    type: openai\n    keys: [a]\nmodels:\n  smart:\n    targets: [oai/x, oia/y]\n", "models.smart.targets[1]", "unknown provider 'oia'"),
-        ("providers:\n  x:\n    type: bedrock\n", "providers.x.type", "not supported yet"),
+        ("providers:\n  x:\n    type: bedrock\n    region: us-east-1\n    aws: {access_key_id: AKID}\n", "providers.x.aws", "needs access_key_id and secret_access_key"),
         ("storage: sqlite:switchyard.db\n", "storage", "not supported yet"),
         ("pricing:\n  oai/gpt-4o: {input: 1}\n", "pricing", "not supported yet"),
         ("keys:\n  - key: abc\n    budget: {usd: 1}\n", "keys[0].budget", "not supported yet"),

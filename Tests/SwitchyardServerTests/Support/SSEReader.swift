@@ -37,11 +37,3 @@ final class SSEReader: @unchecked Sendable {
 extension SSEEvent {
     var json: JSONValue? { try? JSONParser.parse(data) }
 }
-
-extension JSONValue {
-    /// The element at `index` when this is an array.
-    subscript(index: Int) -> JSONValue? {
-        guard let array = arrayValue, array.indices.contains(index) else { return nil }
-        return array[index]
-    }
-}
