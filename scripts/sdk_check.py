@@ -91,3 +91,18 @@ with claude.messages.with_streaming_response.create(
     body = "".join(response.iter_text())
 check("anthropic: streamed Claude through Vertex", target == vertex and "message_stop" in body)
 urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/simulator/restore-keys", method="POST")).read()
+
+# Azure OpenAI and Bedrock, each through both SDKs.
+r = oai.chat.completions.with_raw_response.create(model="azure", messages=[{"role": "user", "content": "Hello!"}])
+check("openai: Azure deployment answers", r.headers.get("x-switchyard-target") == "azure/gpt-4o-prod" and bool(r.parse().choices[0].message.content))
+azure_text = "".join(c.choices[0].delta.content or "" for c in oai.chat.completions.create(
+    model="azure", stream=True, messages=[{"role": "user", "content": "Hello!"}]) if c.choices)
+check("openai: Azure stream (filter preamble dropped)", azure_text.startswith("Hello from the simulated Azure"))
+bedrock = "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+m = claude.messages.create(model=bedrock, max_tokens=100, messages=[{"role": "user", "content": "Hello!"}])
+check("anthropic: Bedrock (SigV4) answers with usage", m.content[0].text.startswith("Hello from Claude on the simulated AWS Bedrock") and m.usage.output_tokens > 0)
+with claude.messages.stream(model=bedrock, max_tokens=100, messages=[{"role": "user", "content": "Hello!"}]) as stream:
+    bedrock_text = "".join(stream.text_stream)
+check("anthropic: Bedrock binary event stream", bedrock_text.startswith("Hello from Claude on the simulated AWS Bedrock"))
+r = oai.chat.completions.with_raw_response.create(model="claude", messages=[{"role": "user", "content": "Hello!"}])
+check("openai: Claude still answered after Anthropic's keys were revoked", r.headers.get("x-switchyard-target", "").startswith(("vertex/", "bedrock/")))

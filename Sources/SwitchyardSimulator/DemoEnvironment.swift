@@ -9,9 +9,9 @@ public enum DemoEnvironment {
     /// The demo's admin key, for `GET /admin/providers`.
     public static let adminKey = "sk-switchyard-demo-admin"
 
-    /// Five vendors: `flaky` (OpenAI format, every other request fails with 503), `claude` (Anthropic
-    /// format), `openai` (OpenAI format), `vertex` (Vertex AI: Claude and Gemini, service-account auth) and
-    /// `gemini` (Gemini API), each with realistic latency and token-by-token streaming.
+    /// Seven vendors: `flaky` (OpenAI format, every other request fails with 503), `claude` (Anthropic
+    /// format), `openai` (OpenAI format), `vertex` (Vertex AI: Claude and Gemini, service-account auth),
+    /// `gemini` (Gemini API), `bedrock` (AWS Bedrock, SigV4) and `azure` (Azure OpenAI), each with realistic latency and token-by-token streaming.
     /// The demo runs for as long as a user likes: its vendors keep only a small window of requests.
     public static let demoRetainedRequests = 100
 
@@ -40,8 +40,19 @@ public enum DemoEnvironment {
         let gemini = SimulatedVendor(
             name: "gemini", format: .gemini, defaultReply: reply("Hello from the simulated Gemini API.", firstByte: 200, interval: 25),
             retainedRequests: demoRetainedRequests)
-        return [flaky, claude, openai, vertex, gemini]
+        let bedrock = SimulatedVendor(
+            name: "bedrock", format: .bedrock, defaultReply: reply("Hello from Claude on the simulated AWS Bedrock.", firstByte: 220, interval: 30),
+            retainedRequests: demoRetainedRequests)
+        bedrock.trustAWSCredentials(accessKeyID: demoAWSAccessKeyID, secretAccessKey: demoAWSSecretKey)
+        let azure = SimulatedVendor(
+            name: "azure", format: .azure, defaultReply: reply("Hello from the simulated Azure OpenAI deployment.", firstByte: 160, interval: 25),
+            retainedRequests: demoRetainedRequests)
+        return [flaky, claude, openai, vertex, gemini, bedrock, azure]
     }
+
+    /// The demo's AWS key pair: the simulated Bedrock verifies SigV4 signatures made with it.
+    static let demoAWSAccessKeyID = "AKIDSWITCHYARDDEMO"
+    static let demoAWSSecretKey = "switchyard/demo+SECRET"
 
     /// A throwaway service account made for this run: the simulated Vertex trusts its public key and the
     /// gateway signs its token requests with the private one, exactly as with a real Google key file.
@@ -98,16 +109,27 @@ public enum DemoEnvironment {
             type: gemini
             base_url: http://127.0.0.1:\(vendorPort("gemini"))
             keys: [sim-gemini-key]
+          bedrock:
+            type: bedrock
+            base_url: http://127.0.0.1:\(vendorPort("bedrock"))
+            region: us-east-1
+            aws: {access_key_id: \(demoAWSAccessKeyID), secret_access_key: "\(demoAWSSecretKey)"}
+          azure:
+            type: azure
+            base_url: http://127.0.0.1:\(vendorPort("azure"))
+            api_version: 2024-10-21
+            keys: [sim-azure-key]
         models:
           smart:
             strategy: priority
             targets: [flaky/gpt-4o, claude/claude-sonnet-4-5, openai/gpt-4o]
           claude:
             strategy: priority
-            targets: [claude/claude-sonnet-4-5, vertex/claude-sonnet-4-5@20250929]
+            targets: [claude/claude-sonnet-4-5, vertex/claude-sonnet-4-5@20250929, bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0]
           gemini:
             strategy: priority
             targets: [gemini/gemini-2.5-flash, vertex/gemini-2.5-flash]
+          azure: azure/gpt-4o-prod
           fast: openai/gpt-4o-mini
           embed: openai/text-embedding-3-small
         routing:

@@ -67,8 +67,8 @@ struct Demo: AsyncParsableCommand {
 
             Switchyard demo is running at \(url)
             Virtual key: \(DemoEnvironment.key)
-            Routes: smart (flaky → claude → openai, fails over live), claude (Anthropic, then Claude on Vertex AI),
-                    gemini (Gemini API, then Vertex AI), fast, embed
+            Routes: smart (flaky → claude → openai, fails over live), claude (Anthropic, then Claude on Vertex AI,
+                    then on Bedrock), gemini (Gemini API, then Vertex AI), azure, fast, embed
 
             Try it:
               curl -s \(url)/v1/chat/completions -H 'Authorization: Bearer \(DemoEnvironment.key)' \\
