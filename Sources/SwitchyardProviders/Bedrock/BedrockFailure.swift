@@ -18,8 +18,9 @@ enum BedrockFailure {
         let name = type.prefix(1).lowercased() + type.dropFirst()  // stream exceptions are camelCase
         let kind: FailureKind
         switch name {
-        case "throttlingException", "modelNotReadyException", "tooManyRequestsException": kind = .rateLimited
-        case "serviceUnavailableException", "internalServerException", "modelStreamErrorException", "modelErrorException": kind = .overloaded
+        case "throttlingException", "tooManyRequestsException": kind = .rateLimited
+        case "serviceUnavailableException", "internalServerException", "modelStreamErrorException", "modelErrorException", "modelNotReadyException":
+            kind = .unavailable
         case "modelTimeoutException": kind = .timeout
         case "validationException":
             let lowered = text.lowercased()

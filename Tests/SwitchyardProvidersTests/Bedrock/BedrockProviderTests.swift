@@ -119,7 +119,8 @@ import Testing
         #expect(kind("AccessDeniedException", "You don't have access to the model with the specified model ID.") == .modelNotFound)
         #expect(kind("AccessDeniedException", "User is not authorized to perform: bedrock:InvokeModel") == .authFailed)
         #expect(kind("ExpiredTokenException", "The security token included in the request is expired") == .authFailed)
-        #expect(kind("ModelNotReadyException", "not ready", status: 429) == .rateLimited)
+        #expect(kind("ModelNotReadyException", "not ready", status: 429) == .unavailable)
+        #expect(kind("ModelStreamErrorException", "boom", status: 424) == .unavailable)
         #expect(kind("ValidationException", "Invocation of model ID x with on-demand throughput isn't supported.", status: 400) == .modelNotFound)
     }
 
@@ -153,5 +154,30 @@ import Testing
         #expect(try options("", environment).signing?.accessKeyID == "AKIDENV")
         #expect(try options("", environment.merging(["AWS_BEARER_TOKEN_BEDROCK": "bedrock-api-key"]) { $1 }).environmentAPIKey == "bedrock-api-key")
         #expect(try options(", aws: {access_key_id: AKIDCFG, secret_access_key: s4}", environment).signing?.accessKeyID == "AKIDCFG")
+    }
+
+    /// Claude's thinking is asked for in Bedrock's own field; Claude's signed reasoning goes back as
+    /// reasoningContent, another family's never; a JSON schema goes as a string.
+    @Test func reasoningAndStructuredOutput() throws {
+        var request = ChatRequest(model: "m", messages: [.text(.user, "hi")])
+        request.reasoning = .budget(tokens: 2000)
+        request.maxTokens = 500
+        request.sampling.temperature = 0.3
+        request.messages.append(
+            ChatMessage(
+                role: .assistant,
+                parts: [
+                    .reasoning(ReasoningPart(text: "Hmm.", signature: ReasoningSignature(family: .anthropic, value: "sig-claude"))),
+                    .reasoning(ReasoningPart(text: "", signature: ReasoningSignature(family: .gemini, value: "sig-gemini"))), .text("Answer."),
+                ]))
+        request.messages.append(.text(.user, "More?"))
+        request.responseFormat = .jsonSchema(name: "answer", description: nil, schema: ["type": "object"], strict: true)
+        let body = try encoded(request, model: "us.anthropic.claude-sonnet-4-5-20250929-v1:0").body
+        #expect(body["additionalModelRequestFields"]?["thinking"] == ["type": "enabled", "budget_tokens": 2000])
+        #expect(body["inferenceConfig"] == ["maxTokens": 2500])
+        #expect(body["messages"]?[1]?["content"]?[0] == ["reasoningContent": ["reasoningText": ["text": "Hmm.", "signature": "sig-claude"]]])
+        #expect(!body.jsonString.contains("sig-gemini"))
+        #expect(body["outputConfig"]?["textFormat"]?["structure"]?["jsonSchema"]?["schema"] == #"{"type":"object"}"#)
+        #expect(try encoded(request, model: "amazon.nova-pro-v1:0").body["additionalModelRequestFields"] == nil)
     }
 }
