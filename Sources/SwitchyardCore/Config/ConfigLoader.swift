@@ -66,7 +66,8 @@ public enum ConfigLoader {
                 }
             case "admin_key": config.adminKey = node.isNull ? nil : node.string().flatMap { $0.isEmpty ? nil : $0 }
             case "max_body_size": if let size = parseSize(node) { config.maxBodyBytes = size }
-            case "storage", "pricing": if !node.isNull { node.report(notYet) }
+            case "storage": if !node.isNull { node.report(notYet) }
+            case "pricing": config.pricing = readPricing(node)
             case "providers": config.providers = readProviders(node, types: providerTypes)
             case "models": config.routes = readRoutes(node)
             case "routing": config.routing = readRouting(node)
@@ -311,6 +312,27 @@ public enum ConfigLoader {
             }
         }
         return breaker
+    }
+
+    /// `pricing: {provider/model: {input, output, cached_input, cache_write}}`, USD per million tokens.
+    private static func readPricing(_ node: ConfigNode) -> [String: ModelPrice] {
+        var prices: [String: ModelPrice] = [:]
+        for (target, entry) in node.mapping() ?? [] {
+            guard target.contains("/") else {
+                entry.report("expected a provider/model target as the key")
+                continue
+            }
+            var values: [String: Double] = [:]
+            for (field, value) in entry.mapping(allowed: ["input", "output", "cached_input", "cache_write"]) ?? [] {
+                if let number = value.double(range: 0...1_000_000) { values[field] = number }
+            }
+            guard let input = values["input"], let output = values["output"] else {
+                entry.report("needs input and output (USD per million tokens)")
+                continue
+            }
+            prices[target] = ModelPrice(input: input, output: output, cachedInput: values["cached_input"], cacheWrite: values["cache_write"])
+        }
+        return prices
     }
 
     private static func readKeys(_ node: ConfigNode) -> [VirtualKeyConfig] {

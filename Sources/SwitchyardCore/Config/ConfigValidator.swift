@@ -15,9 +15,6 @@ enum ConfigValidator {
             for (index, target) in route.targets.enumerated() where !providerNames.contains(target.provider) {
                 report("\(path).targets[\(index)]", "unknown provider '\(target.provider)'")
             }
-            if route.strategy == .cost {
-                report("\(path).strategy", "strategy 'cost' is not supported yet (it needs the pricing catalog); use priority, weighted, latency or least-busy")
-            }
             if let fallback = route.contextFallback {
                 if !routeNames.contains(fallback) { report("\(path).context_fallback", "unknown route '\(fallback)'") }
                 if fallback == route.name { report("\(path).context_fallback", "a route cannot fall back to itself") }

@@ -18,6 +18,11 @@ public struct GatewayConfig: Sendable {
     public var shutdownGrace: Duration = .seconds(30)
     /// Client-side connection limits (`server`).
     public var server = ServerConfig()
+    /// Prices by `provider/model`, over the built-in catalog (``PriceCatalog``).
+    public var pricing: [String: ModelPrice] = [:]
+
+    /// The prices this config's targets are charged at.
+    public var priceBook: PriceBook { PriceBook(overrides: pricing) }
 
     public init(
         listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 4000),

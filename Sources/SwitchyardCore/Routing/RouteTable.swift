@@ -35,6 +35,7 @@ public final class RouteTable: Sendable {
             var resolved = ResolvedRoute(
                 name: route.name, strategy: route.strategy, targets: targets, weights: weights,
                 contextFallback: route.contextFallback, defaultMaxTokens: route.defaultMaxTokens)
+            resolved.prices = targets.map { config.priceBook.price(target: $0.name) }
             resolved.allowedAnthropicBetas = route.allowedAnthropicBetas
             resolved.dropsUnsupportedFields = route.dropsUnsupportedFields
             routes.append(resolved)
@@ -122,10 +123,15 @@ public struct ResolvedRoute: Sendable {
     /// Whether the client named a `provider/model` target directly rather than a configured route: then an
     /// unknown model is the client's mistake, not the target's.
     public var isDirect = false
+    /// Prices parallel to `targets` (`nil`: unknown), for the cost strategy.
+    public var prices: [ModelPrice?] = []
+    /// The request's estimated size, set by ``prepare(_:)``: prompt tokens from its text, output tokens from its cap.
+    public var estimatedTokens: (input: Int, output: Int) = (0, 0)
 
     /// Applies the route's defaults and limits to a request: the output cap, and the beta flags it allows.
-    public func prepare(_ request: inout ChatRequest) {
+    public mutating func prepare(_ request: inout ChatRequest) {
         if request.maxTokens == nil { request.maxTokens = defaultMaxTokens }
+        estimatedTokens = (TokenEstimate.prompt(of: request), request.maxTokens ?? TokenEstimate.defaultOutputTokens)
         if dropsUnsupportedFields { request.dialectOnlyFields = [] }
         guard let allowed = allowedAnthropicBetas, var passThrough = request.passThrough else { return }
         passThrough.headers = passThrough.headers.compactMap { header in

@@ -7,8 +7,10 @@ public enum TargetOrdering {
         let targets = route.targets
         guard targets.count > 1 else { return targets }
         switch route.strategy {
-        case .priority, .cost:
+        case .priority:
             return targets
+        case .cost:
+            return costOrder(route)
         case .weighted:
             return weightedOrder(targets, weights: route.weights, using: &generator)
         case .latency:
@@ -24,6 +26,23 @@ public enum TargetOrdering {
                 lhs.element.1 != rhs.element.1 ? lhs.element.1 < rhs.element.1 : lhs.offset < rhs.offset
             }.map(\.element.0)
         }
+    }
+
+    /// Cheapest first for the request's estimated size; unpriced targets last; ties keep config order.
+    /// (Unhealthy targets are passed over by the attempt loop, so the cheapest healthy one is tried first.)
+    static func costOrder(_ route: ResolvedRoute) -> [TargetState] {
+        let (input, output) = route.estimatedTokens
+        let costs = route.targets.indices.map { index in
+            index < route.prices.count ? route.prices[index]?.estimate(inputTokens: input, outputTokens: output) : nil
+        }
+        return route.targets.indices.sorted { lhs, rhs in
+            switch (costs[lhs], costs[rhs]) {
+            case (let a?, let b?): a != b ? a < b : lhs < rhs
+            case (.some, nil): true
+            case (nil, .some): false
+            case (nil, nil): lhs < rhs
+            }
+        }.map { route.targets[$0] }
     }
 
     /// Weighted sampling without replacement: the first target is drawn by weight, then the next among the rest.

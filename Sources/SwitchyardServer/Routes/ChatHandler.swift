@@ -24,7 +24,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             let body = try await readBody(request, limit: snapshot.config.maxBodyBytes)
             var chat = try dialect.decodeChat(try parseRequestObject(body.readableBytesView), headers: forwardableHeaders(request))
             chat.messages.resolveToolResultNames()
-            let route = try snapshot.table.resolve(model: chat.model, key: key)
+            var route = try snapshot.table.resolve(model: chat.model, key: key)
             route.prepare(&chat)
             var logger = logger
             logger[metadataKey: "route"] = "\(route.name)"
@@ -32,11 +32,13 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
                 return try await stream(chat, route: route, snapshot: snapshot, requestID: requestID, logger: logger)
             }
             let (response, report) = try await snapshot.executor.complete(chat, route: route, table: snapshot.table, logger: logger)
-            if let body = response.passThroughBody {
-                // The vendor speaks the client's dialect: its answer goes back as sent, nothing lost in translation.
-                return Response(status: .ok, headers: headers(requestID: requestID, report: report, contentType: "application/json"), body: ResponseBody(byteBuffer: body))
+            var fields = headers(requestID: requestID, report: report, contentType: "application/json")
+            if let target = report.target, let usage = response.usage, let price = snapshot.table.config.priceBook.price(target: target) {
+                fields[.switchyardCost] = price.cost(of: usage).usdDecimal  // absent when the price or the usage is unknown
             }
-            return jsonResponse(dialect.encodeResponse(response, for: chat), requestID: requestID, report: report)
+            // The vendor speaks the client's dialect: its answer goes back as sent, nothing lost in translation.
+            let answer = response.passThroughBody ?? ByteBuffer(bytes: dialect.encodeResponse(response, for: chat).jsonBytes)
+            return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: answer))
         }
     }
 
@@ -216,4 +218,5 @@ extension HTTPField.Name {
     static let apiKey = HTTPField.Name("x-api-key")!
     static let switchyardTarget = HTTPField.Name("x-switchyard-target")!
     static let switchyardAttempts = HTTPField.Name("x-switchyard-attempts")!
+    static let switchyardCost = HTTPField.Name("x-switchyard-cost")!
 }
