@@ -16,6 +16,12 @@ extension GatewayConfig {
             lines.append("  \(route.name) [\(route.strategy.rawValue)] → \(targets.joined(separator: ", "))")
             if let fallback = route.contextFallback { lines.append("    context fallback → \(fallback)") }
         }
+        let prices = config.priceBook
+        let unpriced = Set(config.routes.flatMap(\.targets).map(\.description).filter { prices.price(target: $0) == nil }).sorted()
+        if !unpriced.isEmpty {
+            // Their cost is recorded as unknown, and the cost strategy tries them last.
+            lines.append("warning: no price for \(unpriced.joined(separator: ", ")): add them under pricing: (USD per 1M tokens)")
+        }
         lines.append("keys: \(config.keys.isEmpty ? "none (open on loopback only)" : config.keys.map(\.name).joined(separator: ", "))")
         lines.append("routing: \(config.routing.attempts) attempts, deadline \(config.routing.deadline)")
         return lines.joined(separator: "\n")

@@ -1,4 +1,5 @@
 import SwitchyardCore
+import SwitchyardProviders
 import Testing
 
 @Suite struct PricingTests {
@@ -36,5 +37,18 @@ import Testing
         #expect(abs(try cost("us.anthropic.claude-sonnet-4-5-20250929-v1:0", bedrock) - 0.0023235) < 1e-12)
         #expect(0.0023235.usdDecimal == "0.0023235")
         #expect(0.0.usdDecimal == "0")
+    }
+
+    @Test func checkWarnsAboutRoutesWithUnpricedTargets() throws {
+        let yaml = """
+            providers:
+              oai: {type: openai, keys: [k]}
+              local: {type: openai-compatible, base_url: "http://127.0.0.1:1/v1"}
+            models:
+              smart: {targets: [oai/gpt-4o, local/llama3.1]}
+            """
+        #expect(try ConfigLoader.parse(yaml).routeSummary.contains("warning: no price for local/llama3.1"))
+        let priced = yaml + "\npricing:\n  local/llama3.1: {input: 0, output: 0}\n"
+        #expect(!(try ConfigLoader.parse(priced).routeSummary.contains("warning")))
     }
 }
