@@ -96,7 +96,12 @@ enum LiveGateway {
             }
             var iterator = gatewayPorts.makeAsyncIterator()
             guard let port = await iterator.next() else { throw TestFailure("gateway did not start") }
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+            // Enough connections for the busiest test's clients, and patience for a loaded box: a request must
+            // never fail because the test's own pool queued it past a timeout.
+            var clientConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+            clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)
+            clientConfiguration.timeout.connect = .seconds(60)
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
             let context = Context(
                 port: port, client: client, services: services, serviceGroup: serviceGroup, exited: exited, vendorPorts: vendorPorts, configPath: configPath)
             defer { if let configPath { try? FileManager.default.removeItem(atPath: configPath) } }
