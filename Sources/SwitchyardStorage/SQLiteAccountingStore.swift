@@ -1,0 +1,216 @@
+public import Foundation
+public import SQLiteNIO
+public import SwitchyardCore
+
+/// The request log in SQLite (the embedded default): WAL mode, created and migrated on open, one connection
+/// used by one writer at a time (the store is an actor; it is never on a request's path).
+public actor SQLiteAccountingStore: AccountingStore {
+    /// The schema version this build writes.
+    public static let schemaVersion = 1
+
+    private let connection: SQLiteConnection
+    public nonisolated let location: String
+
+    /// Opens (creating if needed) the database at `path`, or an in-memory one for `":memory:"`.
+    public static func open(path: String) async throws -> SQLiteAccountingStore {
+        let storage: SQLiteConnection.Storage = path == ":memory:" ? .memory : .file(path: path)
+        let connection = try await SQLiteConnection.open(storage: storage)
+        let store = SQLiteAccountingStore(connection: connection, location: path)
+        do {
+            try await store.migrate()
+        } catch {
+            // The driver insists on an explicit close before the connection goes away.
+            await store.close()
+            throw error
+        }
+        return store
+    }
+
+    private init(connection: SQLiteConnection, location: String) {
+        self.connection = connection
+        self.location = location
+    }
+
+    @discardableResult
+    private func run(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
+        try await connection.query(sql, binds).get()
+    }
+
+    public func migrate() async throws {
+        let version = try await run("PRAGMA user_version").first?.column("user_version")?.integer ?? 0
+        guard version <= Self.schemaVersion else {
+            throw StorageError("the database at \(location) has schema version \(version), newer than this Switchyard (\(Self.schemaVersion)); use a newer build")
+        }
+        if location != ":memory:" { try await run("PRAGMA journal_mode=WAL") }
+        try await run("PRAGMA synchronous=NORMAL")
+        if version < 1 {
+            try await run("BEGIN")
+            try await run(
+                """
+                CREATE TABLE IF NOT EXISTS requests (
+                  id TEXT PRIMARY KEY, time REAL NOT NULL, key_name TEXT, dialect TEXT NOT NULL, route TEXT, target TEXT, provider TEXT,
+                  status INTEGER NOT NULL, latency_ms INTEGER NOT NULL, ttfb_ms INTEGER,
+                  prompt_tokens INTEGER, completion_tokens INTEGER, cached_tokens INTEGER, cache_write_tokens INTEGER, reasoning_tokens INTEGER,
+                  cost REAL, usage_estimated INTEGER NOT NULL, stream INTEGER NOT NULL, attempts TEXT NOT NULL)
+                """)
+            try await run("CREATE INDEX IF NOT EXISTS requests_time ON requests(time)")
+            try await run(
+                """
+                CREATE TABLE IF NOT EXISTS daily_usage (
+                  day TEXT NOT NULL, key_name TEXT NOT NULL, route TEXT NOT NULL, target TEXT NOT NULL, provider TEXT NOT NULL,
+                  requests INTEGER NOT NULL, errors INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
+                  cached_tokens INTEGER NOT NULL, cost REAL NOT NULL, unpriced INTEGER NOT NULL,
+                  PRIMARY KEY (day, key_name, route, target))
+                """)
+            try await run("PRAGMA user_version = \(Self.schemaVersion)")
+            try await run("COMMIT")
+        }
+    }
+
+    public func insert(_ records: [RequestRecord]) async throws {
+        guard !records.isEmpty else { return }
+        try await run("BEGIN")
+        do {
+            for record in records {
+                let usage = record.usage
+                try await run(
+                    """
+                    INSERT OR IGNORE INTO requests (id, time, key_name, dialect, route, target, provider, status, latency_ms, ttfb_ms,
+                      prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost, usage_estimated, stream, attempts)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [
+                        .text(record.id), .float(record.time.timeIntervalSince1970), optional(record.keyName), .text(record.dialect),
+                        optional(record.route), optional(record.target), optional(Self.provider(of: record.target)), .integer(record.status),
+                        .integer(record.latencyMilliseconds), optional(record.timeToFirstByteMilliseconds), optional(usage?.promptTokens),
+                        optional(usage?.completionTokens), optional(usage?.cachedPromptTokens), optional(usage?.cacheWritePromptTokens),
+                        optional(usage?.reasoningTokens), record.cost.map(SQLiteData.float) ?? .null, .integer(record.usageEstimated ? 1 : 0),
+                        .integer(record.stream ? 1 : 0), .text(Self.encode(record.attempts)),
+                    ])
+                try await run(
+                    """
+                    INSERT INTO daily_usage (day, key_name, route, target, provider, requests, errors, prompt_tokens, completion_tokens, cached_tokens, cost, unpriced)
+                    VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (day, key_name, route, target) DO UPDATE SET
+                      requests = requests + 1, errors = errors + excluded.errors, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+                      completion_tokens = completion_tokens + excluded.completion_tokens, cached_tokens = cached_tokens + excluded.cached_tokens,
+                      cost = cost + excluded.cost, unpriced = unpriced + excluded.unpriced
+                    """,
+                    [
+                        .text(Self.day(record.time)), .text(record.keyName ?? ""), .text(record.route ?? ""), .text(record.target ?? ""),
+                        .text(Self.provider(of: record.target) ?? ""), .integer(record.status >= 400 ? 1 : 0), .integer(usage?.promptTokens ?? 0),
+                        .integer(usage?.completionTokens ?? 0), .integer(usage?.cachedPromptTokens ?? 0), .float(record.cost ?? 0),
+                        .integer(record.cost == nil && record.status < 400 ? 1 : 0),
+                    ])
+            }
+            try await run("COMMIT")
+        } catch {
+            try? await run("ROLLBACK")
+            throw error
+        }
+    }
+
+    public func requests(_ query: RequestQuery) async throws -> [RequestRecord] {
+        var conditions: [String] = []
+        var binds: [SQLiteData] = []
+        if let key = query.keyName { conditions.append("key_name = ?"); binds.append(.text(key)) }
+        if let route = query.route { conditions.append("route = ?"); binds.append(.text(route)) }
+        if let status = query.status { conditions.append("status = ?"); binds.append(.integer(status)) }
+        if let since = query.since { conditions.append("time >= ?"); binds.append(.float(since.timeIntervalSince1970)) }
+        if let until = query.until { conditions.append("time < ?"); binds.append(.float(until.timeIntervalSince1970)) }
+        if let before = query.before { conditions.append("time < ?"); binds.append(.float(before.timeIntervalSince1970)) }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let rows = try await run("SELECT * FROM requests \(filter) ORDER BY time DESC, id DESC LIMIT \(query.limit)", binds)
+        return rows.map(Self.record)
+    }
+
+    public func usage(_ query: UsageQuery) async throws -> [UsageRow] {
+        let column: String
+        switch query.groupBy {
+        case .key: column = "key_name"
+        case .route: column = "route"
+        case .target: column = "target"
+        case .provider: column = "provider"
+        case .day: column = "day"
+        }
+        let rows = try await run(
+            """
+            SELECT \(column) AS grouping, SUM(requests) AS requests, SUM(errors) AS errors, SUM(prompt_tokens) AS prompt_tokens,
+              SUM(completion_tokens) AS completion_tokens, SUM(cached_tokens) AS cached_tokens, SUM(cost) AS cost, SUM(unpriced) AS unpriced
+            FROM daily_usage WHERE day >= ? AND day <= ? GROUP BY \(column) ORDER BY \(column)
+            """, [.text(Self.day(query.since)), .text(Self.day(query.until))])
+        return rows.map { row in
+            UsageRow(
+                group: row.column("grouping")?.string ?? "", requests: row.column("requests")?.integer ?? 0, errors: row.column("errors")?.integer ?? 0,
+                promptTokens: row.column("prompt_tokens")?.integer ?? 0, completionTokens: row.column("completion_tokens")?.integer ?? 0,
+                cachedTokens: row.column("cached_tokens")?.integer ?? 0, cost: row.column("cost")?.double ?? 0,
+                unpricedRequests: row.column("unpriced")?.integer ?? 0)
+        }
+    }
+
+    public func prune(before date: Date) async throws {
+        try await run("DELETE FROM requests WHERE time < ?", [.float(date.timeIntervalSince1970)])
+    }
+
+    public func isReachable() async -> Bool {
+        (try? await run("SELECT 1")) != nil
+    }
+
+    public func close() async {
+        try? await connection.close()
+    }
+
+    // MARK: encoding
+
+    private func optional(_ text: String?) -> SQLiteData { text.map(SQLiteData.text) ?? .null }
+    private func optional(_ number: Int?) -> SQLiteData { number.map(SQLiteData.integer) ?? .null }
+
+    static func provider(of target: String?) -> String? {
+        target.flatMap { $0.split(separator: "/", maxSplits: 1).first.map(String.init) }
+    }
+
+    /// `YYYY-MM-DD` in UTC.
+    static func day(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+    }
+
+    static func encode(_ attempts: [RequestRecord.Attempt]) -> String {
+        JSONValue.array(
+            attempts.map { attempt in
+                var object: JSONObject = ["target": .string(attempt.target), "credential_index": .int(attempt.credentialIndex)]
+                if let kind = attempt.failureKind { object["failure_kind"] = .string(kind) }
+                if let status = attempt.status { object["status"] = .int(status) }
+                if let latency = attempt.latencyMilliseconds { object["latency_ms"] = .int(latency) }
+                return .object(object)
+            }
+        ).jsonString
+    }
+
+    static func record(_ row: SQLiteRow) -> RequestRecord {
+        func int(_ name: String) -> Int? { row.column(name)?.integer }
+        let attempts = ((try? JSONParser.parse(row.column("attempts")?.string ?? "[]"))?.arrayValue ?? []).map { item in
+            RequestRecord.Attempt(
+                target: item["target"]?.stringValue ?? "", credentialIndex: item["credential_index"]?.intValue ?? 0,
+                failureKind: item["failure_kind"]?.stringValue, status: item["status"]?.intValue, latencyMilliseconds: item["latency_ms"]?.intValue)
+        }
+        let usage = int("prompt_tokens").map { prompt in
+            Usage(
+                promptTokens: prompt, completionTokens: int("completion_tokens") ?? 0, cachedPromptTokens: int("cached_tokens") ?? 0,
+                cacheWritePromptTokens: int("cache_write_tokens") ?? 0, reasoningTokens: int("reasoning_tokens") ?? 0)
+        }
+        return RequestRecord(
+            id: row.column("id")?.string ?? "", time: Date(timeIntervalSince1970: row.column("time")?.double ?? 0), keyName: row.column("key_name")?.string,
+            dialect: row.column("dialect")?.string ?? "", route: row.column("route")?.string, target: row.column("target")?.string, attempts: attempts,
+            status: int("status") ?? 0, latencyMilliseconds: int("latency_ms") ?? 0, timeToFirstByteMilliseconds: int("ttfb_ms"), usage: usage,
+            cost: row.column("cost")?.double, usageEstimated: int("usage_estimated") == 1, stream: int("stream") == 1)
+    }
+}
+
+/// A storage problem that is not the database driver's own.
+public struct StorageError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
