@@ -16,11 +16,14 @@ public final class Gateway: Sendable {
     public let metricsRegistry: PrometheusCollectorRegistry
     /// Graceful-shutdown progress, shared by readiness, the stream writers and the shutdown services.
     public let drain = DrainState()
+    /// Where each request's record goes (nil: the gateway keeps no log).
+    public let requestLog: RequestLog?
 
     init(
         snapshot: GatewaySnapshot, builder: SnapshotBuilder, configSource: (@Sendable () throws(ConfigError) -> GatewayConfig)?, logger: Logger,
-        metrics: any MetricsFactory, metricsRegistry: PrometheusCollectorRegistry
+        metrics: any MetricsFactory, metricsRegistry: PrometheusCollectorRegistry, requestLog: RequestLog? = nil
     ) {
+        self.requestLog = requestLog
         self.current = ManagedAtomic(snapshot)
         self.builder = builder
         self.configSource = configSource

@@ -5,6 +5,8 @@ public import ServiceLifecycle
 public import UnixSignals
 public import SwitchyardCore
 public import SwitchyardProviders
+import SwitchyardStorage
+import Foundation
 
 /// Everything built from one config: the gateway and the long-lived services it needs.
 public struct GatewayServices: Sendable {
@@ -15,9 +17,10 @@ public struct GatewayServices: Sendable {
     /// Builds providers, routes and the executor from `config`.
     /// - Parameter timeSource: the router's clock (tests pass one they can move).
     ///   - configSource: where ``Gateway/reload()`` reads the config again (`serve` passes the config file).
+    ///   - store: where the request log is written (``openStore(for:)``); nil keeps no log.
     public init(
         config: GatewayConfig, logger: Logger, timeSource: any TimeSource = SystemTimeSource(), observer: RoutingObserver = RoutingObserver(),
-        configSource: (@Sendable () throws(ConfigError) -> GatewayConfig)? = nil
+        configSource: (@Sendable () throws(ConfigError) -> GatewayConfig)? = nil, store: (any AccountingStore)? = nil
     ) throws(ConfigError) {
         try config.checkNotOpen(listeningOn: config.listen)
         let clients = HTTPClientPool()
@@ -39,14 +42,21 @@ public struct GatewayServices: Sendable {
             clients.shutdownNow()
             throw error
         }
+        let requestLog = store.map { RequestLog(store: $0, logger: logger, metrics: metricsFactory) }
         self.gateway = Gateway(
-            snapshot: snapshot, builder: builder, configSource: configSource, logger: logger, metrics: metricsFactory, metricsRegistry: metricsRegistry)
+            snapshot: snapshot, builder: builder, configSource: configSource, logger: logger, metrics: metricsFactory, metricsRegistry: metricsRegistry,
+            requestLog: requestLog)
         self.clients = clients
         self.alerts = alerts
     }
 
     /// The alert webhook sender, when the config names a webhook.
     public let alerts: AlertDispatcher?
+
+    /// Opens (creating and migrating) the request log's database the config names.
+    public static func openStore(for config: GatewayConfig) async throws -> any AccountingStore {
+        try await SQLiteAccountingStore.open(path: config.storage.sqlitePath)
+    }
 
     /// The service group that runs `app` with everything the gateway needs, in shutdown order: on SIGTERM
     /// (or ``ServiceGroup/triggerGracefulShutdown()``) readiness turns 503 first, then the HTTP server stops
@@ -63,6 +73,8 @@ public struct GatewayServices: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: UpstreamShutdownService(clients: clients, drain: gateway.drain, grace: grace, logger: logger))
         ]
+        // The request log stops after the HTTP server: the last requests' records are written before it closes.
+        if let log = gateway.requestLog { services.append(.init(service: RequestLogService(log: log, retention: gateway.config.storage.retention, logger: logger))) }
         if let alerts { services.append(.init(service: alerts)) }
         services.append(.init(service: app))
         if reloadOnHangup { services.append(.init(service: ReloadOnHangupService(gateway: gateway))) }
@@ -71,6 +83,32 @@ public struct GatewayServices: Sendable {
         // A backstop only: the grace itself is enforced by closing the upstream clients.
         configuration.maximumGracefulShutdownDuration = grace + .seconds(10)
         return ServiceGroup(configuration: configuration)
+    }
+}
+
+/// Writes the request log in the background, prunes it past its retention, and flushes it on shutdown.
+struct RequestLogService: Service {
+    let log: RequestLog
+    let retention: Duration
+    let logger: Logger
+    /// How often queued records are written: the most a crash can lose.
+    static let flushInterval: Duration = .milliseconds(250)
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var lastPrune = ContinuousClock.now - .seconds(3600)
+            while !Task.isCancelled {
+                await log.flush()
+                if ContinuousClock.now - lastPrune >= .seconds(3600) {
+                    lastPrune = .now
+                    try? await log.store.prune(before: Date().addingTimeInterval(-retention.seconds))
+                }
+                try? await Task.sleep(for: Self.flushInterval)
+            }
+        }
+        await log.flush()
+        await log.store.close()
+        logger.info("Request log flushed and closed", metadata: ["shed": "\(log.shedCount)"])
     }
 }
 

@@ -80,10 +80,13 @@ public enum DemoEnvironment {
     }
 
     /// The demo config; `port(of:)` gives the port text of each vendor (a number, or a test placeholder).
-    /// - Parameter serviceAccountPath: the key file ``writeServiceAccountFile()`` wrote.
-    public static func config(port: Int, serviceAccountPath: String, port vendorPort: (String) -> String) -> String {
+    /// - Parameters:
+    ///   - serviceAccountPath: the key file ``writeServiceAccountFile()`` wrote.
+    ///   - storagePath: the request log's SQLite file (`:memory:` keeps it in memory).
+    public static func config(port: Int, serviceAccountPath: String, storagePath: String = ":memory:", port vendorPort: (String) -> String) -> String {
         """
         listen: 127.0.0.1:\(port)
+        storage: "sqlite:\(storagePath)"
         admin_key: \(adminKey)
         providers:
           flaky:

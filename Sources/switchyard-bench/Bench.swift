@@ -41,7 +41,8 @@ struct Bench: AsyncParsableCommand {
                 keys:
                   - {name: bench, key: bench-key}
                 """)
-            let services = try GatewayServices(config: config, logger: logger)
+            // Accounting on, as users run it: the request log is written (in memory here).
+            let services = try GatewayServices(config: config, logger: logger, store: try await GatewayServices.openStore(for: config))
             let (gatewayPorts, gatewaySink) = AsyncStream.makeStream(of: Int.self)
             let app = buildApplication(gateway: services.gateway) { gatewaySink.yield($0) }
             let serviceGroup = services.makeServiceGroup(running: app, reloadOnHangup: false, signals: [], logger: logger)

@@ -39,7 +39,10 @@ struct Demo: AsyncParsableCommand {
             }
             let serviceAccountPath = try DemoEnvironment.writeServiceAccountFile()
             defer { try? FileManager.default.removeItem(atPath: serviceAccountPath) }
-            let yaml = DemoEnvironment.config(port: port, serviceAccountPath: serviceAccountPath) { String(bound[$0] ?? 0) }
+            // The demo's request log lives in the temp directory for as long as the demo runs.
+            let storagePath = NSTemporaryDirectory() + "switchyard-demo-\(ProcessInfo.processInfo.processIdentifier).db"
+            defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: storagePath + suffix) } }
+            let yaml = DemoEnvironment.config(port: port, serviceAccountPath: serviceAccountPath, storagePath: storagePath) { String(bound[$0] ?? 0) }
             if printConfig {
                 print(yaml)
                 group.cancelAll()

@@ -40,10 +40,18 @@ func runGateway(
     if config.keys.isEmpty, config.listen.isLoopback {
         logger.warning("No virtual keys configured: the gateway is open to every local process", metadata: ["listen": "\(config.listen)"])
     }
+    let store: any AccountingStore
+    do {
+        store = try await GatewayServices.openStore(for: config)
+    } catch {
+        printError("Refusing to start: the request log at \(config.storage.sqlitePath) cannot be opened: \(error)")
+        throw ExitCode(2)
+    }
     let services: GatewayServices
     do {
-        services = try GatewayServices(config: config, logger: logger, observer: observer, configSource: configSource)
+        services = try GatewayServices(config: config, logger: logger, observer: observer, configSource: configSource, store: store)
     } catch {
+        await store.close()
         printError("Refusing to start: \(error.description)")
         throw ExitCode(2)
     }

@@ -33,7 +33,9 @@ public enum ConfigLoader {
         }
         let context = ConfigReadContext(substitution: substitution)
         guard let root else { throw ConfigError(path: "", message: "the config is empty") }
-        let config = readRoot(ConfigNode(node: root, path: "", context: context), providerTypes: providerTypes)
+        var config = readRoot(ConfigNode(node: root, path: "", context: context), providerTypes: providerTypes)
+        // No storage named: a database file next to the config file (in memory for a config given as text).
+        if !config.storage.isExplicit, let directory = baseDirectory { config.storage.sqlitePath = directory + "/switchyard.db" }
         ConfigValidator.validate(config, context: context)
         if !context.issues.isEmpty { throw ConfigError(issues: redacted(context.issues, hiding: substitution.resolvedValues)) }
         return config
@@ -66,7 +68,7 @@ public enum ConfigLoader {
                 }
             case "admin_key": config.adminKey = node.isNull ? nil : node.string().flatMap { $0.isEmpty ? nil : $0 }
             case "max_body_size": if let size = parseSize(node) { config.maxBodyBytes = size }
-            case "storage": if !node.isNull { node.report(notYet) }
+            case "storage": if let storage = readStorage(node) { config.storage = storage }
             case "pricing": config.pricing = readPricing(node)
             case "providers": config.providers = readProviders(node, types: providerTypes)
             case "models": config.routes = readRoutes(node)
@@ -312,6 +314,48 @@ public enum ConfigLoader {
             }
         }
         return breaker
+    }
+
+    /// `storage: sqlite:PATH` or `{url: sqlite:PATH, retention: 30d}`; a relative path is next to the config.
+    private static func readStorage(_ node: ConfigNode) -> StorageConfig? {
+        guard !node.isNull else { return nil }
+        var storage = StorageConfig()
+        storage.isExplicit = true
+        var url: String?
+        var urlNode = node
+        if !node.isMapping {
+            url = node.string()
+        } else {
+            for (key, value) in node.mapping(allowed: ["url", "retention"]) ?? [] {
+                if key == "url" {
+                    url = value.string()
+                    urlNode = value
+                } else if let retention = value.duration() {
+                    storage.retention = retention
+                }
+            }
+        }
+        guard let url else {
+            node.report("expected sqlite:PATH or {url: sqlite:PATH, retention: 30d}")
+            return nil
+        }
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
+            urlNode.report("PostgreSQL storage is not supported yet in this version of Switchyard; use sqlite:PATH")
+            return nil
+        }
+        guard url.hasPrefix("sqlite:") else {
+            urlNode.report("expected a sqlite:PATH url")
+            return nil
+        }
+        var path = String(url.dropFirst("sqlite:".count))
+        if path.hasPrefix("//") { path.removeFirst(2) }
+        guard !path.isEmpty else {
+            urlNode.report("sqlite: needs a file path")
+            return nil
+        }
+        if path != ":memory:", !path.hasPrefix("/"), let directory = node.context.substitution.baseDirectory { path = directory + "/" + path }
+        storage.sqlitePath = path
+        return storage
     }
 
     /// `pricing: {provider/model: {input, output, cached_input, cache_write}}`, USD per million tokens.

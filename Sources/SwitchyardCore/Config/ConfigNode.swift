@@ -23,6 +23,11 @@ struct ConfigNode {
         return false
     }
 
+    var isMapping: Bool {
+        if case .mapping = node { return true }
+        return false
+    }
+
     /// The members of a mapping, reporting keys outside `allowed` as unknown.
     func mapping(allowed: Set<String>? = nil) -> [(key: String, value: ConfigNode)]? {
         guard case .mapping(let mapping) = node else {

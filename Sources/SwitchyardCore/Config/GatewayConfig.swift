@@ -18,6 +18,8 @@ public struct GatewayConfig: Sendable {
     public var shutdownGrace: Duration = .seconds(30)
     /// Client-side connection limits (`server`).
     public var server = ServerConfig()
+    /// Where the request log lives.
+    public var storage = StorageConfig()
     /// Prices by `provider/model`, over the built-in catalog (``PriceCatalog``).
     public var pricing: [String: ModelPrice] = [:]
 
@@ -262,5 +264,20 @@ public struct VirtualKeyConfig: Sendable, Hashable {
         self.name = name
         self.key = key
         self.models = models
+    }
+}
+
+/// `storage:` — the request log's database and how long its entries are kept.
+public struct StorageConfig: Sendable, Hashable {
+    /// A SQLite file path, or `:memory:` (a config given as text with no file beside it, and tests).
+    public var sqlitePath = ":memory:"
+    /// Log entries older than this are pruned; daily totals are kept.
+    public var retention: Duration = .seconds(30 * 86_400)
+    /// Whether the config named it (else the default location applies).
+    public var isExplicit = false
+
+    public init(sqlitePath: String = ":memory:", retention: Duration = .seconds(30 * 86_400)) {
+        self.sqlitePath = sqlitePath
+        self.retention = retention
     }
 }

@@ -10,7 +10,7 @@ struct Substitution: Sendable {
     private static let marker = "__SWITCHYARD_REF_"
     private var expressions: [String] = []
     let environment: [String: String]
-    private let baseDirectory: String?
+    let baseDirectory: String?
 
     init(environment: [String: String], baseDirectory: String?) {
         self.environment = environment

@@ -5,6 +5,15 @@ public struct AttemptRecord: Sendable, Hashable {
     public var target: String
     public var credentialIndex: Int
     public var failure: UpstreamFailure?
+    /// How long the attempt took, on the real clock (for the request log).
+    public var latency: Duration?
+
+    public init(target: String, credentialIndex: Int, failure: UpstreamFailure?, latency: Duration? = nil) {
+        self.target = target
+        self.credentialIndex = credentialIndex
+        self.failure = failure
+        self.latency = latency
+    }
 }
 
 /// The outcome of the attempt loop: which target answered and what was tried on the way.
@@ -175,6 +184,7 @@ public struct AttemptLoop: Sendable {
             guard admission.allowed else { continue }
             let context = makeContext(target: target, slot: slot, deadline: deadline)
             slot.acquire()
+            let started = ContinuousClock.now
             do {
                 let value = try await attempt(context)
                 if let transition = slot.recordHealth(failure: nil, now: timeSource.now) {
@@ -183,7 +193,7 @@ public struct AttemptLoop: Sendable {
                 if slot.record(failure: nil, now: timeSource.now).restored {
                     observer.credentialRestored(provider: target.provider, slot: slot, logger: logger)
                 }
-                report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: nil))
+                report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: nil, latency: .now - started))
                 target.countAttempt(failure: nil)
                 return .answered(value, slot)
             } catch {
@@ -195,12 +205,12 @@ public struct AttemptLoop: Sendable {
                 switch error.origin {
                 case .upstream:
                     if isClientMistake {
-                        report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: error))
+                        report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: error, latency: .now - started))
                         return .ended(.upstream(error, target: target.name))
                     }
                 case .cancelled:
                     // The client went away or the gateway is shutting down: no verdict on anyone's health.
-                    report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: error))
+                    report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: error, latency: .now - started))
                     observer.attemptCancelled(target: target, logger: logger)
                     return .ended(.cancelled)
                 case .gatewaySaturated:
@@ -220,7 +230,7 @@ public struct AttemptLoop: Sendable {
                     await slot.credential.invalidate()
                     observer.credentialDisabled(provider: target.provider, slot: slot, failure: error, logger: logger)
                 }
-                report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: error))
+                report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: error, latency: .now - started))
                 target.countAttempt(failure: error.kind)
                 observer.attemptFailed(target: target, slot: slot, failure: error, logger: logger)
                 if error.kind == .modelNotFound { observer.targetMisconfigured(target: target, failure: error, logger: logger) }

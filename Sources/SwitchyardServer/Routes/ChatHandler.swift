@@ -28,13 +28,19 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             route.prepare(&chat)
             var logger = logger
             logger[metadataKey: "route"] = "\(route.name)"
+            let accounting = RequestAccounting(
+                log: gateway.requestLog, prices: snapshot.table.config.priceBook, requestID: requestID, keyName: key?.name, dialect: metrics.dialect,
+                route: route.name, stream: chat.stream, estimatedPromptTokens: route.estimatedTokens.input)
             if chat.stream {
-                return try await stream(chat, route: route, snapshot: snapshot, requestID: requestID, logger: logger)
+                return try await stream(chat, route: route, snapshot: snapshot, requestID: requestID, logger: logger, accounting: accounting)
             }
-            let (response, report) = try await snapshot.executor.complete(chat, route: route, table: snapshot.table, logger: logger)
+            let (response, report) = try await accounting.recordingFailure {
+                () async throws(ExecutionFailure) in try await snapshot.executor.complete(chat, route: route, table: snapshot.table, logger: logger)
+            }
+            accounting.finish(status: 200, report: report, usage: response.usage, firstByteAt: .now)
             var fields = headers(requestID: requestID, report: report, contentType: "application/json")
-            if let target = report.target, let usage = response.usage, let price = snapshot.table.config.priceBook.price(target: target) {
-                fields[.switchyardCost] = price.cost(of: usage).usdDecimal  // absent when the price or the usage is unknown
+            if let cost = accounting.cost(of: response.usage, at: report.target) {
+                fields[.switchyardCost] = cost.usdDecimal  // absent when the price or the usage is unknown
             }
             // The vendor speaks the client's dialect: its answer goes back as sent, nothing lost in translation.
             let answer = response.passThroughBody ?? ByteBuffer(bytes: dialect.encodeResponse(response, for: chat).jsonBytes)
@@ -94,8 +100,13 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: json.jsonBytes)))
     }
 
-    private func stream(_ chat: ChatRequest, route: ResolvedRoute, snapshot: GatewaySnapshot, requestID: String, logger: Logger) async throws -> Response {
-        let (events, report) = try await snapshot.executor.openStream(chat, route: route, table: snapshot.table, logger: logger)
+    private func stream(
+        _ chat: ChatRequest, route: ResolvedRoute, snapshot: GatewaySnapshot, requestID: String, logger: Logger, accounting: RequestAccounting
+    ) async throws -> Response {
+        let (events, report) = try await accounting.recordingFailure {
+            () async throws(ExecutionFailure) in try await snapshot.executor.openStream(chat, route: route, table: snapshot.table, logger: logger)
+        }
+        let firstByteAt = ContinuousClock.now
         let dialect = dialect
         let gateway = gateway
         var headers = headers(requestID: requestID, report: report, contentType: "text/event-stream")
@@ -106,40 +117,59 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             body: ResponseBody { writer in
                 // A client that goes away makes the next write fail; leaving the loop releases the upstream
                 // body, and AsyncHTTPClient cancels the upstream request.
-                var encoder = dialect.makeStreamEncoder(for: chat)
-                var output: [UInt8] = []
-                output.reserveCapacity(1024)
                 guard var events = events.takeReader() else { return try await writer.finish(nil) }
-                if events.passThrough != nil {
-                    try await Self.forward(&events, to: &writer, encoder: &encoder, gateway: gateway, target: target, logger: logger)
-                    return try await writer.finish(nil)
-                }
+                var tally = StreamTally()
+                let outcome: Result<Void, any Error>
                 do {
-                    while let batch = try await events.next() {
-                        output.removeAll(keepingCapacity: true)
-                        for event in batch { encoder.encode(event, into: &output) }
-                        if !output.isEmpty { try await writer.write(ByteBuffer(bytes: output)) }
-                    }
-                    output.removeAll(keepingCapacity: true)
-                    encoder.encodeEnd(into: &output)
-                    try await writer.write(ByteBuffer(bytes: output))
-                } catch let failure as UpstreamFailure {
-                    // After the first byte there is no failover: end the stream with an error event.
-                    let error: GatewayError
-                    if gateway.drain.isGraceOver {
-                        error = .shuttingDown
-                        logger.warning("Stream ended by the shutdown grace", metadata: ["target": "\(target)"])
-                    } else {
-                        error = .midStream(failure)
-                        logger.warning(
-                            "Stream failed after it started", metadata: ["target": "\(target)", "failure.kind": "\(failure.kind.rawValue)"])
-                    }
-                    output.removeAll(keepingCapacity: true)
-                    encoder.encodeError(error, into: &output)
-                    try await writer.write(ByteBuffer(bytes: output))
+                    try await Self.pump(&events, to: &writer, dialect: dialect, chat: chat, gateway: gateway, target: target, logger: logger, tally: &tally)
+                    outcome = .success(())
+                } catch {
+                    outcome = .failure(error)
                 }
+                // Whatever way the stream ended (done, failed, client gone), its entry is written with what was seen.
+                accounting.finish(status: 200, report: report, usage: tally.usage, streamedCharacters: tally.characters, firstByteAt: firstByteAt)
+                try outcome.get()
                 try await writer.finish(nil)
             })
+    }
+
+    /// Writes one stream to the client: re-encoded in its dialect, or forwarded as the vendor sent it.
+    private static func pump(
+        _ events: inout ChatEventReader, to writer: inout some ResponseBodyWriter, dialect: Dialect, chat: ChatRequest, gateway: Gateway,
+        target: String, logger: Logger, tally: inout StreamTally
+    ) async throws {
+        var encoder = dialect.makeStreamEncoder(for: chat)
+        if events.passThrough != nil {
+            return try await forward(&events, to: &writer, encoder: &encoder, gateway: gateway, target: target, logger: logger, tally: &tally)
+        }
+        var output: [UInt8] = []
+        output.reserveCapacity(1024)
+        do {
+            while let batch = try await events.next() {
+                output.removeAll(keepingCapacity: true)
+                for event in batch {
+                    tally.count(event)
+                    encoder.encode(event, into: &output)
+                }
+                if !output.isEmpty { try await writer.write(ByteBuffer(bytes: output)) }
+            }
+            output.removeAll(keepingCapacity: true)
+            encoder.encodeEnd(into: &output)
+            try await writer.write(ByteBuffer(bytes: output))
+        } catch let failure as UpstreamFailure {
+            // After the first byte there is no failover: end the stream with an error event.
+            let error: GatewayError
+            if gateway.drain.isGraceOver {
+                error = .shuttingDown
+                logger.warning("Stream ended by the shutdown grace", metadata: ["target": "\(target)"])
+            } else {
+                error = .midStream(failure)
+                logger.warning("Stream failed after it started", metadata: ["target": "\(target)", "failure.kind": "\(failure.kind.rawValue)"])
+            }
+            output.removeAll(keepingCapacity: true)
+            encoder.encodeError(error, into: &output)
+            try await writer.write(ByteBuffer(bytes: output))
+        }
     }
 
     /// A stream in the client's own dialect: the vendor's events are written as they came (each one whole),
@@ -147,10 +177,11 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     /// those bytes; any other ends the stream with an error event of the gateway's, after a whole event.
     private static func forward(
         _ events: inout ChatEventReader, to writer: inout some ResponseBodyWriter, encoder: inout Dialect.StreamEncoder, gateway: Gateway,
-        target: String, logger: Logger
+        target: String, logger: Logger, tally: inout StreamTally
     ) async throws {
         do {
-            while try await events.next() != nil {
+            while let batch = try await events.next() {
+                for event in batch { tally.count(event) }
                 let bytes = events.takeForwardBytes()
                 if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
             }
@@ -210,6 +241,21 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
         return Response(
             status: HTTPResponse.Status(code: dialect.status(for: error)), headers: fields,
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: dialect.encodeError(error).jsonBytes)))
+    }
+}
+
+/// What a stream showed, for its log entry: the last usage reported and how much text went out.
+struct StreamTally {
+    var usage: Usage?
+    var characters = 0
+
+    mutating func count(_ event: ChatEvent) {
+        switch event {
+        case .usage(let latest): usage = latest
+        case .textDelta(let text, _), .refusalDelta(let text, _), .reasoningDelta(let text, _): characters += text.utf8.count
+        case .toolCallArguments(_, let fragment, _): characters += fragment.utf8.count
+        default: break
+        }
     }
 }
 

@@ -4,10 +4,12 @@ import SwitchyardCore
 /// Client-facing request metrics of one dialect, created once:
 /// `switchyard_requests_total{dialect, status_class}` and `switchyard_request_duration_seconds{dialect}`.
 struct RequestMetrics: Sendable {
+    let dialect: String
     private let byClass: [Counter]
     private let duration: Timer
 
     init(dialect: String, factory: any MetricsFactory) {
+        self.dialect = dialect
         byClass = ["1xx", "2xx", "3xx", "4xx", "5xx"].map { statusClass in
             Counter(label: "switchyard_requests_total", dimensions: [("dialect", dialect), ("status_class", statusClass)], factory: factory)
         }

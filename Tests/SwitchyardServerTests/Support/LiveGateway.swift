@@ -85,7 +85,8 @@ enum LiveGateway {
             if let path = configPath {
                 source = { () throws(ConfigError) -> GatewayConfig in try ConfigLoader.load(path: path, environment: [:]) }
             }
-            let services = try GatewayServices(config: parsed, logger: logger, timeSource: timeSource, observer: observer, configSource: source)
+            let store = try await GatewayServices.openStore(for: parsed)
+            let services = try GatewayServices(config: parsed, logger: logger, timeSource: timeSource, observer: observer, configSource: source, store: store)
             let (gatewayPorts, gatewayPortSink) = AsyncStream.makeStream(of: Int.self)
             let app = buildApplication(gateway: services.gateway) { gatewayPortSink.yield($0) }
             let serviceGroup = services.makeServiceGroup(running: app, reloadOnHangup: false, signals: [], logger: logger)

@@ -1,0 +1,77 @@
+public import CoreMetrics
+import Foundation
+public import Logging
+import Synchronization
+
+/// The request log's writer: requests hand their record over without waiting (a bounded queue), and a
+/// background loop writes them in batches. A full queue, or a store that fails, sheds records and counts
+/// them; the requests themselves never wait for or fail because of the log.
+public final class RequestLog: Sendable {
+    /// Records waiting at most; beyond it new ones are shed.
+    public static let capacity = 10_000
+    /// Records written per transaction.
+    static let batchSize = 500
+
+    private struct State {
+        var pending: [RequestRecord] = []
+        var shed = 0
+        /// Whether shedding was logged in the current episode (logged once until the queue has room again).
+        var reportedShedding = false
+    }
+
+    public let store: any AccountingStore
+    private let state = Mutex(State())
+    private let logger: Logger
+    private let shedCounter: Counter
+    private let queueDepth: Gauge
+
+    public init(store: any AccountingStore, logger: Logger, metrics: any MetricsFactory) {
+        self.store = store
+        self.logger = logger
+        self.shedCounter = Counter(label: "switchyard_request_log_shed_total", factory: metrics)
+        self.queueDepth = Gauge(label: "switchyard_request_log_queue_depth", factory: metrics)
+    }
+
+    /// Queues `record`; never blocks. Returns false when it was shed.
+    @discardableResult
+    public func record(_ record: RequestRecord) -> Bool {
+        let (accepted, firstShed) = state.withLock { state -> (Bool, Bool) in
+            guard state.pending.count < Self.capacity else {
+                state.shed += 1
+                defer { state.reportedShedding = true }
+                return (false, !state.reportedShedding)
+            }
+            state.pending.append(record)
+            state.reportedShedding = false
+            return (true, false)
+        }
+        if !accepted {
+            shedCounter.increment()
+            if firstShed { logger.warning("Request log queue is full: shedding log entries (the requests are served)", metadata: ["capacity": "\(Self.capacity)"]) }
+        }
+        return accepted
+    }
+
+    /// Records shed so far.
+    public var shedCount: Int { state.withLock { $0.shed } }
+
+    /// Writes everything queued so far. A failed batch is shed and counted, never retried forever.
+    public func flush() async {
+        while true {
+            let batch: [RequestRecord] = state.withLock { state in
+                let count = min(state.pending.count, Self.batchSize)
+                defer { state.pending.removeFirst(count) }
+                return Array(state.pending.prefix(count))
+            }
+            queueDepth.record(state.withLock { $0.pending.count })
+            guard !batch.isEmpty else { return }
+            do {
+                try await store.insert(batch)
+            } catch {
+                state.withLock { $0.shed += batch.count }
+                shedCounter.increment(by: batch.count)
+                logger.error("Request log write failed; entries shed", metadata: ["entries": "\(batch.count)", "error": "\(error)"])
+            }
+        }
+    }
+}

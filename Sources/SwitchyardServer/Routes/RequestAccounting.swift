@@ -1,0 +1,59 @@
+import Foundation
+import SwitchyardCore
+
+/// One request's entry in the request log, filled in as the request goes: who asked, through which
+/// route, what each attempt did, what the answer used and cost.
+struct RequestAccounting: Sendable {
+    let log: RequestLog?
+    let prices: PriceBook
+    let requestID: String
+    let arrived = Date()
+    let started = ContinuousClock.now
+    let keyName: String?
+    let dialect: String
+    let route: String
+    let stream: Bool
+    /// The request's estimated prompt size, for a stream that ends without reported usage.
+    let estimatedPromptTokens: Int
+
+    /// The cost of `usage` at `target`'s price; nil when either is unknown.
+    func cost(of usage: Usage?, at target: String?) -> Double? {
+        guard let usage, let target, let price = prices.price(target: target) else { return nil }
+        return price.cost(of: usage)
+    }
+
+    /// Writes the entry. With no usage reported but `streamedCharacters` seen, usage is estimated from the
+    /// text and marked so (a client that went away, a vendor without stream usage).
+    func finish(status: Int, report: ExecutionReport?, usage reported: Usage?, streamedCharacters: Int? = nil, firstByteAt: ContinuousClock.Instant? = nil) {
+        guard let log else { return }
+        var usage = reported
+        var estimated = false
+        if usage == nil, let characters = streamedCharacters, characters > 0 {
+            usage = Usage(promptTokens: estimatedPromptTokens, completionTokens: TokenEstimate.tokens(inText: characters))
+            estimated = true
+        }
+        let attempts = (report?.attempts ?? []).map { attempt in
+            RequestRecord.Attempt(
+                target: attempt.target, credentialIndex: attempt.credentialIndex, failureKind: attempt.failure?.kind.rawValue,
+                status: attempt.failure?.status, latencyMilliseconds: attempt.latency.map(Self.milliseconds))
+        }
+        log.record(
+            RequestRecord(
+                id: requestID, time: arrived, keyName: keyName, dialect: dialect, route: route, target: report?.target, attempts: attempts,
+                status: status, latencyMilliseconds: Self.milliseconds(.now - started),
+                timeToFirstByteMilliseconds: firstByteAt.map { Self.milliseconds($0 - started) }, usage: usage,
+                cost: cost(of: usage, at: report?.target), usageEstimated: estimated, stream: stream))
+    }
+
+    /// Runs `work`; when no target answered, writes the entry with what was tried before passing the failure on.
+    func recordingFailure<T: Sendable>(_ work: () async throws(ExecutionFailure) -> T) async throws(ExecutionFailure) -> T {
+        let result: Result<T, ExecutionFailure>
+        do { result = .success(try await work()) } catch { result = .failure(error) }
+        if case .failure(let failure) = result { finish(status: failure.error.status, report: failure.report, usage: nil) }
+        return try result.get()
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int {
+        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
+}
