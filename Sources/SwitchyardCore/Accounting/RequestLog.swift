@@ -15,6 +15,9 @@ public final class RequestLog: Sendable {
     private struct State {
         var pending: [RequestRecord] = []
         var shed = 0
+        /// Records handed over so far (queued or shed).
+        var handedOver = 0
+        var waiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
         /// Whether shedding was logged in the current episode (logged once until the queue has room again).
         var reportedShedding = false
     }
@@ -35,21 +38,39 @@ public final class RequestLog: Sendable {
     /// Queues `record`; never blocks. Returns false when it was shed.
     @discardableResult
     public func record(_ record: RequestRecord) -> Bool {
-        let (accepted, firstShed) = state.withLock { state -> (Bool, Bool) in
+        let (accepted, firstShed, woken) = state.withLock { state -> (Bool, Bool, [CheckedContinuation<Void, Never>]) in
+            state.handedOver += 1
+            let handedOver = state.handedOver
+            let woken = state.waiters.filter { $0.count <= handedOver }.map(\.continuation)
+            state.waiters.removeAll { $0.count <= handedOver }
             guard state.pending.count < Self.capacity else {
                 state.shed += 1
                 defer { state.reportedShedding = true }
-                return (false, !state.reportedShedding)
+                return (false, !state.reportedShedding, woken)
             }
             state.pending.append(record)
             state.reportedShedding = false
-            return (true, false)
+            return (true, false, woken)
         }
+        for waiter in woken { waiter.resume() }
         if !accepted {
             shedCounter.increment()
             if firstShed { logger.warning("Request log queue is full: shedding log entries (the requests are served)", metadata: ["capacity": "\(Self.capacity)"]) }
         }
         return accepted
+    }
+
+    /// Returns once `count` records have been handed over since the start (for tests and drills that must
+    /// know a request's entry exists, such as a stream whose end the client saw just before its entry was made).
+    public func waitUntilRecorded(_ count: Int) async {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state in
+                if state.handedOver >= count { return true }
+                state.waiters.append((count, continuation))
+                return false
+            }
+            if ready { continuation.resume() }
+        }
     }
 
     /// Records shed so far.
