@@ -39,8 +39,12 @@ public func buildApplication(
                 body: .init(byteBuffer: ByteBuffer(string: #"{"status":"draining"}"#)))
         }
         let table = gateway.table
-        let body = #"{"status":"ready","providers":\#(table.providers.count),"routes":\#(table.routes.count)}"#
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        // Requests are served without the log, but an operator must know it is not being kept.
+        let storage: String
+        if let log = gateway.requestLog { storage = await log.store.isReachable() ? "ok" : "unreachable" } else { storage = "none" }
+        let body = #"{"status":"ready","providers":\#(table.providers.count),"routes":\#(table.routes.count),"storage":"\#(storage)"}"#
+        let status: HTTPResponse.Status = storage == "unreachable" ? .serviceUnavailable : .ok
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
     }
     router.get("/metrics") { _, _ in
         Response(

@@ -39,6 +39,14 @@ struct CostTests {
             claude.enqueue(.verbatim(body: Self.answer))
             let result = try await gateway.post("/v1/chat/completions", json: ["model": "claude", "messages": [["role": "user", "content": "hi"]]])
             #expect(result.headers.first(name: "x-switchyard-cost") == "0.01767")  // 2,095×3 + 1,024×3.75 + 503×15 µ$
+            // /metrics counts the same tokens and cost for the target.
+            let metrics = try await gateway.send(.GET, "/metrics").body
+            let target = #"target="claude/claude-sonnet-4-5""#
+            #expect(metricSum(metrics, name: "switchyard_tokens_total", where: target + #",kind="prompt""#) == 3119
+                || metricSum(metrics, name: "switchyard_tokens_total", where: #"kind="prompt",\#(target)"#) == 3119)
+            #expect(metricSum(metrics, name: "switchyard_tokens_total", where: "completion") == 503)
+            #expect(abs(metricSum(metrics, name: "switchyard_cost_usd_total", where: target) - 0.01767) < 1e-9)
+            #expect(metrics.contains("switchyard_time_to_first_byte_seconds"))
 
             // The config's price wins over the catalog: prompt and completion as the simulator reports them.
             let mini = try await gateway.post("/v1/chat/completions", json: ["model": "mini", "messages": [["role": "user", "content": "hi"]]])

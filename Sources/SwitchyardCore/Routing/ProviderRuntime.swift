@@ -62,7 +62,8 @@ public final class TargetState: Sendable {
         var circuitOpenings = 0
     }
 
-    private let metrics: TargetMetrics
+    /// The target's counters (attempts, tokens, cost, time to first byte), created once.
+    public let metrics: TargetMetrics
 
     /// - Parameter metricsLabel: the `target` label of its metrics; its own name unless it is one of many direct targets.
     public init(

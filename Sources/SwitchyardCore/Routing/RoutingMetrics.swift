@@ -6,6 +6,13 @@ public import CoreMetrics
 public struct TargetMetrics: Sendable {
     private let success: Counter
     private let failures: [FailureKind: Counter]
+    /// `switchyard_tokens_total{target, kind}` (prompt, completion, cached) and `switchyard_cost_usd_total{target}`.
+    private let promptTokens: Counter
+    private let completionTokens: Counter
+    private let cachedTokens: Counter
+    private let cost: FloatingPointCounter
+    /// `switchyard_time_to_first_byte_seconds{target}`: until the response head, or a stream's first content.
+    private let timeToFirstByte: Timer
 
     /// - Parameter label: the `target` label value (the target's name, or a shared value for untracked direct targets).
     public init(target: TargetRef, label: String? = nil, factory: any MetricsFactory) {
@@ -18,6 +25,26 @@ public struct TargetMetrics: Sendable {
         }
         success = counter("ok")
         failures = Dictionary(uniqueKeysWithValues: FailureKind.allCases.map { ($0, counter($0.rawValue)) })
+        func tokens(_ kind: String) -> Counter {
+            Counter(label: "switchyard_tokens_total", dimensions: [("target", targetLabel), ("kind", kind)], factory: factory)
+        }
+        promptTokens = tokens("prompt")
+        completionTokens = tokens("completion")
+        cachedTokens = tokens("cached")
+        cost = FloatingPointCounter(label: "switchyard_cost_usd_total", dimensions: [("target", targetLabel)], factory: factory)
+        timeToFirstByte = Timer(
+            label: "switchyard_time_to_first_byte_seconds", dimensions: [("target", targetLabel)], preferredDisplayUnit: .seconds, factory: factory)
+    }
+
+    /// Counts what an answered request used and cost (cost only when it is known).
+    public func count(usage: Usage?, cost amount: Double?, timeToFirstByte duration: Duration?) {
+        if let usage {
+            promptTokens.increment(by: Int64(max(0, usage.promptTokens)))
+            completionTokens.increment(by: Int64(max(0, usage.completionTokens)))
+            cachedTokens.increment(by: Int64(max(0, usage.cachedPromptTokens)))
+        }
+        if let amount, amount.isFinite, amount > 0 { cost.increment(by: amount) }
+        if let duration { timeToFirstByte.recordNanoseconds(duration.nanoseconds) }
     }
 
     func count(_ failure: FailureKind?) {

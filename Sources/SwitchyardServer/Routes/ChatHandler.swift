@@ -37,7 +37,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             let (response, report) = try await accounting.recordingFailure {
                 () async throws(ExecutionFailure) in try await snapshot.executor.complete(chat, route: route, table: snapshot.table, logger: logger)
             }
-            accounting.finish(status: 200, report: report, usage: response.usage, firstByteAt: .now)
+            accounting.finish(status: 200, report: report, usage: response.usage, firstByteAt: .now, target: route.targets.first { $0.name == report.target })
             var fields = headers(requestID: requestID, report: report, contentType: "application/json")
             if let cost = accounting.cost(of: response.usage, at: report.target) {
                 fields[.switchyardCost] = cost.usdDecimal  // absent when the price or the usage is unknown
@@ -127,7 +127,9 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
                     outcome = .failure(error)
                 }
                 // Whatever way the stream ended (done, failed, client gone), its entry is written with what was seen.
-                accounting.finish(status: 200, report: report, usage: tally.usage, streamedCharacters: tally.characters, firstByteAt: firstByteAt)
+                accounting.finish(
+                    status: 200, report: report, usage: tally.usage, streamedCharacters: tally.characters, firstByteAt: firstByteAt,
+                    target: route.targets.first { $0.name == report.target })
                 try outcome.get()
                 try await writer.finish(nil)
             })

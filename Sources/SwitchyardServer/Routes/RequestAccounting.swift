@@ -24,14 +24,20 @@ struct RequestAccounting: Sendable {
 
     /// Writes the entry. With no usage reported but `streamedCharacters` seen, usage is estimated from the
     /// text and marked so (a client that went away, a vendor without stream usage).
-    func finish(status: Int, report: ExecutionReport?, usage reported: Usage?, streamedCharacters: Int? = nil, firstByteAt: ContinuousClock.Instant? = nil) {
-        guard let log else { return }
+    /// - Parameter target: the answering target, whose counters get the usage and cost.
+    func finish(
+        status: Int, report: ExecutionReport?, usage reported: Usage?, streamedCharacters: Int? = nil, firstByteAt: ContinuousClock.Instant? = nil,
+        target: TargetState? = nil
+    ) {
         var usage = reported
         var estimated = false
         if usage == nil, let characters = streamedCharacters, characters > 0 {
             usage = Usage(promptTokens: estimatedPromptTokens, completionTokens: TokenEstimate.tokens(inText: characters))
             estimated = true
         }
+        let cost = cost(of: usage, at: report?.target)
+        target?.metrics.count(usage: usage, cost: cost, timeToFirstByte: firstByteAt.map { $0 - started })
+        guard let log else { return }
         let attempts = (report?.attempts ?? []).map { attempt in
             RequestRecord.Attempt(
                 target: attempt.target, credentialIndex: attempt.credentialIndex, failureKind: attempt.failure?.kind.rawValue,
@@ -42,7 +48,7 @@ struct RequestAccounting: Sendable {
                 id: requestID, time: arrived, keyName: keyName, dialect: dialect, route: route, target: report?.target, attempts: attempts,
                 status: status, latencyMilliseconds: Self.milliseconds(.now - started),
                 timeToFirstByteMilliseconds: firstByteAt.map { Self.milliseconds($0 - started) }, usage: usage,
-                cost: cost(of: usage, at: report?.target), usageEstimated: estimated, stream: stream))
+                cost: cost, usageEstimated: estimated, stream: stream))
     }
 
     /// Runs `work`; when no target answered, writes the entry with what was tried before passing the failure on.
