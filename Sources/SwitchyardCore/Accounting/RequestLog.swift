@@ -76,8 +76,39 @@ public final class RequestLog: Sendable {
     /// Records shed so far.
     public var shedCount: Int { state.withLock { $0.shed } }
 
+    /// One writer at a time: a flush that finds another running waits for it, so when `flush()` returns
+    /// everything queued before the call is in the store (the admin API reads right after flushing).
+    private let writing = Mutex<(busy: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    private func acquireWriter() async {
+        await withCheckedContinuation { continuation in
+            let granted = writing.withLock { state in
+                if !state.busy {
+                    state.busy = true
+                    return true
+                }
+                state.waiters.append(continuation)
+                return false
+            }
+            if granted { continuation.resume() }
+        }
+    }
+
+    private func releaseWriter() {
+        let next = writing.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiters.isEmpty {
+                state.busy = false
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        next?.resume()
+    }
+
     /// Writes everything queued so far. A failed batch is shed and counted, never retried forever.
     public func flush() async {
+        await acquireWriter()
+        defer { releaseWriter() }
         while true {
             let batch: [RequestRecord] = state.withLock { state in
                 let count = min(state.pending.count, Self.batchSize)

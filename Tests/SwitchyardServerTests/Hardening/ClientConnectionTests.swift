@@ -52,6 +52,8 @@ struct ClientConnectionTests {
             }
             guard case .attemptCancelled(let target)? = cancelled else { throw TestFailure("no cancellation") }
             #expect(target == "a/gpt-4o")
+            // The attempt loop lets go of the target after the event; the request's log entry comes after that.
+            await gateway.gateway.requestLog?.waitUntilRecorded(1)
             let state = try #require(gateway.gateway.table.allTargets.first)
             #expect(state.breakerState == .closed)
             #expect(state.counts.failures == 0)
