@@ -53,6 +53,18 @@ public struct GatewayServices: Sendable {
     /// The alert webhook sender, when the config names a webhook.
     public let alerts: AlertDispatcher?
 
+    /// Restores each budgeted key's spending this period from the request log, so a restart cannot reset a
+    /// budget. Call before serving.
+    public func restoreBudgets() async throws {
+        guard let log = gateway.requestLog else { return }
+        let table = gateway.table
+        for key in table.config.keys {
+            guard let budget = key.budget, let state = table.keyStates[key.name] else { continue }
+            let since = KeyState.periodStart(budget.period, at: Date())
+            state.restore(spent: try await log.store.spend(keyName: key.name, since: since), budget: budget)
+        }
+    }
+
     /// Opens (creating and migrating) the request log's database the config names.
     public static func openStore(for config: GatewayConfig) async throws -> any AccountingStore {
         try await SQLiteAccountingStore.open(path: config.storage.sqlitePath)

@@ -1,3 +1,4 @@
+import Synchronization
 public import Atomics
 public import CoreMetrics
 public import SwitchyardCore
@@ -26,6 +27,8 @@ struct SnapshotBuilder: Sendable {
     let observer: RoutingObserver
     let timeSource: any TimeSource
     let faults: FaultInjector
+    /// Each virtual key's usage state, by name, for as long as the process runs: a reload keeps the counts.
+    let keyStates = KeyStateRegistry()
 
     func makeSnapshot(_ config: GatewayConfig) throws(ConfigError) -> GatewaySnapshot {
         let redactor = SecretRedactor(config: config)
@@ -36,7 +39,24 @@ struct SnapshotBuilder: Sendable {
         }
         let loop = AttemptLoop(routing: config.routing, timeSource: timeSource, observer: observer, redactor: redactor)
         return GatewaySnapshot(
-            table: RouteTable(config: config, providers: providers, metrics: metrics),
+            table: RouteTable(config: config, providers: providers, metrics: metrics, keyStates: keyStates.states(for: config.keys.map(\.name))),
             executor: ChatExecutor(loop: loop, faults: faults))
+    }
+}
+
+/// Key usage states that outlive snapshots; looked up when a snapshot is built, never per request.
+final class KeyStateRegistry: Sendable {
+    private let states = Mutex<[String: KeyState]>([:])
+
+    func states(for names: [String]) -> [String: KeyState] {
+        states.withLock { states in
+            var result: [String: KeyState] = [:]
+            for name in names {
+                let state = states[name] ?? KeyState(name: name)
+                states[name] = state
+                result[name] = state
+            }
+            return result
+        }
     }
 }

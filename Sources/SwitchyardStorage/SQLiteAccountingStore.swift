@@ -148,6 +148,11 @@ public actor SQLiteAccountingStore: AccountingStore {
         }
     }
 
+    public func spend(keyName: String, since date: Date) async throws -> Double {
+        let rows = try await run("SELECT SUM(cost) AS spent FROM daily_usage WHERE key_name = ? AND day >= ?", [.text(keyName), .text(Self.day(date))])
+        return rows.first?.column("spent")?.double ?? 0
+    }
+
     public func prune(before date: Date) async throws {
         try await run("DELETE FROM requests WHERE time < ?", [.float(date.timeIntervalSince1970)])
     }

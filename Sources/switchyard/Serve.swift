@@ -55,6 +55,12 @@ func runGateway(
         printError("Refusing to start: \(error.description)")
         throw ExitCode(2)
     }
+    do {
+        try await services.restoreBudgets()
+    } catch {
+        printError("Refusing to start: budgets could not be read from the request log: \(error)")
+        throw ExitCode(2)
+    }
     raiseOpenFileLimit(logger: logger)
     let app = buildApplication(gateway: services.gateway, onServerRunning: onRunning)
     do {

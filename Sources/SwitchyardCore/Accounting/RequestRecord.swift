@@ -135,6 +135,8 @@ public protocol AccountingStore: Sendable {
     func insert(_ records: [RequestRecord]) async throws
     func requests(_ query: RequestQuery) async throws -> [RequestRecord]
     func usage(_ query: UsageQuery) async throws -> [UsageRow]
+    /// What `keyName` spent since `date` (day-granular: the daily totals of the days from `date`'s on).
+    func spend(keyName: String, since date: Date) async throws -> Double
     /// Deletes log entries older than `date` (daily totals are kept).
     func prune(before date: Date) async throws
     /// Whether the store answers (for readiness).

@@ -316,6 +316,38 @@ public enum ConfigLoader {
         return breaker
     }
 
+    private static func readLimits(_ node: ConfigNode) -> KeyLimits? {
+        var limits = KeyLimits()
+        for (field, value) in node.mapping(allowed: ["rpm", "tpm"]) ?? [] {
+            if field == "rpm" { limits.requestsPerMinute = value.int(range: 1...10_000_000) } else { limits.tokensPerMinute = value.int(range: 1...10_000_000_000) }
+        }
+        return limits.requestsPerMinute == nil && limits.tokensPerMinute == nil ? nil : limits
+    }
+
+    /// `budget: {usd: 200, period: month, alert_at: 80%}`; `alert_at` takes `80%` or `0.8`.
+    private static func readBudget(_ node: ConfigNode) -> KeyBudget? {
+        var usd: Double?
+        var budget = KeyBudget(usd: 0)
+        for (field, value) in node.mapping(allowed: ["usd", "period", "alert_at"]) ?? [] {
+            switch field {
+            case "usd": usd = value.double(range: 0...1_000_000_000)
+            case "period":
+                guard let text = value.string() else { continue }
+                if let period = KeyBudget.Period(rawValue: text) { budget.period = period } else { value.report("expected day, week, month or total") }
+            default:
+                guard let text = value.string() else { continue }
+                let share = text.hasSuffix("%") ? Double(text.dropLast()).map { $0 / 100 } : Double(text)
+                if let share, share > 0, share <= 1 { budget.alertAt = share } else { value.report("expected a share such as 80% or 0.8") }
+            }
+        }
+        guard let usd else {
+            node.report("needs usd")
+            return nil
+        }
+        budget.usd = usd
+        return budget
+    }
+
     /// `storage: sqlite:PATH` or `{url: sqlite:PATH, retention: 30d}`; a relative path is next to the config.
     private static func readStorage(_ node: ConfigNode) -> StorageConfig? {
         guard !node.isNull else { return nil }
@@ -385,19 +417,22 @@ public enum ConfigLoader {
             var name: String?
             var key: String?
             var models: [String]?
+            var limits: KeyLimits?
+            var budget: KeyBudget?
             for (field, value) in members {
                 switch field {
                 case "name": name = value.string()
                 case "key": key = value.string()
                 case "models": models = value.stringList()
-                default: if !value.isNull { value.report(notYet) }
+                case "limits": limits = readLimits(value)
+                default: budget = readBudget(value)
                 }
             }
             guard let key, !key.isEmpty else {
                 item.report("missing key 'key' (or it is empty)")
                 return nil
             }
-            return VirtualKeyConfig(name: name ?? "key-\(item.path)", key: key, models: models)
+            return VirtualKeyConfig(name: name ?? "key-\(item.path)", key: key, models: models, limits: limits, budget: budget)
         }
     }
 }

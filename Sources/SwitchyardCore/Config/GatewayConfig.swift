@@ -259,11 +259,48 @@ public struct VirtualKeyConfig: Sendable, Hashable {
     public var key: String
     /// Routes and targets this key may use; `nil` means all.
     public var models: [String]?
+    /// Requests and tokens per minute.
+    public var limits: KeyLimits?
+    public var budget: KeyBudget?
 
-    public init(name: String, key: String, models: [String]? = nil) {
+    public init(name: String, key: String, models: [String]? = nil, limits: KeyLimits? = nil, budget: KeyBudget? = nil) {
         self.name = name
         self.key = key
         self.models = models
+        self.limits = limits
+        self.budget = budget
+    }
+}
+
+/// `limits: {rpm, tpm}`.
+public struct KeyLimits: Sendable, Hashable {
+    public var requestsPerMinute: Int?
+    public var tokensPerMinute: Int?
+
+    public init(requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil) {
+        self.requestsPerMinute = requestsPerMinute
+        self.tokensPerMinute = tokensPerMinute
+    }
+}
+
+/// `budget: {usd, period, alert_at}`: a hard spending limit per UTC period.
+public struct KeyBudget: Sendable, Hashable {
+    public enum Period: String, Sendable, Hashable, CaseIterable {
+        case day
+        case week
+        case month
+        case total
+    }
+
+    public var usd: Double
+    public var period: Period
+    /// Share of the budget (0–1) at which an alert is sent.
+    public var alertAt: Double?
+
+    public init(usd: Double, period: Period = .month, alertAt: Double? = nil) {
+        self.usd = usd
+        self.period = period
+        self.alertAt = alertAt
     }
 }
 

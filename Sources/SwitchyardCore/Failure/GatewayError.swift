@@ -1,4 +1,5 @@
 public import NIOCore
+import Foundation
 
 /// The one error a client sees, whichever dialect it speaks; each dialect renders it in its own shape.
 ///
@@ -30,6 +31,8 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
     public var retryAfter: Duration?
     /// The vendor's own error body and status, for a client of the vendor's dialect (see ``UpstreamFailure/vendorBody``).
     public var vendorAnswer: (status: Int, body: ByteBuffer)?
+    /// Response headers the error needs (`x-ratelimit-…`, `x-should-retry: false` for a spent budget).
+    public var headers: [(name: String, value: String)] = []
 
     public init(code: Code, status: Int, message: String, parameter: String? = nil, failureKind: FailureKind? = nil, retryAfter: Duration? = nil) {
         self.code = code
@@ -60,6 +63,23 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
 
     public static func payloadTooLarge(limit: Int) -> GatewayError {
         GatewayError(code: .payloadTooLarge, status: 413, message: "Request body is larger than the limit of \(limit) bytes.")
+    }
+
+    /// A key over its requests or tokens per minute.
+    public static func keyRateLimited(key: String, what: String, retryAfter: Duration, headers: [(name: String, value: String)]) -> GatewayError {
+        var error = GatewayError(
+            code: .rateLimited, status: 429, message: "Rate limit reached for key '\(key)': \(what). Retry after the current minute.", retryAfter: retryAfter)
+        error.headers = headers
+        return error
+    }
+
+    /// A key whose budget cannot fit the request: retrying will not help until the period ends or it is raised.
+    public static func overBudget(key: String, spent: Double, limit: Double, period: String) -> GatewayError {
+        var error = GatewayError(
+            code: .rateLimited, status: 429,
+            message: "Budget exceeded for key '\(key)': $\(String(format: "%.4f", spent)) of $\(String(format: "%.2f", limit)) spent or reserved this \(period); this request does not fit.")
+        error.headers = [("x-should-retry", "false")]
+        return error
     }
 
     /// A request cancelled by the client going away or by the gateway shutting down (the client of a

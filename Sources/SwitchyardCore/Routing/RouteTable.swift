@@ -15,8 +15,14 @@ public final class RouteTable: Sendable {
     /// Targets named directly by clients that no route lists: created on first use, bounded.
     private let directTargets: DirectTargets
 
-    public init(config: GatewayConfig, providers: [ProviderRuntime], metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
+    /// Usage state per virtual key name (kept across reloads by whoever builds the tables).
+    public let keyStates: [String: KeyState]
+
+    public init(
+        config: GatewayConfig, providers: [ProviderRuntime], metrics: any MetricsFactory = NOOPMetricsHandler.instance, keyStates: [String: KeyState] = [:]
+    ) {
         self.config = config
+        self.keyStates = keyStates
         let providersByName = Dictionary(providers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.providers = providersByName
         var targetStates: [String: TargetState] = [:]
@@ -78,6 +84,7 @@ public final class RouteTable: Sendable {
             let state = routeTargets[model] ?? directTargets.state(for: ref, provider: provider)
             var direct = ResolvedRoute(name: model, strategy: .priority, targets: [state], weights: [1], contextFallback: nil, defaultMaxTokens: nil)
             direct.isDirect = true
+            direct.prices = [config.priceBook.price(target: model)]
             return direct
         }
         throw GatewayError.notFound("The model '\(model)' does not exist. GET /v1/models lists the models your key can use.")

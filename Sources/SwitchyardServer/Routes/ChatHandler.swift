@@ -28,9 +28,13 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             route.prepare(&chat)
             var logger = logger
             logger[metadataKey: "route"] = "\(route.name)"
-            let accounting = RequestAccounting(
+            var accounting = RequestAccounting(
                 log: gateway.requestLog, prices: snapshot.table.config.priceBook, requestID: requestID, keyName: key?.name, dialect: metrics.dialect,
                 route: route.name, stream: chat.stream, estimatedPromptTokens: route.estimatedTokens.input)
+            if let key, key.limits != nil || key.budget != nil, let state = snapshot.table.keyStates[key.name] {
+                accounting.keyState = state
+                accounting.reservation = try Self.admit(key: key, state: state, route: route)
+            }
             if chat.stream {
                 return try await stream(chat, route: route, snapshot: snapshot, requestID: requestID, logger: logger, accounting: accounting)
             }
@@ -39,12 +43,28 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             }
             accounting.finish(status: 200, report: report, usage: response.usage, firstByteAt: .now, target: route.targets.first { $0.name == report.target })
             var fields = headers(requestID: requestID, report: report, contentType: "application/json")
+            for (name, value) in accounting.reservation?.headers ?? [] { if let field = HTTPField.Name(name) { fields[field] = value } }
             if let cost = accounting.cost(of: response.usage, at: report.target) {
                 fields[.switchyardCost] = cost.usdDecimal  // absent when the price or the usage is unknown
             }
             // The vendor speaks the client's dialect: its answer goes back as sent, nothing lost in translation.
             let answer = response.passThroughBody ?? ByteBuffer(bytes: dialect.encodeResponse(response, for: chat).jsonBytes)
             return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: answer))
+        }
+    }
+
+    /// Checks the key's limits and budget before anything is sent, reserving the request's estimated cost
+    /// at the most expensive price the route may reach (unpriced targets at the dearest known one).
+    static func admit(key: VirtualKeyConfig, state: KeyState, route: ResolvedRoute) throws(GatewayError) -> KeyState.Reservation {
+        let (input, output) = route.estimatedTokens
+        let estimatedCost = route.prices.compactMap { $0?.estimate(inputTokens: input, outputTokens: output) }.max() ?? 0
+        switch state.admit(limits: key.limits, budget: key.budget, estimatedTokens: input + output, estimatedCost: estimatedCost) {
+        case .success(let reservation):
+            return reservation
+        case .failure(.rateLimited(let retryAfter, let headers, let what)):
+            throw .keyRateLimited(key: key.name, what: what, retryAfter: retryAfter, headers: headers)
+        case .failure(.overBudget(let spent, let limit, let period)):
+            throw .overBudget(key: key.name, spent: spent, limit: limit, period: period.rawValue)
         }
     }
 
@@ -110,6 +130,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
         let dialect = dialect
         let gateway = gateway
         var headers = headers(requestID: requestID, report: report, contentType: "text/event-stream")
+        for (name, value) in accounting.reservation?.headers ?? [] { if let field = HTTPField.Name(name) { headers[field] = value } }
         headers[.cacheControl] = "no-cache"
         let target = report.target ?? "-"
         return Response(
@@ -240,6 +261,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             return Response(status: HTTPResponse.Status(code: vendor.status), headers: fields, body: ResponseBody(byteBuffer: vendor.body))
         }
         if let retryAfter = error.retryAfter { fields[.retryAfter] = String(max(1, Int(retryAfter.seconds.rounded(.up)))) }
+        for (name, value) in error.headers { if let field = HTTPField.Name(name) { fields[field] = value } }
         return Response(
             status: HTTPResponse.Status(code: dialect.status(for: error)), headers: fields,
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: dialect.encodeError(error).jsonBytes)))

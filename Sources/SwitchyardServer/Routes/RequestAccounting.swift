@@ -15,6 +15,9 @@ struct RequestAccounting: Sendable {
     let stream: Bool
     /// The request's estimated prompt size, for a stream that ends without reported usage.
     let estimatedPromptTokens: Int
+    /// The key's claim on its limits and budget, settled when the request ends.
+    var keyState: KeyState? = nil
+    var reservation: KeyState.Reservation? = nil
 
     /// The cost of `usage` at `target`'s price; nil when either is unknown.
     func cost(of usage: Usage?, at target: String?) -> Double? {
@@ -36,6 +39,10 @@ struct RequestAccounting: Sendable {
             estimated = true
         }
         let cost = cost(of: usage, at: report?.target)
+        if let keyState, let reservation {
+            // Nothing answered: nothing was spent. Otherwise the real cost (an unknown one keeps the reservation).
+            keyState.settle(reservation, cost: report?.target == nil ? 0 : cost, tokens: usage?.totalTokens ?? (report?.target == nil ? 0 : nil))
+        }
         target?.metrics.count(usage: usage, cost: cost, timeToFirstByte: firstByteAt.map { $0 - started })
         guard let log else { return }
         let attempts = (report?.attempts ?? []).map { attempt in

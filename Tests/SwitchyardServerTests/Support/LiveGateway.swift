@@ -87,6 +87,7 @@ enum LiveGateway {
             }
             let store = try await GatewayServices.openStore(for: parsed)
             let services = try GatewayServices(config: parsed, logger: logger, timeSource: timeSource, observer: observer, configSource: source, store: store)
+            try await services.restoreBudgets()
             let (gatewayPorts, gatewayPortSink) = AsyncStream.makeStream(of: Int.self)
             let app = buildApplication(gateway: services.gateway) { gatewayPortSink.yield($0) }
             let serviceGroup = services.makeServiceGroup(running: app, reloadOnHangup: false, signals: [], logger: logger)
