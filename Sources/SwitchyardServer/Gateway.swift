@@ -18,12 +18,16 @@ public final class Gateway: Sendable {
     public let drain = DrainState()
     /// Where each request's record goes (nil: the gateway keeps no log).
     public let requestLog: RequestLog?
+    /// Sends an operator alert through the webhook, when one is configured.
+    let alert: @Sendable (JSONValue) -> Void
 
     init(
         snapshot: GatewaySnapshot, builder: SnapshotBuilder, configSource: (@Sendable () throws(ConfigError) -> GatewayConfig)?, logger: Logger,
-        metrics: any MetricsFactory, metricsRegistry: PrometheusCollectorRegistry, requestLog: RequestLog? = nil
+        metrics: any MetricsFactory, metricsRegistry: PrometheusCollectorRegistry, requestLog: RequestLog? = nil,
+        alert: @escaping @Sendable (JSONValue) -> Void = { _ in }
     ) {
         self.requestLog = requestLog
+        self.alert = alert
         self.current = ManagedAtomic(snapshot)
         self.builder = builder
         self.configSource = configSource

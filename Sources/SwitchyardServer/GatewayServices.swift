@@ -45,7 +45,7 @@ public struct GatewayServices: Sendable {
         let requestLog = store.map { RequestLog(store: $0, logger: logger, metrics: metricsFactory) }
         self.gateway = Gateway(
             snapshot: snapshot, builder: builder, configSource: configSource, logger: logger, metrics: metricsFactory, metricsRegistry: metricsRegistry,
-            requestLog: requestLog)
+            requestLog: requestLog, alert: { payload in alerts?.enqueue(payload: payload) })
         self.clients = clients
         self.alerts = alerts
     }

@@ -23,6 +23,15 @@ public enum TokenEstimate {
         return characters / 4 + images * 800
     }
 
+    public static func prompt(of request: EmbeddingsRequest) -> Int {
+        switch request.input {
+        case .text(let text): return text.utf8.count / 4 + 1
+        case .texts(let texts): return texts.reduce(0) { $0 + $1.utf8.count / 4 + 1 }
+        case .tokens(let tokens): return tokens.count
+        case .tokenBatches(let batches): return batches.reduce(0) { $0 + $1.count }
+        }
+    }
+
     /// Tokens in text the gateway saw (a stream cut off before its usage arrived).
     public static func tokens(inText characters: Int) -> Int {
         (characters + 3) / 4

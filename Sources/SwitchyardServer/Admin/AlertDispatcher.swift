@@ -29,6 +29,11 @@ public final class AlertDispatcher: Service, Sendable {
         sink.yield(payload)
     }
 
+    /// Queues an alert that is not a routing event (a budget's alert share crossed).
+    public func enqueue(payload: JSONValue) {
+        sink.yield(payload)
+    }
+
     /// A misconfigured target fails every request sent to it; one alert per target per quarter hour is enough.
     private let misconfigurationAlerts = AlertThrottle(interval: .seconds(900))
 

@@ -33,6 +33,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
                 route: route.name, stream: chat.stream, estimatedPromptTokens: route.estimatedTokens.input)
             if let key, key.limits != nil || key.budget != nil, let state = snapshot.table.keyStates[key.name] {
                 accounting.keyState = state
+                accounting.alert = gateway.alert
                 accounting.reservation = try Self.admit(key: key, state: state, route: route)
             }
             if chat.stream {

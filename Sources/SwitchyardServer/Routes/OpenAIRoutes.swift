@@ -10,8 +10,21 @@ extension ChatHandler where Dialect == OpenAIDialect {
         await respond(to: request, context: context) { key, snapshot, requestID, logger in
             let body = try await readBody(request, limit: snapshot.config.maxBodyBytes)
             let embeddings = try OpenAIRequestDecoder.decodeEmbeddings(try parseRequestObject(body.readableBytesView))
-            let route = try snapshot.table.resolve(model: embeddings.model, key: key)
-            let (response, report) = try await snapshot.executor.embeddings(embeddings, route: route, table: snapshot.table, logger: logger)
+            var route = try snapshot.table.resolve(model: embeddings.model, key: key)
+            route.estimatedTokens = (TokenEstimate.prompt(of: embeddings), 0)
+            var accounting = RequestAccounting(
+                log: gateway.requestLog, prices: snapshot.table.config.priceBook, requestID: requestID, keyName: key?.name, dialect: metrics.dialect,
+                route: route.name, stream: false, estimatedPromptTokens: route.estimatedTokens.input)
+            // Embeddings go through the same limits and budget as chat.
+            if let key, key.limits != nil || key.budget != nil, let state = snapshot.table.keyStates[key.name] {
+                accounting.keyState = state
+                accounting.alert = gateway.alert
+                accounting.reservation = try Self.admit(key: key, state: state, route: route)
+            }
+            let (response, report) = try await accounting.recordingFailure {
+                () async throws(ExecutionFailure) in try await snapshot.executor.embeddings(embeddings, route: route, table: snapshot.table, logger: logger)
+            }
+            accounting.finish(status: 200, report: report, usage: Usage(promptTokens: response.promptTokens), firstByteAt: .now)
             return jsonResponse(OpenAIResponseEncoder.encodeEmbeddings(response, encodingFormat: embeddings.encodingFormat), requestID: requestID, report: report)
         }
     }

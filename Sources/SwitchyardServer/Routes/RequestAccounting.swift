@@ -18,6 +18,8 @@ struct RequestAccounting: Sendable {
     /// The key's claim on its limits and budget, settled when the request ends.
     var keyState: KeyState? = nil
     var reservation: KeyState.Reservation? = nil
+    /// Where a crossed budget alert share goes (the webhook).
+    var alert: (@Sendable (JSONValue) -> Void)? = nil
 
     /// The cost of `usage` at `target`'s price; nil when either is unknown.
     func cost(of usage: Usage?, at target: String?) -> Double? {
@@ -41,7 +43,14 @@ struct RequestAccounting: Sendable {
         let cost = cost(of: usage, at: report?.target)
         if let keyState, let reservation {
             // Nothing answered: nothing was spent. Otherwise the real cost (an unknown one keeps the reservation).
-            keyState.settle(reservation, cost: report?.target == nil ? 0 : cost, tokens: usage?.totalTokens ?? (report?.target == nil ? 0 : nil))
+            let crossed = keyState.settle(reservation, cost: report?.target == nil ? 0 : cost, tokens: usage?.totalTokens ?? (report?.target == nil ? 0 : nil))
+            if crossed, let budget = reservation.budget {
+                alert?([
+                    "type": "budget_threshold", "key": .string(keyState.name), "period": .string(budget.period.rawValue),
+                    "spent_usd": .double(keyState.committed(budget: budget)), "budget_usd": .double(budget.usd), "alert_at": .double(budget.alertAt ?? 1),
+                    "at": .string(ISO8601DateFormatter().string(from: Date())),
+                ])
+            }
         }
         target?.metrics.count(usage: usage, cost: cost, timeToFirstByte: firstByteAt.map { $0 - started })
         guard let log else { return }

@@ -101,6 +101,22 @@ struct LimitsAndBudgetsTests {
         }
     }
 
+    /// Crossing `alert_at` sends one alert through the webhook.
+    @Test func crossingTheAlertShareSendsOneAlert() async throws {
+        let claude = SimulatedVendor(name: "claude", format: .anthropic)
+        let config = Self.config() + "\nalerts: {webhook: \"http://127.0.0.1:{{claude}}/webhook\"}\n"
+        try await LiveGateway.run(vendors: [claude], config: config) { gateway in
+            var events = claude.events.makeAsyncIterator()
+            claude.enqueue(.verbatim(body: CostTests.answer), .verbatim(body: CostTests.answer))
+            for _ in 0..<2 { _ = try await gateway.post("/v1/chat/completions", json: Self.hi, key: "thrifty-key") }
+            // $0.0353 ≥ 80% of $0.03 after the second answer: the webhook hears of it.
+            while let event = await events.next(), event != .requestReceived(path: "/webhook") {}
+            let hook = try #require(claude.hooks.first?.body)
+            #expect(hook["type"] == "budget_threshold" && hook["key"] == "thrifty" && hook["budget_usd"] == .double(0.03))
+            #expect(claude.hooks.count == 1)
+        }
+    }
+
     /// A restart does not reset a budget: spending is read back from the request log.
     @Test func budgetsSurviveARestart() async throws {
         let path = NSTemporaryDirectory() + "switchyard-budget-\(UUID().uuidString).db"
