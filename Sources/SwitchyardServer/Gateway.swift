@@ -8,7 +8,9 @@ public import SwitchyardCore
 /// The running gateway: the current routing snapshot, the logger and the metrics every handler shares.
 public final class Gateway: Sendable {
     private let current: ManagedAtomic<GatewaySnapshot>
-    private let builder: SnapshotBuilder
+    let builder: SnapshotBuilder
+    /// Keys created through the admin API, swapped whole on each change (lock-free to read).
+    let managedKeys = ManagedAtomic(ManagedKeysBox(ManagedKeyTable(), states: [:]))
     private let configSource: (@Sendable () throws(ConfigError) -> GatewayConfig)?
     public let logger: Logger
     /// Where the gateway's metrics go; ``metricsRegistry`` renders them for `GET /metrics`.
@@ -65,15 +67,23 @@ public final class Gateway: Sendable {
     /// - Returns: `nil` when the gateway runs without keys.
     /// - Throws: 401 for a missing or unknown key.
     func authenticate(authorization: String?, apiKey: String?, in table: RouteTable) throws(GatewayError) -> VirtualKeyConfig? {
-        guard table.requiresKeys else { return nil }
+        let managed = managedKeys.load(ordering: .acquiring)
+        guard table.requiresKeys || !managed.table.isEmpty else { return nil }
         let presented = apiKey.flatMap { $0.isEmpty ? nil : $0 } ?? bearerToken(authorization)
         guard let presented else {
             throw GatewayError.unauthenticated("Missing API key. Send your Switchyard virtual key as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.")
         }
-        guard let key = table.virtualKey(secret: presented) else {
-            throw GatewayError.unauthenticated("Invalid API key.")
+        if let key = table.virtualKey(secret: presented) { return key }
+        if let key = managed.table.byDigest[SecretDigest(presented)] {
+            guard !key.disabled else { throw GatewayError.unauthenticated("This API key is disabled.") }
+            return key.virtualKey
         }
-        return key
+        throw GatewayError.unauthenticated("Invalid API key.")
+    }
+
+    /// The usage state of `key` (a config key's, or a managed key's).
+    func keyState(for key: VirtualKeyConfig, in table: RouteTable) -> KeyState? {
+        table.keyStates[key.name] ?? managedKeys.load(ordering: .acquiring).states[key.name]
     }
 
     /// Whether `authorization` carries the admin key.
@@ -95,4 +105,15 @@ func makeRequestID() -> String {
     let high = String(generator.next() as UInt64, radix: 16)
     let low = String(generator.next() as UInt64, radix: 16)
     return "req_" + String(repeating: "0", count: 16 - high.count) + high + String(repeating: "0", count: 16 - low.count) + low
+}
+
+/// The managed keys in force and their usage states, as one immutable value.
+final class ManagedKeysBox: AtomicReference, Sendable {
+    let table: ManagedKeyTable
+    let states: [String: KeyState]
+
+    init(_ table: ManagedKeyTable, states: [String: KeyState]) {
+        self.table = table
+        self.states = states
+    }
 }

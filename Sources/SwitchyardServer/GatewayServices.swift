@@ -6,6 +6,7 @@ public import UnixSignals
 public import SwitchyardCore
 public import SwitchyardProviders
 import SwitchyardStorage
+import Atomics
 import Foundation
 
 /// Everything built from one config: the gateway and the long-lived services it needs.
@@ -55,13 +56,17 @@ public struct GatewayServices: Sendable {
 
     /// Restores each budgeted key's spending this period from the request log, so a restart cannot reset a
     /// budget. Call before serving.
+    /// Also puts the managed keys kept in storage back in force.
     public func restoreBudgets() async throws {
         guard let log = gateway.requestLog else { return }
+        if let keyStore = gateway.managedKeyStore { gateway.installManagedKeys(try await keyStore.loadKeys()) }
         let table = gateway.table
-        for key in table.config.keys {
-            guard let budget = key.budget, let state = table.keyStates[key.name] else { continue }
+        let managed = gateway.managedKeys.load(ordering: .acquiring)
+        let keys = table.config.keys.map { ($0.name, $0.budget) } + managed.table.byName.values.map { ($0.name, $0.budget) }
+        for (name, budget) in keys {
+            guard let budget, let state = table.keyStates[name] ?? managed.states[name] else { continue }
             let since = KeyState.periodStart(budget.period, at: Date())
-            state.restore(spent: try await log.store.spend(keyName: key.name, since: since), budget: budget)
+            state.restore(spent: try await log.store.spend(keyName: name, since: since), budget: budget)
         }
     }
 

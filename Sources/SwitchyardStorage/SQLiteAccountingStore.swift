@@ -4,9 +4,9 @@ public import SwitchyardCore
 
 /// The request log in SQLite (the embedded default): WAL mode, created and migrated on open, one connection
 /// used by one writer at a time (the store is an actor; it is never on a request's path).
-public actor SQLiteAccountingStore: AccountingStore {
+public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore {
     /// The schema version this build writes.
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     private let connection: SQLiteConnection
     public nonisolated let location: String
@@ -62,9 +62,66 @@ public actor SQLiteAccountingStore: AccountingStore {
                   cached_tokens INTEGER NOT NULL, cost REAL NOT NULL, unpriced INTEGER NOT NULL,
                   PRIMARY KEY (day, key_name, route, target))
                 """)
-            try await run("PRAGMA user_version = \(Self.schemaVersion)")
+            try await run("PRAGMA user_version = 1")
             try await run("COMMIT")
         }
+        if version < 2 {
+            try await run("BEGIN")
+            try await run(
+                """
+                CREATE TABLE IF NOT EXISTS managed_keys (
+                  name TEXT PRIMARY KEY, digest TEXT NOT NULL UNIQUE, models TEXT, limits TEXT, budget TEXT, disabled INTEGER NOT NULL, created REAL NOT NULL)
+                """)
+            try await run("PRAGMA user_version = 2")
+            try await run("COMMIT")
+        }
+    }
+
+    // MARK: managed keys
+
+    public func loadKeys() async throws -> [ManagedKey] {
+        try await run("SELECT * FROM managed_keys ORDER BY name").compactMap { row in
+            guard let digest = row.column("digest")?.string.flatMap(SecretDigest.init(hex:)) else { return nil }
+            let models = (row.column("models")?.string).flatMap { try? JSONParser.parse($0) }?.arrayValue?.compactMap(\.stringValue)
+            let limits = (row.column("limits")?.string).flatMap { try? JSONParser.parse($0) }.map { json in
+                KeyLimits(requestsPerMinute: json["rpm"]?.intValue, tokensPerMinute: json["tpm"]?.intValue)
+            }
+            let budget = (row.column("budget")?.string).flatMap { try? JSONParser.parse($0) }.flatMap { json -> KeyBudget? in
+                guard let usd = json["usd"]?.doubleValue else { return nil }
+                return KeyBudget(usd: usd, period: json["period"]?.stringValue.flatMap(KeyBudget.Period.init(rawValue:)) ?? .month, alertAt: json["alert_at"]?.doubleValue)
+            }
+            return ManagedKey(
+                name: row.column("name")?.string ?? "", digest: digest, models: models, limits: limits, budget: budget,
+                disabled: row.column("disabled")?.integer == 1, created: Date(timeIntervalSince1970: row.column("created")?.double ?? 0))
+        }
+    }
+
+    public func saveKey(_ key: ManagedKey) async throws {
+        let models = key.models.map { JSONValue.array($0.map(JSONValue.string)).jsonString }
+        let limits = key.limits.map { limits -> String in
+            var object = JSONObject()
+            if let rpm = limits.requestsPerMinute { object["rpm"] = .int(rpm) }
+            if let tpm = limits.tokensPerMinute { object["tpm"] = .int(tpm) }
+            return JSONValue.object(object).jsonString
+        }
+        let budget = key.budget.map { budget -> String in
+            var object: JSONObject = ["usd": .double(budget.usd), "period": .string(budget.period.rawValue)]
+            if let share = budget.alertAt { object["alert_at"] = .double(share) }
+            return JSONValue.object(object).jsonString
+        }
+        try await run(
+            """
+            INSERT INTO managed_keys (name, digest, models, limits, budget, disabled, created) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (name) DO UPDATE SET models = excluded.models, limits = excluded.limits, budget = excluded.budget, disabled = excluded.disabled
+            """,
+            [
+                .text(key.name), .text(key.digest.hex), optional(models), optional(limits), optional(budget), .integer(key.disabled ? 1 : 0),
+                .float(key.created.timeIntervalSince1970),
+            ])
+    }
+
+    public func deleteKey(named name: String) async throws {
+        try await run("DELETE FROM managed_keys WHERE name = ?", [.text(name)])
     }
 
     public func insert(_ records: [RequestRecord]) async throws {

@@ -17,6 +17,21 @@ public struct SecretDigest: Hashable, Sendable {
         }
     }
 
+    /// The digest whose ``hex`` form is `hex` (as key storage keeps it); nil for anything else.
+    public init?(hex: String) {
+        let bytes = Array(hex.utf8)
+        guard bytes.count == 64 else { return nil }
+        var raw = [UInt8](repeating: 0, count: 32)
+        for index in 0..<32 {
+            guard let byte = UInt8(String(decoding: bytes[(2 * index)..<(2 * index + 2)], as: UTF8.self), radix: 16) else { return nil }
+            raw[index] = byte
+        }
+        words = raw.withUnsafeBytes { bytes in
+            (bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+             bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+        }
+    }
+
     public static func == (lhs: SecretDigest, rhs: SecretDigest) -> Bool {
         lhs.words == rhs.words
     }

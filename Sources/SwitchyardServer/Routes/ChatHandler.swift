@@ -31,7 +31,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             var accounting = RequestAccounting(
                 log: gateway.requestLog, prices: snapshot.table.config.priceBook, requestID: requestID, keyName: key?.name, dialect: metrics.dialect,
                 route: route.name, stream: chat.stream, estimatedPromptTokens: route.estimatedTokens.input)
-            if let key, key.limits != nil || key.budget != nil, let state = snapshot.table.keyStates[key.name] {
+            if let key, key.limits != nil || key.budget != nil, let state = gateway.keyState(for: key, in: snapshot.table) {
                 accounting.keyState = state
                 accounting.alert = gateway.alert
                 accounting.reservation = try Self.admit(key: key, state: state, route: route)

@@ -16,7 +16,7 @@ extension ChatHandler where Dialect == OpenAIDialect {
                 log: gateway.requestLog, prices: snapshot.table.config.priceBook, requestID: requestID, keyName: key?.name, dialect: metrics.dialect,
                 route: route.name, stream: false, estimatedPromptTokens: route.estimatedTokens.input)
             // Embeddings go through the same limits and budget as chat.
-            if let key, key.limits != nil || key.budget != nil, let state = snapshot.table.keyStates[key.name] {
+            if let key, key.limits != nil || key.budget != nil, let state = gateway.keyState(for: key, in: snapshot.table) {
                 accounting.keyState = state
                 accounting.alert = gateway.alert
                 accounting.reservation = try Self.admit(key: key, state: state, route: route)
