@@ -86,7 +86,8 @@ struct Demo: AsyncParsableCommand {
                 -H 'content-type: application/json' \\
                 -d '{"model":"fast","max_tokens":256,"messages":[{"role":"user","content":"Hello!"}]}'
 
-            The response header x-switchyard-target names the provider that answered.
+            The response header x-switchyard-target names the provider that answered, x-switchyard-cost what it cost (USD).
+            Spend so far: SWITCHYARD_URL=\(url) SWITCHYARD_ADMIN_KEY=\(DemoEnvironment.adminKey) switchyard usage --group-by target
 
             Lose Anthropic access and keep Claude: make the simulated Anthropic revoke every key (it answers 401) …
               curl -s -X POST http://127.0.0.1:\(claudeSimulatorPort)/simulator/revoke-keys
