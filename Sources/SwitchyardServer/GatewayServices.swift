@@ -72,7 +72,8 @@ public struct GatewayServices: Sendable {
 
     /// Opens (creating and migrating) the request log's database the config names.
     public static func openStore(for config: GatewayConfig) async throws -> any AccountingStore {
-        try await SQLiteAccountingStore.open(path: config.storage.sqlitePath)
+        if let url = config.storage.postgresURL { return try await PostgresAccountingStore.open(url: url) }
+        return try await SQLiteAccountingStore.open(path: config.storage.sqlitePath)
     }
 
     /// The service group that runs `app` with everything the gateway needs, in shutdown order: on SIGTERM

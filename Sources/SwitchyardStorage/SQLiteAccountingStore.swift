@@ -82,40 +82,21 @@ public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore {
     public func loadKeys() async throws -> [ManagedKey] {
         try await run("SELECT * FROM managed_keys ORDER BY name").compactMap { row in
             guard let digest = row.column("digest")?.string.flatMap(SecretDigest.init(hex:)) else { return nil }
-            let models = (row.column("models")?.string).flatMap { try? JSONParser.parse($0) }?.arrayValue?.compactMap(\.stringValue)
-            let limits = (row.column("limits")?.string).flatMap { try? JSONParser.parse($0) }.map { json in
-                KeyLimits(requestsPerMinute: json["rpm"]?.intValue, tokensPerMinute: json["tpm"]?.intValue)
-            }
-            let budget = (row.column("budget")?.string).flatMap { try? JSONParser.parse($0) }.flatMap { json -> KeyBudget? in
-                guard let usd = json["usd"]?.doubleValue else { return nil }
-                return KeyBudget(usd: usd, period: json["period"]?.stringValue.flatMap(KeyBudget.Period.init(rawValue:)) ?? .month, alertAt: json["alert_at"]?.doubleValue)
-            }
-            return ManagedKey(
-                name: row.column("name")?.string ?? "", digest: digest, models: models, limits: limits, budget: budget,
-                disabled: row.column("disabled")?.integer == 1, created: Date(timeIntervalSince1970: row.column("created")?.double ?? 0))
+            return ManagedKey.decoded(
+                name: row.column("name")?.string ?? "", digest: digest, models: row.column("models")?.string, limits: row.column("limits")?.string,
+                budget: row.column("budget")?.string, disabled: row.column("disabled")?.integer == 1, created: row.column("created")?.double ?? 0)
         }
     }
 
     public func saveKey(_ key: ManagedKey) async throws {
-        let models = key.models.map { JSONValue.array($0.map(JSONValue.string)).jsonString }
-        let limits = key.limits.map { limits -> String in
-            var object = JSONObject()
-            if let rpm = limits.requestsPerMinute { object["rpm"] = .int(rpm) }
-            if let tpm = limits.tokensPerMinute { object["tpm"] = .int(tpm) }
-            return JSONValue.object(object).jsonString
-        }
-        let budget = key.budget.map { budget -> String in
-            var object: JSONObject = ["usd": .double(budget.usd), "period": .string(budget.period.rawValue)]
-            if let share = budget.alertAt { object["alert_at"] = .double(share) }
-            return JSONValue.object(object).jsonString
-        }
+        let fields = key.encodedFields
         try await run(
             """
             INSERT INTO managed_keys (name, digest, models, limits, budget, disabled, created) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (name) DO UPDATE SET models = excluded.models, limits = excluded.limits, budget = excluded.budget, disabled = excluded.disabled
             """,
             [
-                .text(key.name), .text(key.digest.hex), optional(models), optional(limits), optional(budget), .integer(key.disabled ? 1 : 0),
+                .text(key.name), .text(key.digest.hex), optional(fields.models), optional(fields.limits), optional(fields.budget), .integer(key.disabled ? 1 : 0),
                 .float(key.created.timeIntervalSince1970),
             ])
     }

@@ -44,7 +44,7 @@ func runGateway(
     do {
         store = try await GatewayServices.openStore(for: config)
     } catch {
-        printError("Refusing to start: the request log at \(config.storage.sqlitePath) cannot be opened: \(error)")
+        printError("Refusing to start: the request log at \(config.storage.postgresURL.map { _ in "the PostgreSQL database" } ?? config.storage.sqlitePath) cannot be opened: \(error)")
         throw ExitCode(2)
     }
     let services: GatewayServices

@@ -372,11 +372,15 @@ public enum ConfigLoader {
             return nil
         }
         if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") {
-            urlNode.report("PostgreSQL storage is not supported yet in this version of Switchyard; use sqlite:PATH")
-            return nil
+            guard url.utf8.count <= 2048, let parsed = URL(string: url), parsed.host != nil else {
+                urlNode.report("expected postgres://user:password@host:port/database")
+                return nil
+            }
+            storage.postgresURL = url
+            return storage
         }
         guard url.hasPrefix("sqlite:") else {
-            urlNode.report("expected a sqlite:PATH url")
+            urlNode.report("expected sqlite:PATH or postgres://user:password@host:port/database")
             return nil
         }
         var path = String(url.dropFirst("sqlite:".count))

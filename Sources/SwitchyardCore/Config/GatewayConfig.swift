@@ -308,6 +308,8 @@ public struct KeyBudget: Sendable, Hashable {
 public struct StorageConfig: Sendable, Hashable {
     /// A SQLite file path, or `:memory:` (a config given as text with no file beside it, and tests).
     public var sqlitePath = ":memory:"
+    /// `postgres://user:password@host:port/database`: PostgreSQL instead of SQLite.
+    public var postgresURL: String?
     /// Log entries older than this are pruned; daily totals are kept.
     public var retention: Duration = .seconds(30 * 86_400)
     /// Whether the config named it (else the default location applies).

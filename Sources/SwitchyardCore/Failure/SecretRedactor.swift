@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import Synchronization
 
@@ -26,6 +27,7 @@ public final class SecretRedactor: Sendable {
     public convenience init(config: GatewayConfig) {
         var secrets = config.keys.map(\.key)
         if let admin = config.adminKey { secrets.append(admin) }
+        if let password = config.storage.postgresURL.flatMap({ URL(string: $0)?.password }) { secrets.append(password) }
         for provider in config.providers {
             secrets += provider.keys + provider.options.secrets
             secrets += provider.headers.map(\.value).filter { $0.count >= 16 }

@@ -118,18 +118,19 @@ struct LimitsAndBudgetsTests {
     }
 
     /// A restart does not reset a budget: spending is read back from the request log.
-    @Test func budgetsSurviveARestart() async throws {
-        let path = NSTemporaryDirectory() + "switchyard-budget-\(UUID().uuidString).db"
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+    @Test(arguments: StoreBackend.available)
+    func budgetsSurviveARestart(_ backend: StoreBackend) async throws {
+        let (url, remove) = try await backend.scratch()
         let claude = SimulatedVendor(name: "claude", format: .anthropic)
-        try await LiveGateway.run(vendors: [claude], config: Self.config(storage: "sqlite:\(path)")) { gateway in
+        try await LiveGateway.run(vendors: [claude], config: Self.config(storage: url)) { gateway in
             claude.enqueue(.verbatim(body: CostTests.answer), .verbatim(body: CostTests.answer))
             for _ in 0..<2 { _ = try await gateway.post("/v1/chat/completions", json: Self.hi, key: "thrifty-key") }
         }
-        try await LiveGateway.run(vendors: [claude], config: Self.config(storage: "sqlite:\(path)")) { gateway in
+        try await LiveGateway.run(vendors: [claude], config: Self.config(storage: url)) { gateway in
             let refused = try await gateway.post("/v1/chat/completions", json: Self.hi, key: "thrifty-key")
             #expect(refused.status == 429 && refused.headers.first(name: "x-should-retry") == "false")
         }
         #expect(claude.requestCount == 2)
+        await remove()
     }
 }

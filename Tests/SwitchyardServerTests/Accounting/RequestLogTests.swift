@@ -37,10 +37,12 @@ struct RequestLogTests {
     static let admin = ["authorization": "Bearer admin-key-0123456789"]
     static let claudeAnswer = CostTests.answer  // 2,095 in + 1,024 cache write, 503 out: $0.01767
 
-    @Test func entriesCarryAttemptsUsageAndCost() async throws {
+    @Test(arguments: StoreBackend.available)
+    func entriesCarryAttemptsUsageAndCost(_ backend: StoreBackend) async throws {
+        let (url, remove) = try await backend.scratch()
         let claude = SimulatedVendor(name: "claude", format: .anthropic)
         let oai = SimulatedVendor(name: "oai", format: .openai, defaultReply: SimulatedReply(text: "one two three four"))
-        try await LiveGateway.run(vendors: [claude, oai], config: Self.config()) { gateway in
+        try await LiveGateway.run(vendors: [claude, oai], config: Self.config(storage: url)) { gateway in
             claude.enqueue(.verbatim(body: Self.claudeAnswer))
             let priced = try await gateway.post("/v1/chat/completions", json: ["model": "claude", "messages": [["role": "user", "content": "hi"]]])
             #expect(priced.headers.first(name: "x-switchyard-cost") == "0.01767")
@@ -79,6 +81,7 @@ struct RequestLogTests {
             #expect(bad.status == 400)
             #expect(try await gateway.send(.GET, "/admin/requests").status == 401)
         }
+        await remove()
     }
 
     @Test func requestsNoTargetAnsweredAreLoggedWithWhatWasTried() async throws {

@@ -1,0 +1,34 @@
+import Foundation
+import SwitchyardCore
+
+/// How a managed key's models, limits and budget are kept in a row (JSON text), the same in every store.
+extension ManagedKey {
+    var encodedFields: (models: String?, limits: String?, budget: String?) {
+        let models = self.models.map { JSONValue.array($0.map(JSONValue.string)).jsonString }
+        let limits = self.limits.map { limits -> String in
+            var object = JSONObject()
+            if let rpm = limits.requestsPerMinute { object["rpm"] = .int(rpm) }
+            if let tpm = limits.tokensPerMinute { object["tpm"] = .int(tpm) }
+            return JSONValue.object(object).jsonString
+        }
+        let budget = self.budget.map { budget -> String in
+            var object: JSONObject = ["usd": .double(budget.usd), "period": .string(budget.period.rawValue)]
+            if let share = budget.alertAt { object["alert_at"] = .double(share) }
+            return JSONValue.object(object).jsonString
+        }
+        return (models, limits, budget)
+    }
+
+    static func decoded(name: String, digest: SecretDigest, models: String?, limits: String?, budget: String?, disabled: Bool, created: Double) -> ManagedKey {
+        let modelList = models.flatMap { try? JSONParser.parse($0) }?.arrayValue?.compactMap(\.stringValue)
+        let keyLimits = limits.flatMap { try? JSONParser.parse($0) }.map { json in
+            KeyLimits(requestsPerMinute: json["rpm"]?.intValue, tokensPerMinute: json["tpm"]?.intValue)
+        }
+        let keyBudget = budget.flatMap { try? JSONParser.parse($0) }.flatMap { json -> KeyBudget? in
+            guard let usd = json["usd"]?.doubleValue else { return nil }
+            return KeyBudget(usd: usd, period: json["period"]?.stringValue.flatMap(KeyBudget.Period.init(rawValue:)) ?? .month, alertAt: json["alert_at"]?.doubleValue)
+        }
+        return ManagedKey(
+            name: name, digest: digest, models: modelList, limits: keyLimits, budget: keyBudget, disabled: disabled, created: Date(timeIntervalSince1970: created))
+    }
+}

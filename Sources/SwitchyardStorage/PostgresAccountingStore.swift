@@ -1,0 +1,229 @@
+public import Foundation
+import Logging
+public import PostgresNIO
+public import SwitchyardCore
+
+/// The request log and managed keys in PostgreSQL (`storage: postgres://user:password@host:port/database`),
+/// for gateways that outgrow one file. Same schema and semantics as the SQLite store; versioned migrations in
+/// a `switchyard_meta` table, a newer database refused. The connection pool runs in a task of its own.
+public actor PostgresAccountingStore: AccountingStore, ManagedKeyStore {
+    public static let schemaVersion = 2
+    static let logger = Logger(label: "switchyard.storage.postgres")
+
+    private let client: PostgresClient
+    private let runner: Task<Void, Never>
+    public nonisolated let location: String
+
+    /// Connects to the database at `url` (TLS off: meant for a server on loopback or a private network).
+    public static func open(url: String) async throws -> PostgresAccountingStore {
+        guard let parsed = URL(string: url), let host = parsed.host, ["postgres", "postgresql"].contains(parsed.scheme ?? "") else {
+            throw StorageError("expected postgres://user:password@host:port/database")
+        }
+        let database = parsed.path.hasPrefix("/") ? String(parsed.path.dropFirst()) : parsed.path
+        let configuration = PostgresClient.Configuration(
+            host: host, port: parsed.port ?? 5432, username: parsed.user ?? "postgres", password: parsed.password,
+            database: database.isEmpty ? nil : database, tls: .disable)
+        var logger = Logger(label: "switchyard.storage.postgres")
+        logger.logLevel = .warning
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let runner = Task { await client.run() }
+        let store = PostgresAccountingStore(client: client, runner: runner, location: "\(host):\(parsed.port ?? 5432)/\(database)")
+        do {
+            try await store.migrate()
+        } catch {
+            await store.close()
+            throw error
+        }
+        return store
+    }
+
+    private init(client: PostgresClient, runner: Task<Void, Never>, location: String) {
+        self.client = client
+        self.runner = runner
+        self.location = location
+    }
+
+    @discardableResult
+    private func run(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
+        var rows: [PostgresRandomAccessRow] = []
+        for try await row in try await client.query(query) { rows.append(row.makeRandomAccess()) }
+        return rows
+    }
+
+    public func migrate() async throws {
+        try await run("CREATE TABLE IF NOT EXISTS switchyard_meta (version BIGINT NOT NULL)")
+        let version = try await run("SELECT version FROM switchyard_meta").first.map { try $0["version"].decode(Int.self) } ?? 0
+        guard version <= Self.schemaVersion else {
+            throw StorageError("the database at \(location) has schema version \(version), newer than this Switchyard (\(Self.schemaVersion)); use a newer build")
+        }
+        if version < 1 {
+            try await run(
+                """
+                CREATE TABLE IF NOT EXISTS requests (
+                  id TEXT PRIMARY KEY, time DOUBLE PRECISION NOT NULL, key_name TEXT, dialect TEXT NOT NULL, route TEXT, target TEXT, provider TEXT,
+                  status BIGINT NOT NULL, latency_ms BIGINT NOT NULL, ttfb_ms BIGINT, prompt_tokens BIGINT, completion_tokens BIGINT, cached_tokens BIGINT,
+                  cache_write_tokens BIGINT, reasoning_tokens BIGINT, cost DOUBLE PRECISION, usage_estimated BIGINT NOT NULL, stream BIGINT NOT NULL,
+                  attempts TEXT NOT NULL)
+                """)
+            try await run("CREATE INDEX IF NOT EXISTS requests_time ON requests(time)")
+            try await run(
+                """
+                CREATE TABLE IF NOT EXISTS daily_usage (
+                  day TEXT NOT NULL, key_name TEXT NOT NULL, route TEXT NOT NULL, target TEXT NOT NULL, provider TEXT NOT NULL,
+                  requests BIGINT NOT NULL, errors BIGINT NOT NULL, prompt_tokens BIGINT NOT NULL, completion_tokens BIGINT NOT NULL,
+                  cached_tokens BIGINT NOT NULL, cost DOUBLE PRECISION NOT NULL, unpriced BIGINT NOT NULL, PRIMARY KEY (day, key_name, route, target))
+                """)
+        }
+        if version < 2 {
+            try await run(
+                """
+                CREATE TABLE IF NOT EXISTS managed_keys (
+                  name TEXT PRIMARY KEY, digest TEXT NOT NULL UNIQUE, models TEXT, limits TEXT, budget TEXT, disabled BIGINT NOT NULL,
+                  created DOUBLE PRECISION NOT NULL)
+                """)
+        }
+        if version < Self.schemaVersion {
+            try await run("DELETE FROM switchyard_meta")
+            try await run("INSERT INTO switchyard_meta (version) VALUES (\(Self.schemaVersion))")
+        }
+    }
+
+    public func insert(_ records: [RequestRecord]) async throws {
+        guard !records.isEmpty else { return }
+        try await client.withTransaction(logger: Self.logger) { connection in
+            for record in records {
+                let usage = record.usage
+                let provider = SQLiteAccountingStore.provider(of: record.target)
+                try await connection.query(
+                    """
+                    INSERT INTO requests (id, time, key_name, dialect, route, target, provider, status, latency_ms, ttfb_ms, prompt_tokens, completion_tokens,
+                      cached_tokens, cache_write_tokens, reasoning_tokens, cost, usage_estimated, stream, attempts)
+                    VALUES (\(record.id), \(record.time.timeIntervalSince1970), \(record.keyName), \(record.dialect), \(record.route), \(record.target),
+                      \(provider), \(record.status), \(record.latencyMilliseconds), \(record.timeToFirstByteMilliseconds), \(usage?.promptTokens),
+                      \(usage?.completionTokens), \(usage?.cachedPromptTokens), \(usage?.cacheWritePromptTokens), \(usage?.reasoningTokens), \(record.cost),
+                      \(record.usageEstimated ? 1 : 0), \(record.stream ? 1 : 0), \(SQLiteAccountingStore.encode(record.attempts)))
+                    ON CONFLICT (id) DO NOTHING
+                    """, logger: Self.logger)
+                try await connection.query(
+                    """
+                    INSERT INTO daily_usage (day, key_name, route, target, provider, requests, errors, prompt_tokens, completion_tokens, cached_tokens, cost, unpriced)
+                    VALUES (\(SQLiteAccountingStore.day(record.time)), \(record.keyName ?? ""), \(record.route ?? ""), \(record.target ?? ""), \(provider ?? ""), 1,
+                      \(record.status >= 400 ? 1 : 0), \(usage?.promptTokens ?? 0), \(usage?.completionTokens ?? 0), \(usage?.cachedPromptTokens ?? 0),
+                      \(record.cost ?? 0), \(record.cost == nil && record.status < 400 ? 1 : 0))
+                    ON CONFLICT (day, key_name, route, target) DO UPDATE SET
+                      requests = daily_usage.requests + 1, errors = daily_usage.errors + excluded.errors,
+                      prompt_tokens = daily_usage.prompt_tokens + excluded.prompt_tokens, completion_tokens = daily_usage.completion_tokens + excluded.completion_tokens,
+                      cached_tokens = daily_usage.cached_tokens + excluded.cached_tokens, cost = daily_usage.cost + excluded.cost,
+                      unpriced = daily_usage.unpriced + excluded.unpriced
+                    """, logger: Self.logger)
+            }
+        }
+    }
+
+    public func requests(_ query: RequestQuery) async throws -> [RequestRecord] {
+        var conditions: [String] = []
+        var binds = PostgresBindings()
+        func add(_ condition: String, _ value: some PostgresThrowingDynamicTypeEncodable) throws {
+            try binds.append(value)
+            conditions.append(condition.replacingOccurrences(of: "?", with: "$\(binds.count)"))
+        }
+        if let key = query.keyName { try add("key_name = ?", key) }
+        if let route = query.route { try add("route = ?", route) }
+        if let status = query.status { try add("status = ?", status) }
+        if let since = query.since { try add("time >= ?", since.timeIntervalSince1970) }
+        if let until = query.until { try add("time < ?", until.timeIntervalSince1970) }
+        if let before = query.before { try add("time < ?", before.timeIntervalSince1970) }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let rows = try await run(PostgresQuery(unsafeSQL: "SELECT * FROM requests \(filter) ORDER BY time DESC, id DESC LIMIT \(query.limit)", binds: binds))
+        return try rows.map { row in
+            func int(_ name: String) throws -> Int? { try row[name].decode(Int?.self) }
+            let attempts = ((try? JSONParser.parse(try row["attempts"].decode(String.self)))?.arrayValue ?? []).map { item in
+                RequestRecord.Attempt(
+                    target: item["target"]?.stringValue ?? "", credentialIndex: item["credential_index"]?.intValue ?? 0,
+                    failureKind: item["failure_kind"]?.stringValue, status: item["status"]?.intValue, latencyMilliseconds: item["latency_ms"]?.intValue)
+            }
+            let usage = try int("prompt_tokens").map { prompt in
+                Usage(
+                    promptTokens: prompt, completionTokens: try int("completion_tokens") ?? 0, cachedPromptTokens: try int("cached_tokens") ?? 0,
+                    cacheWritePromptTokens: try int("cache_write_tokens") ?? 0, reasoningTokens: try int("reasoning_tokens") ?? 0)
+            }
+            return RequestRecord(
+                id: try row["id"].decode(String.self), time: Date(timeIntervalSince1970: try row["time"].decode(Double.self)),
+                keyName: try row["key_name"].decode(String?.self), dialect: try row["dialect"].decode(String.self), route: try row["route"].decode(String?.self),
+                target: try row["target"].decode(String?.self), attempts: attempts, status: try int("status") ?? 0, latencyMilliseconds: try int("latency_ms") ?? 0,
+                timeToFirstByteMilliseconds: try int("ttfb_ms"), usage: usage, cost: try row["cost"].decode(Double?.self),
+                usageEstimated: try int("usage_estimated") == 1, stream: try int("stream") == 1)
+        }
+    }
+
+    public func usage(_ query: UsageQuery) async throws -> [UsageRow] {
+        let column: String
+        switch query.groupBy {
+        case .key: column = "key_name"
+        case .route: column = "route"
+        case .target: column = "target"
+        case .provider: column = "provider"
+        case .day: column = "day"
+        }
+        var binds = PostgresBindings()
+        binds.append(SQLiteAccountingStore.day(query.since))
+        binds.append(SQLiteAccountingStore.day(query.until))
+        let rows = try await run(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT \(column) AS grouping, SUM(requests)::BIGINT AS requests, SUM(errors)::BIGINT AS errors, SUM(prompt_tokens)::BIGINT AS prompt_tokens,
+                      SUM(completion_tokens)::BIGINT AS completion_tokens, SUM(cached_tokens)::BIGINT AS cached_tokens, SUM(cost) AS cost, SUM(unpriced)::BIGINT AS unpriced
+                    FROM daily_usage WHERE day >= $1 AND day <= $2 GROUP BY \(column) ORDER BY \(column)
+                    """, binds: binds))
+        return try rows.map { row in
+            UsageRow(
+                group: try row["grouping"].decode(String.self), requests: try row["requests"].decode(Int.self), errors: try row["errors"].decode(Int.self),
+                promptTokens: try row["prompt_tokens"].decode(Int.self), completionTokens: try row["completion_tokens"].decode(Int.self),
+                cachedTokens: try row["cached_tokens"].decode(Int.self), cost: try row["cost"].decode(Double.self), unpricedRequests: try row["unpriced"].decode(Int.self))
+        }
+    }
+
+    public func spend(keyName: String, since date: Date) async throws -> Double {
+        try await run("SELECT COALESCE(SUM(cost), 0) AS spent FROM daily_usage WHERE key_name = \(keyName) AND day >= \(SQLiteAccountingStore.day(date))")
+            .first.map { try $0["spent"].decode(Double.self) } ?? 0
+    }
+
+    public func prune(before date: Date) async throws {
+        try await run("DELETE FROM requests WHERE time < \(date.timeIntervalSince1970)")
+    }
+
+    public func isReachable() async -> Bool {
+        (try? await run("SELECT 1")) != nil
+    }
+
+    public func close() async {
+        runner.cancel()
+        _ = await runner.value
+    }
+
+    // MARK: managed keys
+
+    public func loadKeys() async throws -> [ManagedKey] {
+        try await run("SELECT * FROM managed_keys ORDER BY name").compactMap { row in
+            guard let digest = SecretDigest(hex: try row["digest"].decode(String.self)) else { return nil }
+            return ManagedKey.decoded(
+                name: try row["name"].decode(String.self), digest: digest, models: try row["models"].decode(String?.self),
+                limits: try row["limits"].decode(String?.self), budget: try row["budget"].decode(String?.self), disabled: try row["disabled"].decode(Int.self) == 1,
+                created: try row["created"].decode(Double.self))
+        }
+    }
+
+    public func saveKey(_ key: ManagedKey) async throws {
+        let fields = key.encodedFields
+        try await run(
+            """
+            INSERT INTO managed_keys (name, digest, models, limits, budget, disabled, created)
+            VALUES (\(key.name), \(key.digest.hex), \(fields.models), \(fields.limits), \(fields.budget), \(key.disabled ? 1 : 0), \(key.created.timeIntervalSince1970))
+            ON CONFLICT (name) DO UPDATE SET models = excluded.models, limits = excluded.limits, budget = excluded.budget, disabled = excluded.disabled
+            """)
+    }
+
+    public func deleteKey(named name: String) async throws {
+        try await run("DELETE FROM managed_keys WHERE name = \(name)")
+    }
+}
