@@ -22,6 +22,9 @@ public final class Gateway: Sendable {
     public let requestLog: RequestLog?
     /// Sends an operator alert through the webhook, when one is configured.
     let alert: @Sendable (JSONValue) -> Void
+    /// `switchyard_key_rejections_total{reason}`: requests refused for a key's budget or rate limit.
+    let budgetRejections: CoreMetrics.Counter
+    let rateLimitRejections: CoreMetrics.Counter
 
     init(
         snapshot: GatewaySnapshot, builder: SnapshotBuilder, configSource: (@Sendable () throws(ConfigError) -> GatewayConfig)?, logger: Logger,
@@ -30,6 +33,8 @@ public final class Gateway: Sendable {
     ) {
         self.requestLog = requestLog
         self.alert = alert
+        self.budgetRejections = CoreMetrics.Counter(label: "switchyard_key_rejections_total", dimensions: [("reason", "budget")], factory: metrics)
+        self.rateLimitRejections = CoreMetrics.Counter(label: "switchyard_key_rejections_total", dimensions: [("reason", "rate_limit")], factory: metrics)
         self.current = ManagedAtomic(snapshot)
         self.builder = builder
         self.configSource = configSource

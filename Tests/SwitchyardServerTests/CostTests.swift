@@ -5,6 +5,7 @@ import NIOHTTP1
 import SwitchyardCore
 import SwitchyardProviders
 import SwitchyardSimulator
+import SwitchyardServer
 import Testing
 
 /// Cost from the usage the provider reported, on every answer; the cost strategy picks the cheapest.
@@ -58,6 +59,28 @@ struct CostTests {
             let unpriced = try await gateway.post("/v1/chat/completions", json: ["model": "unpriced", "messages": [["role": "user", "content": "hi"]]])
             #expect(unpriced.status == 200)
             #expect(unpriced.headers.first(name: "x-switchyard-cost") == nil)
+        }
+    }
+
+    /// A streamed answer is priced from the usage its stream reported (412 in, 58 out: 412×3 + 58×15 µ$),
+    /// in both dialects: pass-through (Anthropic client) and translated (OpenAI client).
+    @Test func streamsArePricedFromTheirReportedUsage() async throws {
+        let claude = SimulatedVendor(name: "claude", format: .anthropic)
+        let stream = try Fixtures.text("anthropic/stream_text_tool_use.sse")
+        try await LiveGateway.run(vendors: [claude, SimulatedVendor(name: "oai", format: .openai)], config: Self.config.replacingOccurrences(of: "models:", with: "storage: \"sqlite::memory:\"\nmodels:")) { gateway in
+            for (path, body) in [
+                ("/v1/messages", ["model": "claude", "max_tokens": 100, "stream": true, "messages": [["role": "user", "content": "hi"]]] as JSONValue),
+                ("/v1/chat/completions", ["model": "claude", "stream": true, "messages": [["role": "user", "content": "hi"]]] as JSONValue),
+            ] {
+                claude.enqueue(.verbatim(contentType: "text/event-stream", body: stream))
+                let (_, reader) = try await gateway.openStream(path, json: body, key: "test-key")
+                _ = try await reader.all()
+            }
+            await gateway.gateway.requestLog?.waitUntilRecorded(2)
+            await gateway.gateway.requestLog?.flush()
+            let entries = try #require(try await gateway.gateway.requestLog?.store.requests(RequestQuery()))
+            #expect(entries.count == 2)
+            #expect(entries.allSatisfy { $0.stream && $0.usage == Usage(promptTokens: 412, completionTokens: 58) && $0.cost.map { abs($0 - 0.002106) < 1e-12 } == true })
         }
     }
 

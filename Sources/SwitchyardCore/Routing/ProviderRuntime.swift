@@ -89,12 +89,18 @@ public final class TargetState: Sendable {
 
     /// Counts a request that starts using this target.
     public func acquire() {
-        stats.withLock { $0.inFlight += 1 }
+        metrics.inFlight.record(stats.withLock { stats in
+            stats.inFlight += 1
+            return stats.inFlight
+        })
     }
 
     /// Counts a request that stopped using this target (for a stream: when the stream ended).
     public func release() {
-        stats.withLock { $0.inFlight -= 1 }
+        metrics.inFlight.record(stats.withLock { stats in
+            stats.inFlight -= 1
+            return stats.inFlight
+        })
     }
 
     /// Counts one upstream attempt and its outcome (for the admin view).

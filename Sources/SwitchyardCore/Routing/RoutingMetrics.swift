@@ -13,6 +13,8 @@ public struct TargetMetrics: Sendable {
     private let cost: FloatingPointCounter
     /// `switchyard_time_to_first_byte_seconds{target}`: until the response head, or a stream's first content.
     private let timeToFirstByte: Timer
+    /// `switchyard_upstream_in_flight{target}`: requests using the target now (streams until they end).
+    let inFlight: Gauge
 
     /// - Parameter label: the `target` label value (the target's name, or a shared value for untracked direct targets).
     public init(target: TargetRef, label: String? = nil, factory: any MetricsFactory) {
@@ -32,6 +34,7 @@ public struct TargetMetrics: Sendable {
         completionTokens = tokens("completion")
         cachedTokens = tokens("cached")
         cost = FloatingPointCounter(label: "switchyard_cost_usd_total", dimensions: [("target", targetLabel)], factory: factory)
+        inFlight = Gauge(label: "switchyard_upstream_in_flight", dimensions: [("target", targetLabel)], factory: factory)
         timeToFirstByte = Timer(
             label: "switchyard_time_to_first_byte_seconds", dimensions: [("target", targetLabel)], preferredDisplayUnit: .seconds, factory: factory)
     }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -34,7 +35,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             if let key, key.limits != nil || key.budget != nil, let state = gateway.keyState(for: key, in: snapshot.table) {
                 accounting.keyState = state
                 accounting.alert = gateway.alert
-                accounting.reservation = try Self.admit(key: key, state: state, route: route)
+                accounting.reservation = try Self.admit(key: key, state: state, route: route, gateway: gateway)
             }
             if chat.stream {
                 return try await stream(chat, route: route, snapshot: snapshot, requestID: requestID, logger: logger, accounting: accounting)
@@ -56,15 +57,17 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
 
     /// Checks the key's limits and budget before anything is sent, reserving the request's estimated cost
     /// at the most expensive price the route may reach (unpriced targets at the dearest known one).
-    static func admit(key: VirtualKeyConfig, state: KeyState, route: ResolvedRoute) throws(GatewayError) -> KeyState.Reservation {
+    static func admit(key: VirtualKeyConfig, state: KeyState, route: ResolvedRoute, gateway: Gateway) throws(GatewayError) -> KeyState.Reservation {
         let (input, output) = route.estimatedTokens
         let estimatedCost = route.prices.compactMap { $0?.estimate(inputTokens: input, outputTokens: output) }.max() ?? 0
         switch state.admit(limits: key.limits, budget: key.budget, estimatedTokens: input + output, estimatedCost: estimatedCost) {
         case .success(let reservation):
             return reservation
         case .failure(.rateLimited(let retryAfter, let headers, let what)):
+            gateway.rateLimitRejections.increment()
             throw .keyRateLimited(key: key.name, what: what, retryAfter: retryAfter, headers: headers)
         case .failure(.overBudget(let spent, let limit, let period)):
+            gateway.budgetRejections.increment()
             throw .overBudget(key: key.name, spent: spent, limit: limit, period: period.rawValue)
         }
     }

@@ -19,7 +19,7 @@ extension ChatHandler where Dialect == OpenAIDialect {
             if let key, key.limits != nil || key.budget != nil, let state = gateway.keyState(for: key, in: snapshot.table) {
                 accounting.keyState = state
                 accounting.alert = gateway.alert
-                accounting.reservation = try Self.admit(key: key, state: state, route: route)
+                accounting.reservation = try Self.admit(key: key, state: state, route: route, gateway: gateway)
             }
             let (response, report) = try await accounting.recordingFailure {
                 () async throws(ExecutionFailure) in try await snapshot.executor.embeddings(embeddings, route: route, table: snapshot.table, logger: logger)

@@ -46,6 +46,9 @@ struct LimitsAndBudgetsTests {
             let fourth = try await gateway.post("/v1/chat/completions", json: Self.hi, key: "limited-key")
             #expect(fourth.status == 429 && fourth.json?["error"]?["message"]?.stringValue?.contains("2 requests per minute") == true)
             #expect(claude.requestCount == 2)  // the refused ones never reached the provider
+            let metrics = try await gateway.send(.GET, "/metrics").body
+            #expect(metricSum(metrics, name: "switchyard_key_rejections_total", where: #"reason="rate_limit""#) == 2)
+            #expect(metrics.contains("switchyard_upstream_in_flight"))
         }
     }
 
@@ -65,6 +68,7 @@ struct LimitsAndBudgetsTests {
             let again = try await gateway.post("/v1/chat/completions", json: Self.hi, key: "thrifty-key")
             #expect(again.status == 429 && again.headers.first(name: "x-should-retry") == "false")
             #expect(claude.requestCount == 2)
+            #expect(metricSum(try await gateway.send(.GET, "/metrics").body, name: "switchyard_key_rejections_total", where: #"reason="budget""#) == 2)
         }
     }
 
