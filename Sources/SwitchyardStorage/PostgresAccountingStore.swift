@@ -7,7 +7,7 @@ public import SwitchyardCore
 /// for gateways that outgrow one file. Same schema and semantics as the SQLite store; versioned migrations in
 /// a `switchyard_meta` table, a newer database refused. The connection pool runs in a task of its own.
 public actor PostgresAccountingStore: AccountingStore, ManagedKeyStore {
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
     static let logger = Logger(label: "switchyard.storage.postgres")
 
     private let client: PostgresClient
@@ -82,6 +82,10 @@ public actor PostgresAccountingStore: AccountingStore, ManagedKeyStore {
                   created DOUBLE PRECISION NOT NULL)
                 """)
         }
+        if version < 3 {
+            try await run("ALTER TABLE requests ADD COLUMN IF NOT EXISTS request_body TEXT")
+            try await run("ALTER TABLE requests ADD COLUMN IF NOT EXISTS response_body TEXT")
+        }
         if version < Self.schemaVersion {
             try await run("DELETE FROM switchyard_meta")
             try await run("INSERT INTO switchyard_meta (version) VALUES (\(Self.schemaVersion))")
@@ -97,11 +101,12 @@ public actor PostgresAccountingStore: AccountingStore, ManagedKeyStore {
                 try await connection.query(
                     """
                     INSERT INTO requests (id, time, key_name, dialect, route, target, provider, status, latency_ms, ttfb_ms, prompt_tokens, completion_tokens,
-                      cached_tokens, cache_write_tokens, reasoning_tokens, cost, usage_estimated, stream, attempts)
+                      cached_tokens, cache_write_tokens, reasoning_tokens, cost, usage_estimated, stream, attempts, request_body, response_body)
                     VALUES (\(record.id), \(record.time.timeIntervalSince1970), \(record.keyName), \(record.dialect), \(record.route), \(record.target),
                       \(provider), \(record.status), \(record.latencyMilliseconds), \(record.timeToFirstByteMilliseconds), \(usage?.promptTokens),
                       \(usage?.completionTokens), \(usage?.cachedPromptTokens), \(usage?.cacheWritePromptTokens), \(usage?.reasoningTokens), \(record.cost),
-                      \(record.usageEstimated ? 1 : 0), \(record.stream ? 1 : 0), \(SQLiteAccountingStore.encode(record.attempts)))
+                      \(record.usageEstimated ? 1 : 0), \(record.stream ? 1 : 0), \(SQLiteAccountingStore.encode(record.attempts)), \(record.requestBody),
+                      \(record.responseBody))
                     ON CONFLICT (id) DO NOTHING
                     """, logger: Self.logger)
                 try await connection.query(
@@ -152,7 +157,8 @@ public actor PostgresAccountingStore: AccountingStore, ManagedKeyStore {
                 keyName: try row["key_name"].decode(String?.self), dialect: try row["dialect"].decode(String.self), route: try row["route"].decode(String?.self),
                 target: try row["target"].decode(String?.self), attempts: attempts, status: try int("status") ?? 0, latencyMilliseconds: try int("latency_ms") ?? 0,
                 timeToFirstByteMilliseconds: try int("ttfb_ms"), usage: usage, cost: try row["cost"].decode(Double?.self),
-                usageEstimated: try int("usage_estimated") == 1, stream: try int("stream") == 1)
+                usageEstimated: try int("usage_estimated") == 1, stream: try int("stream") == 1,
+                requestBody: try row["request_body"].decode(String?.self), responseBody: try row["response_body"].decode(String?.self))
         }
     }
 

@@ -6,7 +6,7 @@ public import SwitchyardCore
 /// used by one writer at a time (the store is an actor; it is never on a request's path).
 public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore {
     /// The schema version this build writes.
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
 
     private let connection: SQLiteConnection
     public nonisolated let location: String
@@ -75,6 +75,13 @@ public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore {
             try await run("PRAGMA user_version = 2")
             try await run("COMMIT")
         }
+        if version < 3 {
+            try await run("BEGIN")
+            try await run("ALTER TABLE requests ADD COLUMN request_body TEXT")
+            try await run("ALTER TABLE requests ADD COLUMN response_body TEXT")
+            try await run("PRAGMA user_version = 3")
+            try await run("COMMIT")
+        }
     }
 
     // MARK: managed keys
@@ -114,8 +121,9 @@ public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore {
                 try await run(
                     """
                     INSERT OR IGNORE INTO requests (id, time, key_name, dialect, route, target, provider, status, latency_ms, ttfb_ms,
-                      prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost, usage_estimated, stream, attempts)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost, usage_estimated, stream, attempts,
+                      request_body, response_body)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                     [
                         .text(record.id), .float(record.time.timeIntervalSince1970), optional(record.keyName), .text(record.dialect),
@@ -123,7 +131,7 @@ public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore {
                         .integer(record.latencyMilliseconds), optional(record.timeToFirstByteMilliseconds), optional(usage?.promptTokens),
                         optional(usage?.completionTokens), optional(usage?.cachedPromptTokens), optional(usage?.cacheWritePromptTokens),
                         optional(usage?.reasoningTokens), record.cost.map(SQLiteData.float) ?? .null, .integer(record.usageEstimated ? 1 : 0),
-                        .integer(record.stream ? 1 : 0), .text(Self.encode(record.attempts)),
+                        .integer(record.stream ? 1 : 0), .text(Self.encode(record.attempts)), optional(record.requestBody), optional(record.responseBody),
                     ])
                 try await run(
                     """
@@ -248,7 +256,8 @@ public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore {
             id: row.column("id")?.string ?? "", time: Date(timeIntervalSince1970: row.column("time")?.double ?? 0), keyName: row.column("key_name")?.string,
             dialect: row.column("dialect")?.string ?? "", route: row.column("route")?.string, target: row.column("target")?.string, attempts: attempts,
             status: int("status") ?? 0, latencyMilliseconds: int("latency_ms") ?? 0, timeToFirstByteMilliseconds: int("ttfb_ms"), usage: usage,
-            cost: row.column("cost")?.double, usageEstimated: int("usage_estimated") == 1, stream: int("stream") == 1)
+            cost: row.column("cost")?.double, usageEstimated: int("usage_estimated") == 1, stream: int("stream") == 1,
+            requestBody: row.column("request_body")?.string, responseBody: row.column("response_body")?.string)
     }
 }
 

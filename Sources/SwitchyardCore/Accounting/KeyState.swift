@@ -6,8 +6,9 @@ import Synchronization
 public final class KeyState: Sendable {
     public let name: String
 
+    /// A one-minute window that opens with the first request after the previous one closed.
     private struct Window {
-        var minute = -1
+        var start = -Double.infinity
         var requests = 0
         var tokens = 0
     }
@@ -50,10 +51,10 @@ public final class KeyState: Sendable {
     ) -> Result<Reservation, Refusal> {
         var headers: [(name: String, value: String)] = []
         if let limits {
-            let minute = Int(now.timeIntervalSince1970 / 60)
-            let retryAfter = Duration.seconds(max(1, 60 - Int(now.timeIntervalSince1970.truncatingRemainder(dividingBy: 60))))
+            let time = now.timeIntervalSince1970
             let outcome: Result<[(name: String, value: String)], Refusal> = window.withLock { window in
-                if window.minute != minute { window = Window(minute: minute) }
+                if time - window.start >= 60 || time < window.start { window = Window(start: time) }
+                let retryAfter = Duration.seconds(max(1, Int((window.start + 60 - time).rounded(.up))))
                 var headers: [(name: String, value: String)] = []
                 if let rpm = limits.requestsPerMinute {
                     headers += [("x-ratelimit-limit-requests", String(rpm)), ("x-ratelimit-remaining-requests", String(max(0, rpm - window.requests - 1)))]

@@ -39,11 +39,17 @@ public struct RequestRecord: Sendable, Hashable {
     /// Whether `usage` and `cost` were estimated from the text seen (a stream without reported usage).
     public var usageEstimated: Bool
     public var stream: Bool
+    /// The client's request body and the answer (a stream's text), only for routes with `log_bodies`.
+    public var requestBody: String?
+    public var responseBody: String?
 
     public init(
         id: String, time: Date, keyName: String?, dialect: String, route: String?, target: String?, attempts: [Attempt], status: Int,
-        latencyMilliseconds: Int, timeToFirstByteMilliseconds: Int?, usage: Usage?, cost: Double?, usageEstimated: Bool = false, stream: Bool
+        latencyMilliseconds: Int, timeToFirstByteMilliseconds: Int?, usage: Usage?, cost: Double?, usageEstimated: Bool = false, stream: Bool,
+        requestBody: String? = nil, responseBody: String? = nil
     ) {
+        self.requestBody = requestBody
+        self.responseBody = responseBody
         self.id = id
         self.time = time
         self.keyName = keyName

@@ -229,7 +229,7 @@ public enum ConfigLoader {
             }
             return RouteConfig(name: name, targets: [target])
         }
-        guard let members = node.mapping(allowed: ["strategy", "targets", "context_fallback", "max_tokens", "anthropic_betas", "drop_unsupported_fields"]) else { return nil }
+        guard let members = node.mapping(allowed: ["strategy", "targets", "context_fallback", "max_tokens", "anthropic_betas", "drop_unsupported_fields", "log_bodies"]) else { return nil }
         var route = RouteConfig(name: name, targets: [])
         for (key, value) in members {
             switch key {
@@ -245,6 +245,7 @@ public enum ConfigLoader {
             case "max_tokens": route.defaultMaxTokens = value.int(range: 1...10_000_000)
             case "anthropic_betas": route.allowedAnthropicBetas = value.stringList() ?? []
             case "drop_unsupported_fields": route.dropsUnsupportedFields = value.bool() ?? false
+            case "log_bodies": route.logsBodies = value.bool() ?? false
             default: break
             }
         }

@@ -162,6 +162,8 @@ public struct RouteConfig: Sendable {
     /// Whether fields only the client's own dialect knows are dropped for other vendors
     /// (`drop_unsupported_fields`) instead of refused with a 400.
     public var dropsUnsupportedFields = false
+    /// Whether the request log keeps this route's request and response bodies (`log_bodies`; off by default).
+    public var logsBodies = false
 
     public init(name: String, strategy: RoutingStrategy = .priority, targets: [TargetRef], contextFallback: String? = nil, defaultMaxTokens: Int? = nil) {
         self.name = name

@@ -44,6 +44,7 @@ public final class RouteTable: Sendable {
             resolved.prices = targets.map { config.priceBook.price(target: $0.name) }
             resolved.allowedAnthropicBetas = route.allowedAnthropicBetas
             resolved.dropsUnsupportedFields = route.dropsUnsupportedFields
+            resolved.logsBodies = route.logsBodies
             routes.append(resolved)
         }
         self.routes = routes
@@ -127,6 +128,8 @@ public struct ResolvedRoute: Sendable {
     public var allowedAnthropicBetas: [String]?
     /// Whether dialect-only fields are dropped for other vendors instead of refused.
     public var dropsUnsupportedFields = false
+    /// Whether the request log keeps the bodies of this route's requests and answers.
+    public var logsBodies = false
     /// Whether the client named a `provider/model` target directly rather than a configured route: then an
     /// unknown model is the client's mistake, not the target's.
     public var isDirect = false

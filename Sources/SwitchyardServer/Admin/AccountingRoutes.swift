@@ -78,6 +78,8 @@ struct AccountingRoutes: Sendable {
         } else {
             object["usage"] = .null
         }
+        if let body = record.requestBody { object["request_body"] = .string(body) }
+        if let body = record.responseBody { object["response_body"] = .string(body) }
         object["attempts"] = .array(
             record.attempts.map { attempt in
                 [

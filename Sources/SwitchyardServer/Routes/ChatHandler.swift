@@ -32,6 +32,10 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             var accounting = RequestAccounting(
                 log: gateway.requestLog, prices: snapshot.table.config.priceBook, requestID: requestID, keyName: key?.name, dialect: metrics.dialect,
                 route: route.name, stream: chat.stream, estimatedPromptTokens: route.estimatedTokens.input)
+            if route.logsBodies {
+                accounting.requestBody = String(buffer: body)
+                accounting.redactor = snapshot.executor.loop.redactor
+            }
             if let key, key.limits != nil || key.budget != nil, let state = gateway.keyState(for: key, in: snapshot.table) {
                 accounting.keyState = state
                 accounting.alert = gateway.alert
@@ -43,14 +47,16 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             let (response, report) = try await accounting.recordingFailure {
                 () async throws(ExecutionFailure) in try await snapshot.executor.complete(chat, route: route, table: snapshot.table, logger: logger)
             }
-            accounting.finish(status: 200, report: report, usage: response.usage, firstByteAt: .now, target: route.targets.first { $0.name == report.target })
+            let answer = response.passThroughBody ?? ByteBuffer(bytes: dialect.encodeResponse(response, for: chat).jsonBytes)
+            accounting.finish(
+                status: 200, report: report, usage: response.usage, firstByteAt: .now, target: route.targets.first { $0.name == report.target },
+                responseBody: accounting.requestBody == nil ? nil : String(buffer: answer))
             var fields = headers(requestID: requestID, report: report, contentType: "application/json")
             for (name, value) in accounting.reservation?.headers ?? [] { if let field = HTTPField.Name(name) { fields[field] = value } }
             if let cost = accounting.cost(of: response.usage, at: report.target) {
                 fields[.switchyardCost] = cost.usdDecimal  // absent when the price or the usage is unknown
             }
             // The vendor speaks the client's dialect: its answer goes back as sent, nothing lost in translation.
-            let answer = response.passThroughBody ?? ByteBuffer(bytes: dialect.encodeResponse(response, for: chat).jsonBytes)
             return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: answer))
         }
     }
@@ -143,7 +149,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
                 // A client that goes away makes the next write fail; leaving the loop releases the upstream
                 // body, and AsyncHTTPClient cancels the upstream request.
                 guard var events = events.takeReader() else { return try await writer.finish(nil) }
-                var tally = StreamTally()
+                var tally = StreamTally(text: accounting.requestBody == nil ? nil : "")
                 let outcome: Result<Void, any Error>
                 do {
                     try await Self.pump(&events, to: &writer, dialect: dialect, chat: chat, gateway: gateway, target: target, logger: logger, tally: &tally)
@@ -154,7 +160,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
                 // Whatever way the stream ended (done, failed, client gone), its entry is written with what was seen.
                 accounting.finish(
                     status: 200, report: report, usage: tally.usage, streamedCharacters: tally.characters, firstByteAt: firstByteAt,
-                    target: route.targets.first { $0.name == report.target })
+                    target: route.targets.first { $0.name == report.target }, responseBody: tally.text)
                 try outcome.get()
                 try await writer.finish(nil)
             })
@@ -276,11 +282,15 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
 struct StreamTally {
     var usage: Usage?
     var characters = 0
+    /// The answer's text, for routes that log bodies (cut at the log's limit).
+    var text: String?
 
     mutating func count(_ event: ChatEvent) {
         switch event {
         case .usage(let latest): usage = latest
-        case .textDelta(let text, _), .refusalDelta(let text, _), .reasoningDelta(let text, _): characters += text.utf8.count
+        case .textDelta(let delta, _), .refusalDelta(let delta, _), .reasoningDelta(let delta, _):
+            characters += delta.utf8.count
+            if text != nil, characters <= RequestAccounting.bodyLimit { text? += delta }
         case .toolCallArguments(_, let fragment, _): characters += fragment.utf8.count
         default: break
         }

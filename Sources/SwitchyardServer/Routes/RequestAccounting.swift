@@ -20,6 +20,19 @@ struct RequestAccounting: Sendable {
     var reservation: KeyState.Reservation? = nil
     /// Where a crossed budget alert share goes (the webhook).
     var alert: (@Sendable (JSONValue) -> Void)? = nil
+    /// The client's body, kept only for routes with `log_bodies` (and never when it holds a known secret).
+    var requestBody: String? = nil
+    var redactor: SecretRedactor? = nil
+
+    /// Bodies longer than this are cut in the log.
+    static let bodyLimit = 1 << 20
+
+    /// `text` as the log may keep it: cut to ``bodyLimit``, and not at all when it holds a secret.
+    func loggable(_ text: String?) -> String? {
+        guard let text else { return nil }
+        if redactor?.containsSecret(text.utf8) == true { return "[not kept: holds a secret]" }
+        return text.utf8.count <= Self.bodyLimit ? text : String(decoding: text.utf8.prefix(Self.bodyLimit), as: UTF8.self) + "…"
+    }
 
     /// The cost of `usage` at `target`'s price; nil when either is unknown.
     func cost(of usage: Usage?, at target: String?) -> Double? {
@@ -32,7 +45,7 @@ struct RequestAccounting: Sendable {
     /// - Parameter target: the answering target, whose counters get the usage and cost.
     func finish(
         status: Int, report: ExecutionReport?, usage reported: Usage?, streamedCharacters: Int? = nil, firstByteAt: ContinuousClock.Instant? = nil,
-        target: TargetState? = nil
+        target: TargetState? = nil, responseBody: String? = nil
     ) {
         var usage = reported
         var estimated = false
@@ -64,7 +77,8 @@ struct RequestAccounting: Sendable {
                 id: requestID, time: arrived, keyName: keyName, dialect: dialect, route: route, target: report?.target, attempts: attempts,
                 status: status, latencyMilliseconds: Self.milliseconds(.now - started),
                 timeToFirstByteMilliseconds: firstByteAt.map { Self.milliseconds($0 - started) }, usage: usage,
-                cost: cost, usageEstimated: estimated, stream: stream))
+                cost: cost, usageEstimated: estimated, stream: stream, requestBody: loggable(requestBody),
+                responseBody: requestBody == nil ? nil : loggable(responseBody)))
     }
 
     /// Runs `work`; when no target answered, writes the entry with what was tried before passing the failure on.

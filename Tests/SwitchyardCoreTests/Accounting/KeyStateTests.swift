@@ -30,9 +30,10 @@ import Testing
                 Issue.record("refusal expected")
                 return
             }
-            #expect(retryAfter == .seconds(30))
+            #expect(retryAfter == .seconds(60))  // the window opened with the first request, just now
         }
-        #expect((try? state.admit(limits: limits, budget: nil, estimatedTokens: 10, estimatedCost: 0, now: now.addingTimeInterval(30)).get()) != nil)
+        #expect((try? state.admit(limits: limits, budget: nil, estimatedTokens: 10, estimatedCost: 0, now: now.addingTimeInterval(59)).get()) == nil)
+        #expect((try? state.admit(limits: limits, budget: nil, estimatedTokens: 10, estimatedCost: 0, now: now.addingTimeInterval(60)).get()) != nil)
     }
 
     @Test func tokensPerMinuteCountWhatWasUsed() throws {

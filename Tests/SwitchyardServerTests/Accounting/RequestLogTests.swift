@@ -27,6 +27,7 @@ struct RequestLogTests {
           claude: claude/claude-sonnet-4-5
           resilient: {targets: [oai/gpt-4o, claude/claude-sonnet-4-5]}
           quiet: quiet/llama
+          audited: {targets: [claude/claude-sonnet-4-5], log_bodies: true}
         routing: {attempts: 3, backoff: {base: 1ms, max: 2ms}}
         keys:
           - {name: web, key: test-key}
@@ -82,6 +83,24 @@ struct RequestLogTests {
             #expect(try await gateway.send(.GET, "/admin/requests").status == 401)
         }
         await remove()
+    }
+
+    /// Bodies are kept only for a route that opts in, streamed answers as their text.
+    @Test func bodiesAreLoggedOnlyWhereARouteOptsIn() async throws {
+        let claude = SimulatedVendor(name: "claude", format: .anthropic, defaultReply: SimulatedReply(text: "Paris is rainy."))
+        try await LiveGateway.run(vendors: [claude, SimulatedVendor(name: "oai", format: .openai)], config: Self.config()) { gateway in
+            _ = try await gateway.post("/v1/chat/completions", json: ["model": "audited", "messages": [["role": "user", "content": "Weather in Paris?"]]])
+            let (_, reader) = try await gateway.openStream("/v1/chat/completions", json: ["model": "audited", "stream": true, "messages": [["role": "user", "content": "Again?"]]])
+            _ = try await reader.all()
+            _ = try await gateway.post("/v1/chat/completions", json: ["model": "claude", "messages": [["role": "user", "content": "Not kept"]]])
+            await gateway.gateway.requestLog?.waitUntilRecorded(3)
+            let entries = try #require(try await gateway.send(.GET, "/admin/requests", headers: Self.admin).json?["requests"]?.arrayValue)
+            #expect(entries[0]["route"] == "claude" && entries[0]["request_body"] == nil && entries[0]["response_body"] == nil)
+            #expect(entries[1]["stream"] == true && entries[1]["response_body"] == "Paris is rainy.")
+            #expect(entries[1]["request_body"]?.stringValue?.contains("Again?") == true)
+            #expect(entries[2]["request_body"]?.stringValue?.contains("Weather in Paris?") == true)
+            #expect(entries[2]["response_body"]?.stringValue?.contains("Paris is rainy.") == true)
+        }
     }
 
     @Test func requestsNoTargetAnsweredAreLoggedWithWhatWasTried() async throws {
