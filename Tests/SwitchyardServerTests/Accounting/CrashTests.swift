@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import Logging
+import ServiceLifecycle
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -35,7 +37,10 @@ struct CrashTests {
         let vendor = SimulatedVendor(name: "oai", format: .openai, defaultReply: SimulatedReply(text: "ok"), retainedRequests: 100)
         try await withThrowingTaskGroup(of: Void.self) { group in
             let (ports, sink) = AsyncStream.makeStream(of: Int.self)
-            group.addTask { try await SimulatorServer.makeApplication(vendor: vendor) { sink.yield($0) }.runService() }
+            // The vendor stops gracefully at the end: it may still be accepting connections the killed gateway opened.
+            let simulator = ServiceGroup(
+                configuration: .init(services: [SimulatorServer.makeApplication(vendor: vendor) { sink.yield($0) }], logger: Logger(label: "test.simulator")))
+            group.addTask { try await simulator.run() }
             var iterator = ports.makeAsyncIterator()
             let vendorPort = try #require(await iterator.next())
             let directory = NSTemporaryDirectory() + "switchyard-crash-\(UUID().uuidString)"
@@ -108,7 +113,8 @@ struct CrashTests {
             await store.close()
             #expect(acknowledged.count == 60)
             #expect(logged.isSuperset(of: acknowledged))
-            group.cancelAll()
+            await simulator.triggerGracefulShutdown()
+            try await group.waitForAll()
         }
     }
 }
