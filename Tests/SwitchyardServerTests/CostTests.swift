@@ -48,6 +48,8 @@ struct CostTests {
             #expect(metricSum(metrics, name: "switchyard_tokens_total", where: "completion") == 503)
             #expect(abs(metricSum(metrics, name: "switchyard_cost_usd_total", where: target) - 0.01767) < 1e-9)
             #expect(metrics.contains("switchyard_time_to_first_byte_seconds"))
+            #expect(abs(metricSum(metrics, name: "switchyard_route_cost_usd_total", where: #"route="claude""#) - 0.01767) < 1e-9)
+            #expect(metricSum(metrics, name: "switchyard_route_tokens_total", where: "completion") == 503)
 
             // The config's price wins over the catalog: prompt and completion as the simulator reports them.
             let mini = try await gateway.post("/v1/chat/completions", json: ["model": "mini", "messages": [["role": "user", "content": "hi"]]])

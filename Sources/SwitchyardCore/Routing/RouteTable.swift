@@ -42,6 +42,7 @@ public final class RouteTable: Sendable {
                 name: route.name, strategy: route.strategy, targets: targets, weights: weights,
                 contextFallback: route.contextFallback, defaultMaxTokens: route.defaultMaxTokens)
             resolved.prices = targets.map { config.priceBook.price(target: $0.name) }
+            resolved.metrics = RouteMetrics(route: route.name, factory: metrics)
             resolved.allowedAnthropicBetas = route.allowedAnthropicBetas
             resolved.dropsUnsupportedFields = route.dropsUnsupportedFields
             resolved.logsBodies = route.logsBodies
@@ -133,6 +134,8 @@ public struct ResolvedRoute: Sendable {
     /// Whether the client named a `provider/model` target directly rather than a configured route: then an
     /// unknown model is the client's mistake, not the target's.
     public var isDirect = false
+    /// The route's token and cost counters (configured routes only; direct targets count per target).
+    public var metrics: RouteMetrics?
     /// Prices parallel to `targets` (`nil`: unknown), for the cost strategy.
     public var prices: [ModelPrice?] = []
     /// The request's estimated size, set by ``prepare(_:)``: prompt tokens from its text, output tokens from its cap.

@@ -55,6 +55,29 @@ public struct TargetMetrics: Sendable {
     }
 }
 
+/// Token and cost counters of one configured route, created once with the route table:
+/// `switchyard_route_tokens_total{route, kind}` and `switchyard_route_cost_usd_total{route}`.
+public final class RouteMetrics: Sendable {
+    private let promptTokens: Counter
+    private let completionTokens: Counter
+    private let cost: FloatingPointCounter
+
+    public init(route: String, factory: any MetricsFactory) {
+        let label = MetricLabel.sanitize(route)
+        promptTokens = Counter(label: "switchyard_route_tokens_total", dimensions: [("route", label), ("kind", "prompt")], factory: factory)
+        completionTokens = Counter(label: "switchyard_route_tokens_total", dimensions: [("route", label), ("kind", "completion")], factory: factory)
+        cost = FloatingPointCounter(label: "switchyard_route_cost_usd_total", dimensions: [("route", label)], factory: factory)
+    }
+
+    public func count(usage: Usage?, cost amount: Double?) {
+        if let usage {
+            promptTokens.increment(by: Int64(max(0, usage.promptTokens)))
+            completionTokens.increment(by: Int64(max(0, usage.completionTokens)))
+        }
+        if let amount, amount.isFinite, amount > 0 { cost.increment(by: amount) }
+    }
+}
+
 /// Counts rare routing events (breaker transitions, credential state changes); counters are looked up
 /// per event, which is fine at their rate.
 public struct RoutingEventMetrics: Sendable {

@@ -32,6 +32,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             var accounting = RequestAccounting(
                 log: gateway.requestLog, prices: snapshot.table.config.priceBook, requestID: requestID, keyName: key?.name, dialect: metrics.dialect,
                 route: route.name, stream: chat.stream, estimatedPromptTokens: route.estimatedTokens.input)
+            accounting.routeMetrics = route.metrics
             if route.logsBodies {
                 accounting.requestBody = String(buffer: body)
                 accounting.redactor = snapshot.executor.loop.redactor

@@ -15,6 +15,7 @@ extension ChatHandler where Dialect == OpenAIDialect {
             var accounting = RequestAccounting(
                 log: gateway.requestLog, prices: snapshot.table.config.priceBook, requestID: requestID, keyName: key?.name, dialect: metrics.dialect,
                 route: route.name, stream: false, estimatedPromptTokens: route.estimatedTokens.input)
+            accounting.routeMetrics = route.metrics
             // Embeddings go through the same limits and budget as chat.
             if let key, key.limits != nil || key.budget != nil, let state = gateway.keyState(for: key, in: snapshot.table) {
                 accounting.keyState = state

@@ -15,6 +15,8 @@ struct RequestAccounting: Sendable {
     let stream: Bool
     /// The request's estimated prompt size, for a stream that ends without reported usage.
     let estimatedPromptTokens: Int
+    /// The route's counters, when it is a configured route.
+    var routeMetrics: RouteMetrics? = nil
     /// The key's claim on its limits and budget, settled when the request ends.
     var keyState: KeyState? = nil
     var reservation: KeyState.Reservation? = nil
@@ -66,6 +68,7 @@ struct RequestAccounting: Sendable {
             }
         }
         target?.metrics.count(usage: usage, cost: cost, timeToFirstByte: firstByteAt.map { $0 - started })
+        routeMetrics?.count(usage: usage, cost: cost)
         guard let log else { return }
         let attempts = (report?.attempts ?? []).map { attempt in
             RequestRecord.Attempt(
