@@ -32,3 +32,28 @@ extension ManagedKey {
             name: name, digest: digest, models: modelList, limits: keyLimits, budget: keyBudget, disabled: disabled, created: Date(timeIntervalSince1970: created))
     }
 }
+
+/// How request-log fields are kept in a row, the same in every store.
+extension UsageQuery.Grouping {
+    /// The `daily_usage` column this grouping totals by.
+    var column: String {
+        switch self {
+        case .key: "key_name"
+        case .route: "route"
+        case .target: "target"
+        case .provider: "provider"
+        case .day: "day"
+        }
+    }
+}
+
+extension RequestRecord.Attempt {
+    /// The attempts of one entry from their JSON text.
+    static func decodeList(_ text: String) -> [RequestRecord.Attempt] {
+        ((try? JSONParser.parse(text))?.arrayValue ?? []).map { item in
+            RequestRecord.Attempt(
+                target: item["target"]?.stringValue ?? "", credentialIndex: item["credential_index"]?.intValue ?? 0,
+                failureKind: item["failure_kind"]?.stringValue, status: item["status"]?.intValue, latencyMilliseconds: item["latency_ms"]?.intValue)
+        }
+    }
+}

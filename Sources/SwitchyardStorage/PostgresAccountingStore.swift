@@ -142,11 +142,7 @@ public actor PostgresAccountingStore: AccountingStore, ManagedKeyStore {
         let rows = try await run(PostgresQuery(unsafeSQL: "SELECT * FROM requests \(filter) ORDER BY time DESC, id DESC LIMIT \(query.limit)", binds: binds))
         return try rows.map { row in
             func int(_ name: String) throws -> Int? { try row[name].decode(Int?.self) }
-            let attempts = ((try? JSONParser.parse(try row["attempts"].decode(String.self)))?.arrayValue ?? []).map { item in
-                RequestRecord.Attempt(
-                    target: item["target"]?.stringValue ?? "", credentialIndex: item["credential_index"]?.intValue ?? 0,
-                    failureKind: item["failure_kind"]?.stringValue, status: item["status"]?.intValue, latencyMilliseconds: item["latency_ms"]?.intValue)
-            }
+            let attempts = RequestRecord.Attempt.decodeList(try row["attempts"].decode(String.self))
             let usage = try int("prompt_tokens").map { prompt in
                 Usage(
                     promptTokens: prompt, completionTokens: try int("completion_tokens") ?? 0, cachedPromptTokens: try int("cached_tokens") ?? 0,
@@ -163,14 +159,7 @@ public actor PostgresAccountingStore: AccountingStore, ManagedKeyStore {
     }
 
     public func usage(_ query: UsageQuery) async throws -> [UsageRow] {
-        let column: String
-        switch query.groupBy {
-        case .key: column = "key_name"
-        case .route: column = "route"
-        case .target: column = "target"
-        case .provider: column = "provider"
-        case .day: column = "day"
-        }
+        let column = query.groupBy.column
         var binds = PostgresBindings()
         binds.append(SQLiteAccountingStore.day(query.since))
         binds.append(SQLiteAccountingStore.day(query.until))

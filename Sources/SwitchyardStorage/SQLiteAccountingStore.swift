@@ -171,14 +171,7 @@ public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore {
     }
 
     public func usage(_ query: UsageQuery) async throws -> [UsageRow] {
-        let column: String
-        switch query.groupBy {
-        case .key: column = "key_name"
-        case .route: column = "route"
-        case .target: column = "target"
-        case .provider: column = "provider"
-        case .day: column = "day"
-        }
+        let column = query.groupBy.column
         let rows = try await run(
             """
             SELECT \(column) AS grouping, SUM(requests) AS requests, SUM(errors) AS errors, SUM(prompt_tokens) AS prompt_tokens,
@@ -242,11 +235,7 @@ public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore {
 
     static func record(_ row: SQLiteRow) -> RequestRecord {
         func int(_ name: String) -> Int? { row.column(name)?.integer }
-        let attempts = ((try? JSONParser.parse(row.column("attempts")?.string ?? "[]"))?.arrayValue ?? []).map { item in
-            RequestRecord.Attempt(
-                target: item["target"]?.stringValue ?? "", credentialIndex: item["credential_index"]?.intValue ?? 0,
-                failureKind: item["failure_kind"]?.stringValue, status: item["status"]?.intValue, latencyMilliseconds: item["latency_ms"]?.intValue)
-        }
+        let attempts = RequestRecord.Attempt.decodeList(row.column("attempts")?.string ?? "[]")
         let usage = int("prompt_tokens").map { prompt in
             Usage(
                 promptTokens: prompt, completionTokens: int("completion_tokens") ?? 0, cachedPromptTokens: int("cached_tokens") ?? 0,
