@@ -30,6 +30,12 @@ public func buildApplication(
     router.post("/v1/embeddings") { request, context in await openAI.handleEmbeddings(request, context: context) }
     router.get("/v1/models") { request, context in await openAI.handleModels(request, context: context) }
     router.post("/v1/messages") { request, context in await anthropic.handle(request, context: context) }
+    let responses = ChatHandler(
+        gateway: gateway, dialect: ResponsesDialect(store: gateway.responses, logger: gateway.logger), name: "responses", connections: connections)
+    router.post("/v1/responses") { request, context in await responses.handle(request, context: context) }
+    router.get("/v1/responses/:id") { request, context in await responses.handleRetrieve(request, context: context) }
+    router.get("/v1/responses/:id/input_items") { request, context in await responses.handleInputItems(request, context: context) }
+    router.delete("/v1/responses/:id") { request, context in await responses.handleDelete(request, context: context) }
     router.get("/health/live") { _, _ in Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#))) }
     router.get("/health/ready") { _, _ in
         // From the first moment of a shutdown, load balancers must stop sending.
@@ -55,7 +61,9 @@ public func buildApplication(
     AccountingRoutes(gateway: gateway).register(on: router)
     KeysRoutes(gateway: gateway).register(on: router)
     // Any other method on an API path is a 405 naming the allowed one, not a 404.
-    for (path, allowed) in [("/v1/chat/completions", HTTPRequest.Method.post), ("/v1/embeddings", .post), ("/v1/messages", .post), ("/v1/models", .get)] {
+    for (path, allowed) in [
+        ("/v1/chat/completions", HTTPRequest.Method.post), ("/v1/embeddings", .post), ("/v1/messages", .post), ("/v1/models", .get), ("/v1/responses", .post),
+    ] {
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] where method != allowed {
             router.on(RouterPath(path), method: method) { request, _ -> Response in
                 let error = GatewayError(code: .invalidRequest, status: 405, message: "Method \(request.method) is not allowed on \(path); use \(allowed).")

@@ -20,6 +20,8 @@ public final class Gateway: Sendable {
     public let drain = DrainState()
     /// Where each request's record goes (nil: the gateway keeps no log).
     public let requestLog: RequestLog?
+    /// Responses API conversation state: in the storage when there is one, else in memory.
+    public let responses: any ResponseStore
     /// Sends an operator alert through the webhook, when one is configured.
     let alert: @Sendable (JSONValue) -> Void
     /// `switchyard_key_rejections_total{reason}`: requests refused for a key's budget or rate limit.
@@ -32,6 +34,7 @@ public final class Gateway: Sendable {
         alert: @escaping @Sendable (JSONValue) -> Void = { _ in }
     ) {
         self.requestLog = requestLog
+        self.responses = (requestLog?.store as? any ResponseStore) ?? InMemoryResponseStore()
         self.alert = alert
         self.budgetRejections = CoreMetrics.Counter(label: "switchyard_key_rejections_total", dimensions: [("reason", "budget")], factory: metrics)
         self.rateLimitRejections = CoreMetrics.Counter(label: "switchyard_key_rejections_total", dimensions: [("reason", "rate_limit")], factory: metrics)

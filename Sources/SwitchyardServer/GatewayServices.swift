@@ -119,7 +119,9 @@ struct RequestLogService: Service {
                 await log.flush()
                 if ContinuousClock.now - lastPrune >= .seconds(3600) {
                     lastPrune = .now
-                    try? await log.store.prune(before: Date().addingTimeInterval(-retention.seconds))
+                    let horizon = Date().addingTimeInterval(-retention.seconds)
+                    try? await log.store.prune(before: horizon)
+                    try? await (log.store as? any ResponseStore)?.pruneResponses(before: horizon)
                 }
                 try? await Task.sleep(for: Self.flushInterval)
             }

@@ -69,8 +69,16 @@ public enum SimulatorServer {
         // For scripts that drive the gateway with the official SDKs: queue an exact answer, read what was sent.
         router.post("/simulator/enqueue") { request, _ in
             let body = try? JSONParser.parse(String(buffer: try await request.body.collect(upTo: 16 << 20)))
+            // `{"reply": {"text", "tool_calls": [{"name", "arguments"}], "reasoning"}}`: an answer in this vendor's own format, streamed or not.
+            if let reply = body?["reply"] {
+                let calls = (reply["tool_calls"]?.arrayValue ?? []).map { call in
+                    (name: call["name"]?.stringValue ?? "tool", arguments: call["arguments"]?.stringValue ?? "{}")
+                }
+                vendor.enqueue(.reply(SimulatedReply(text: reply["text"]?.stringValue ?? "", toolCalls: calls, reasoning: reply["reasoning"]?.stringValue)))
+                return jsonResponse(["queued": true])
+            }
             guard let text = body?["body"]?.stringValue else {
-                return jsonResponse(["error": "expected {\"status\":200,\"content_type\":\"…\",\"body\":\"…\"}"], status: .badRequest)
+                return jsonResponse(["error": "expected {\"status\":200,\"content_type\":\"…\",\"body\":\"…\"} or {\"reply\":{…}}"], status: .badRequest)
             }
             vendor.enqueue(
                 .verbatim(status: body?["status"]?.intValue ?? 200, contentType: body?["content_type"]?.stringValue ?? "application/json", body: text))

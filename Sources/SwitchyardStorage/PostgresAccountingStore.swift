@@ -6,8 +6,8 @@ public import SwitchyardCore
 /// The request log and managed keys in PostgreSQL (`storage: postgres://user:password@host:port/database`),
 /// for gateways that outgrow one file. Same schema and semantics as the SQLite store; versioned migrations in
 /// a `switchyard_meta` table, a newer database refused. The connection pool runs in a task of its own.
-public actor PostgresAccountingStore: AccountingStore, ManagedKeyStore {
-    public static let schemaVersion = 3
+public actor PostgresAccountingStore: AccountingStore, ManagedKeyStore, ResponseStore {
+    public static let schemaVersion = 4
     static let logger = Logger(label: "switchyard.storage.postgres")
 
     private let client: PostgresClient
@@ -85,6 +85,11 @@ public actor PostgresAccountingStore: AccountingStore, ManagedKeyStore {
         if version < 3 {
             try await run("ALTER TABLE requests ADD COLUMN IF NOT EXISTS request_body TEXT")
             try await run("ALTER TABLE requests ADD COLUMN IF NOT EXISTS response_body TEXT")
+        }
+        if version < 4 {
+            try await run(
+                "CREATE TABLE IF NOT EXISTS responses (id TEXT PRIMARY KEY, key_name TEXT, created DOUBLE PRECISION NOT NULL, response TEXT NOT NULL, input_items TEXT NOT NULL)")
+            try await run("CREATE INDEX IF NOT EXISTS responses_created ON responses(created)")
         }
         if version < Self.schemaVersion {
             try await run("DELETE FROM switchyard_meta")
@@ -220,5 +225,32 @@ public actor PostgresAccountingStore: AccountingStore, ManagedKeyStore {
 
     public func deleteKey(named name: String) async throws {
         try await run("DELETE FROM managed_keys WHERE name = \(name)")
+    }
+
+    // MARK: conversation state
+
+    public func saveResponse(_ response: StoredResponse) async throws {
+        try await run(
+            """
+            INSERT INTO responses (id, key_name, created, response, input_items)
+            VALUES (\(response.id), \(response.keyName), \(response.created.timeIntervalSince1970), \(response.response), \(response.inputItems))
+            ON CONFLICT (id) DO UPDATE SET key_name = excluded.key_name, created = excluded.created, response = excluded.response, input_items = excluded.input_items
+            """)
+    }
+
+    public func loadResponse(id: String) async throws -> StoredResponse? {
+        try await run("SELECT * FROM responses WHERE id = \(id)").first.map { row in
+            StoredResponse(
+                id: id, keyName: try row["key_name"].decode(String?.self), created: Date(timeIntervalSince1970: try row["created"].decode(Double.self)),
+                response: try row["response"].decode(String.self), inputItems: try row["input_items"].decode(String.self))
+        }
+    }
+
+    public func deleteResponse(id: String) async throws -> Bool {
+        !(try await run("DELETE FROM responses WHERE id = \(id) RETURNING id").isEmpty)
+    }
+
+    public func pruneResponses(before date: Date) async throws {
+        try await run("DELETE FROM responses WHERE created < \(date.timeIntervalSince1970)")
     }
 }

@@ -4,9 +4,9 @@ public import SwitchyardCore
 
 /// The request log in SQLite (the embedded default): WAL mode, created and migrated on open, one connection
 /// used by one writer at a time (the store is an actor; it is never on a request's path).
-public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore {
+public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore, ResponseStore {
     /// The schema version this build writes.
-    public static let schemaVersion = 3
+    public static let schemaVersion = 4
 
     private let connection: SQLiteConnection
     public nonisolated let location: String
@@ -80,6 +80,14 @@ public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore {
             try await run("ALTER TABLE requests ADD COLUMN request_body TEXT")
             try await run("ALTER TABLE requests ADD COLUMN response_body TEXT")
             try await run("PRAGMA user_version = 3")
+            try await run("COMMIT")
+        }
+        if version < 4 {
+            try await run("BEGIN")
+            try await run(
+                "CREATE TABLE IF NOT EXISTS responses (id TEXT PRIMARY KEY, key_name TEXT, created REAL NOT NULL, response TEXT NOT NULL, input_items TEXT NOT NULL)")
+            try await run("CREATE INDEX IF NOT EXISTS responses_created ON responses(created)")
+            try await run("PRAGMA user_version = 4")
             try await run("COMMIT")
         }
     }
@@ -194,6 +202,32 @@ public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore {
 
     public func prune(before date: Date) async throws {
         try await run("DELETE FROM requests WHERE time < ?", [.float(date.timeIntervalSince1970)])
+    }
+
+    // MARK: conversation state
+
+    public func saveResponse(_ response: StoredResponse) async throws {
+        try await run(
+            "INSERT OR REPLACE INTO responses (id, key_name, created, response, input_items) VALUES (?, ?, ?, ?, ?)",
+            [.text(response.id), optional(response.keyName), .float(response.created.timeIntervalSince1970), .text(response.response), .text(response.inputItems)])
+    }
+
+    public func loadResponse(id: String) async throws -> StoredResponse? {
+        try await run("SELECT * FROM responses WHERE id = ?", [.text(id)]).first.map { row in
+            StoredResponse(
+                id: id, keyName: row.column("key_name")?.string, created: Date(timeIntervalSince1970: row.column("created")?.double ?? 0),
+                response: row.column("response")?.string ?? "{}", inputItems: row.column("input_items")?.string ?? "[]")
+        }
+    }
+
+    public func deleteResponse(id: String) async throws -> Bool {
+        let existed = try await run("SELECT 1 AS present FROM responses WHERE id = ?", [.text(id)]).first != nil
+        try await run("DELETE FROM responses WHERE id = ?", [.text(id)])
+        return existed
+    }
+
+    public func pruneResponses(before date: Date) async throws {
+        try await run("DELETE FROM responses WHERE created < ?", [.float(date.timeIntervalSince1970)])
     }
 
     public func isReachable() async -> Bool {

@@ -119,7 +119,11 @@ public struct ChatExecutor: Sendable {
     /// Encodes, authenticates and sends; a non-success head becomes a classified failure.
     private func send(_ request: ChatRequest, context: AttemptContext) async throws(UpstreamFailure) -> UpstreamResponse {
         let adapter = context.target.provider.adapter
-        if !request.dialectOnlyFields.isEmpty, request.passThrough?.dialect != adapter.nativeDialect(model: context.target.ref.model) {
+        // Fields only the client's own dialect carries reach a target only when it speaks that dialect natively
+        // (a request without pass-through, like the Responses API's, has no such target).
+        if !request.dialectOnlyFields.isEmpty,
+            request.passThrough == nil || request.passThrough?.dialect != adapter.nativeDialect(model: context.target.ref.model)
+        {
             throw .unsupported(
                 "\(request.dialectOnlyFields.listed(upTo: 5)) cannot be sent to \(context.target.name) (provider type \(adapter.descriptor.type)).")
         }

@@ -4,21 +4,28 @@ import SwitchyardCore
 /// One dialect, one conformance; the chat handler is shared.
 protocol ClientDialect: Sendable {
     associatedtype StreamEncoder: DialectStreamEncoder
+    /// What a dialect keeps from reading a request to writing its answer (the Responses API: the answer's
+    /// id, the echoed fields and the conversation).
+    associatedtype Context: Sendable = Void
 
-    /// Reads a chat request body.
-    func decodeChat(_ body: JSONValue, headers: [(name: String, value: String)]) throws(GatewayError) -> ChatRequest
+    /// Reads a chat request body (a dialect with conversation state may look it up for `key`).
+    func decodeChat(_ body: JSONValue, headers: [(name: String, value: String)], key: VirtualKeyConfig?) async throws(GatewayError) -> (ChatRequest, Context)
     /// Writes a complete answer.
-    func encodeResponse(_ response: ChatResponse, for request: ChatRequest) -> JSONValue
+    func encodeResponse(_ response: ChatResponse, for request: ChatRequest, context: Context) -> JSONValue
     /// A fresh encoder for one streamed answer.
-    func makeStreamEncoder(for request: ChatRequest) -> StreamEncoder
+    func makeStreamEncoder(for request: ChatRequest, context: Context) -> StreamEncoder
     /// Writes an error body.
     func encodeError(_ error: GatewayError) -> JSONValue
     /// The HTTP status of an error, as this dialect's SDKs expect it with the error's type.
     func status(for error: GatewayError) -> Int
+    /// Hears of a finished answer (complete, or a stream's assembled one) before its last bytes leave, so
+    /// that state the dialect keeps is in place when the client sees the end.
+    func answered(_ answer: JSONValue, context: Context) async
 }
 
 extension ClientDialect {
     func status(for error: GatewayError) -> Int { error.status }
+    func answered(_ answer: JSONValue, context: Context) async {}
 }
 
 /// Writes one streamed answer in a dialect's SSE form.
@@ -28,19 +35,25 @@ protocol DialectStreamEncoder: Sendable {
     mutating func encodeEnd(into output: inout [UInt8])
     /// The last event of a stream that failed after it started.
     mutating func encodeError(_ error: GatewayError, into output: inout [UInt8])
+    /// The whole answer once ``encodeEnd(into:)`` wrote it, for dialects that keep answers.
+    var answer: JSONValue? { get }
+}
+
+extension DialectStreamEncoder {
+    var answer: JSONValue? { nil }
 }
 
 /// The OpenAI Chat Completions dialect.
 struct OpenAIDialect: ClientDialect {
-    func decodeChat(_ body: JSONValue, headers: [(name: String, value: String)]) throws(GatewayError) -> ChatRequest {
-        try OpenAIRequestDecoder.decodeChat(body, headers: headers)
+    func decodeChat(_ body: JSONValue, headers: [(name: String, value: String)], key: VirtualKeyConfig?) throws(GatewayError) -> (ChatRequest, Void) {
+        (try OpenAIRequestDecoder.decodeChat(body, headers: headers), ())
     }
 
-    func encodeResponse(_ response: ChatResponse, for request: ChatRequest) -> JSONValue {
+    func encodeResponse(_ response: ChatResponse, for request: ChatRequest, context: Void) -> JSONValue {
         OpenAIResponseEncoder.encode(response)
     }
 
-    func makeStreamEncoder(for request: ChatRequest) -> OpenAIStreamEncoder {
+    func makeStreamEncoder(for request: ChatRequest, context: Void) -> OpenAIStreamEncoder {
         OpenAIStreamEncoder(includeUsage: request.includeUsage, created: currentUnixTime())
     }
 

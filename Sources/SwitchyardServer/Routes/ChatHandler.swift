@@ -23,7 +23,8 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     func handle(_ request: Request, context: GatewayRequestContext) async -> Response {
         await respond(to: request, context: context) { key, snapshot, requestID, logger in
             let body = try await readBody(request, limit: snapshot.config.maxBodyBytes)
-            var chat = try dialect.decodeChat(try parseRequestObject(body.readableBytesView), headers: forwardableHeaders(request))
+            var (chat, dialectContext) = try await dialect.decodeChat(
+                try parseRequestObject(body.readableBytesView), headers: forwardableHeaders(request), key: key)
             chat.messages.resolveToolResultNames()
             var route = try snapshot.table.resolve(model: chat.model, key: key)
             route.prepare(&chat)
@@ -43,12 +44,20 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
                 accounting.reservation = try Self.admit(key: key, state: state, route: route, gateway: gateway)
             }
             if chat.stream {
-                return try await stream(chat, route: route, snapshot: snapshot, requestID: requestID, logger: logger, accounting: accounting)
+                return try await stream(
+                    chat, context: dialectContext, route: route, snapshot: snapshot, requestID: requestID, logger: logger, accounting: accounting)
             }
             let (response, report) = try await accounting.recordingFailure {
                 () async throws(ExecutionFailure) in try await snapshot.executor.complete(chat, route: route, table: snapshot.table, logger: logger)
             }
-            let answer = response.passThroughBody ?? ByteBuffer(bytes: dialect.encodeResponse(response, for: chat).jsonBytes)
+            let answer: ByteBuffer
+            if let passThroughBody = response.passThroughBody {
+                answer = passThroughBody
+            } else {
+                let json = dialect.encodeResponse(response, for: chat, context: dialectContext)
+                await dialect.answered(json, context: dialectContext)
+                answer = ByteBuffer(bytes: json.jsonBytes)
+            }
             accounting.finish(
                 status: 200, report: report, usage: response.usage, firstByteAt: .now, target: route.targets.first { $0.name == report.target },
                 responseBody: accounting.requestBody == nil ? nil : String(buffer: answer))
@@ -132,7 +141,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     }
 
     private func stream(
-        _ chat: ChatRequest, route: ResolvedRoute, snapshot: GatewaySnapshot, requestID: String, logger: Logger, accounting: RequestAccounting
+        _ chat: ChatRequest, context dialectContext: Dialect.Context, route: ResolvedRoute, snapshot: GatewaySnapshot, requestID: String, logger: Logger, accounting: RequestAccounting
     ) async throws -> Response {
         let (events, report) = try await accounting.recordingFailure {
             () async throws(ExecutionFailure) in try await snapshot.executor.openStream(chat, route: route, table: snapshot.table, logger: logger)
@@ -153,7 +162,9 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
                 var tally = StreamTally(text: accounting.requestBody == nil ? nil : "")
                 let outcome: Result<Void, any Error>
                 do {
-                    try await Self.pump(&events, to: &writer, dialect: dialect, chat: chat, gateway: gateway, target: target, logger: logger, tally: &tally)
+                    try await Self.pump(
+                        &events, to: &writer, dialect: dialect, chat: chat, context: dialectContext, gateway: gateway, target: target, logger: logger,
+                        tally: &tally)
                     outcome = .success(())
                 } catch {
                     outcome = .failure(error)
@@ -169,10 +180,10 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
 
     /// Writes one stream to the client: re-encoded in its dialect, or forwarded as the vendor sent it.
     private static func pump(
-        _ events: inout ChatEventReader, to writer: inout some ResponseBodyWriter, dialect: Dialect, chat: ChatRequest, gateway: Gateway,
-        target: String, logger: Logger, tally: inout StreamTally
+        _ events: inout ChatEventReader, to writer: inout some ResponseBodyWriter, dialect: Dialect, chat: ChatRequest, context: Dialect.Context,
+        gateway: Gateway, target: String, logger: Logger, tally: inout StreamTally
     ) async throws {
-        var encoder = dialect.makeStreamEncoder(for: chat)
+        var encoder = dialect.makeStreamEncoder(for: chat, context: context)
         if events.passThrough != nil {
             return try await forward(&events, to: &writer, encoder: &encoder, gateway: gateway, target: target, logger: logger, tally: &tally)
         }
@@ -189,6 +200,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             }
             output.removeAll(keepingCapacity: true)
             encoder.encodeEnd(into: &output)
+            if let answer = encoder.answer { await dialect.answered(answer, context: context) }
             try await writer.write(ByteBuffer(bytes: output))
         } catch let failure as UpstreamFailure {
             // After the first byte there is no failover: end the stream with an error event.

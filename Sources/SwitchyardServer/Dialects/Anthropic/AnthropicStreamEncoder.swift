@@ -203,15 +203,15 @@ struct AnthropicStreamEncoder: DialectStreamEncoder {
 
 /// The Anthropic Messages dialect.
 struct AnthropicDialect: ClientDialect {
-    func decodeChat(_ body: JSONValue, headers: [(name: String, value: String)]) throws(GatewayError) -> ChatRequest {
-        try AnthropicRequestDecoder.decode(body, headers: headers)
+    func decodeChat(_ body: JSONValue, headers: [(name: String, value: String)], key: VirtualKeyConfig?) throws(GatewayError) -> (ChatRequest, Void) {
+        (try AnthropicRequestDecoder.decode(body, headers: headers), ())
     }
 
-    func encodeResponse(_ response: ChatResponse, for request: ChatRequest) -> JSONValue {
+    func encodeResponse(_ response: ChatResponse, for request: ChatRequest, context: Void) -> JSONValue {
         AnthropicResponseEncoder.encode(response)
     }
 
-    func makeStreamEncoder(for request: ChatRequest) -> AnthropicStreamEncoder {
+    func makeStreamEncoder(for request: ChatRequest, context: Void) -> AnthropicStreamEncoder {
         AnthropicStreamEncoder()
     }
 

@@ -125,7 +125,7 @@ enum OpenAIResponseEncoder {
         switch (error.code, error.failureKind) {
         case (_, .contextLengthExceeded?): code = "context_length_exceeded"
         case (_, .contentFiltered?): code = "content_filter"
-        case (.notFound, _): code = "model_not_found"
+        case (.notFound, _): code = error.parameter == "previous_response_id" ? "previous_response_not_found" : "model_not_found"
         case (.authentication, _): code = "invalid_api_key"
         case (.rateLimited, _): code = "rate_limit_exceeded"
         case (.payloadTooLarge, _): code = "request_too_large"
