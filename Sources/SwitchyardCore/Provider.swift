@@ -111,3 +111,29 @@ extension Credential {
     public func invalidate() async {}
     public var mintsTokens: Bool { false }
 }
+
+/// A provider whose vendor counts a request's input tokens (Anthropic `count_tokens`, Gemini
+/// `countTokens`, Bedrock `CountTokens`).
+public protocol TokenCountingProvider: ChatProvider {
+    /// The vendor's count request for `request` as `model` would see it, or `nil` when that model has none.
+    func makeCountTokensRequest(_ request: ChatRequest, model: String) throws(GatewayError) -> UpstreamRequest?
+    /// The input tokens of a successful count answer.
+    func decodeTokenCount(_ body: ByteBuffer, model: String) throws(UpstreamFailure) -> Int
+}
+
+extension JSONValue {
+    /// The object's members named in `keys`, in their order (anything else gives an empty object).
+    public func keeping(_ keys: Set<String>) -> JSONObject {
+        var kept = JSONObject()
+        for (key, value) in objectValue ?? JSONObject() where keys.contains(key) { kept.append(key, value) }
+        return kept
+    }
+
+    /// A non-negative token count at `key` of a vendor's count answer.
+    public func tokenCount(at key: String, vendor: String) throws(UpstreamFailure) -> Int {
+        guard let count = self[key]?.intValue, count >= 0 else {
+            throw UpstreamFailure(kind: .unavailable, message: "\(vendor) answered a token count without '\(key)'")
+        }
+        return count
+    }
+}

@@ -30,6 +30,7 @@ public func buildApplication(
     router.post("/v1/embeddings") { request, context in await openAI.handleEmbeddings(request, context: context) }
     router.get("/v1/models") { request, context in await openAI.handleModels(request, context: context) }
     router.post("/v1/messages") { request, context in await anthropic.handle(request, context: context) }
+    router.post("/v1/messages/count_tokens") { request, context in await anthropic.handleCountTokens(request, context: context) }
     let responses = ChatHandler(
         gateway: gateway, dialect: ResponsesDialect(store: gateway.responses, logger: gateway.logger), name: "responses", connections: connections)
     router.post("/v1/responses") { request, context in await responses.handle(request, context: context) }
@@ -63,6 +64,7 @@ public func buildApplication(
     // Any other method on an API path is a 405 naming the allowed one, not a 404.
     for (path, allowed) in [
         ("/v1/chat/completions", HTTPRequest.Method.post), ("/v1/embeddings", .post), ("/v1/messages", .post), ("/v1/models", .get), ("/v1/responses", .post),
+        ("/v1/messages/count_tokens", .post),
     ] {
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] where method != allowed {
             router.on(RouterPath(path), method: method) { request, _ -> Response in

@@ -25,7 +25,7 @@ extension SimulatorServer {
         jsonResponse(["message": .string(message)], status: HTTPResponse.Status(code: status), headers: ["x-amzn-ErrorType": "\(type):http://internal.amazon.com/coral/com.amazon.bedrock/"])
     }
 
-    private static func verifyAWSAuthorization(_ request: RecordedRequest, rawURI: String, vendor: SimulatedVendor) -> Response? {
+    static func verifyAWSAuthorization(_ request: RecordedRequest, rawURI: String, vendor: SimulatedVendor) -> Response? {
         let authorization = request.headers["authorization"] ?? ""
         if authorization.hasPrefix("Bearer ") {
             let key = String(authorization.dropFirst(7))

@@ -32,6 +32,7 @@ public enum SimulatorServer {
             }
         case .anthropic:
             router.post("/v1/messages") { request, _ in try await handleChat(request, vendor: vendor) }
+            router.post("/v1/messages/count_tokens") { request, _ in try await handleCountTokens(request, vendor: vendor, shape: .anthropic) }
         case .gemini:
             router.post("/:version/models/:action") { request, context in
                 try await handleGoogle(request, vendor: vendor, action: context.parameters.get("action") ?? "", publisher: "google")
@@ -42,6 +43,11 @@ public enum SimulatorServer {
             }
             router.post("/model/:model/converse-stream") { request, context in
                 try await handleBedrock(request, vendor: vendor, model: context.parameters.get("model") ?? "", stream: true)
+            }
+            router.post("/model/:model/count-tokens") { request, _ in
+                let (recorded, scenario) = try await record(request, vendor: vendor)
+                if let refusal = verifyAWSAuthorization(recorded, rawURI: request.uri.string, vendor: vendor) { return refusal }
+                return try await handleCountTokens(request, vendor: vendor, shape: .bedrock, recorded: (recorded, scenario))
             }
         case .azure:
             router.post("/openai/deployments/:deployment/chat/completions") { request, context in
@@ -175,6 +181,10 @@ public enum SimulatorServer {
             return try await handleChat(request, vendor: vendor, wire: .gemini, model: model, stream: method == "streamGenerateContent")
         case ("google", "embedContent"), ("google", "batchEmbedContents"):
             return try await handleGoogleEmbeddings(request, vendor: vendor, model: model)
+        case ("google", "countTokens"):
+            return try await handleCountTokens(request, vendor: vendor, shape: .google)
+        case ("anthropic", "rawPredict") where model == "count-tokens":
+            return try await handleCountTokens(request, vendor: vendor, shape: .anthropic)
         case ("anthropic", "rawPredict"), ("anthropic", "streamRawPredict"):
             return try await handleChat(request, vendor: vendor, wire: .anthropic, model: model, stream: method == "streamRawPredict")
         default:

@@ -68,6 +68,29 @@ public struct ChatExecutor: Sendable {
         }
     }
 
+    /// The input tokens of `request`, counted by the first of the route's targets whose vendor counts them
+    /// (targets without a count endpoint are skipped, as for a capability they lack).
+    public func countTokens(
+        _ request: ChatRequest, route: ResolvedRoute, table: RouteTable, logger: Logger
+    ) async throws(ExecutionFailure) -> (Int, ExecutionReport) {
+        try await loop.run(route: route, deadline: requestDeadline, logger: logger) { context throws(UpstreamFailure) in
+            let model = context.target.ref.model
+            guard let adapter = context.target.provider.adapter as? any TokenCountingProvider else {
+                throw .unsupported("The provider of \(context.target.name) does not count tokens.")
+            }
+            let made: UpstreamRequest?
+            do {
+                made = try adapter.makeCountTokensRequest(request, model: model)
+            } catch {
+                throw .unsupported((error as? GatewayError)?.message ?? "invalid count request")
+            }
+            guard var upstream = made else { throw .unsupported("\(context.target.name) does not count tokens.") }
+            let response = try await execute(&upstream, context: context)
+            let body = try await collect(response.body, limit: Self.errorBodyLimit, deadline: context.deadline)
+            return try adapter.decodeTokenCount(body, model: model)
+        }
+    }
+
     // MARK: helpers
 
     /// Whether the target's answers are already in the client's dialect.

@@ -19,7 +19,7 @@ public struct GeminiProvider: ChatProvider, EmbeddingsProvider {
     }
 
     /// `models/{model}:{method}`; a model given as `models/x` is taken as `x`.
-    private func url(model: String, method: String) -> String {
+    func url(model: String, method: String) -> String {
         let bare = model.hasPrefix("models/") ? String(model.dropFirst(7)) : model
         return "\(descriptor.baseURL)/\(apiVersion)/models/\(URLPath.segment(bare)):\(method)"
     }

@@ -35,8 +35,8 @@ public struct VertexProvider: ChatProvider {
         options.publishers[model] ?? (model.hasPrefix("claude") ? .anthropic : .google)
     }
 
-    private func url(model: String, method: String) -> String {
-        let publisher = publisher(of: model)
+    func url(model: String, method: String, publisher: VertexPublisher? = nil) -> String {
+        let publisher = publisher ?? self.publisher(of: model)
         return "\(descriptor.baseURL)/\(options.apiVersion)/projects/\(URLPath.segment(options.project))/locations/\(URLPath.segment(options.location))"
             + "/publishers/\(publisher.rawValue)/models/\(URLPath.segment(model)):\(method)"
     }

@@ -261,7 +261,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     }
 
     /// Client headers a same-dialect provider may forward (never the client's own credentials).
-    private func forwardableHeaders(_ request: Request) -> [(name: String, value: String)] {
+    func forwardableHeaders(_ request: Request) -> [(name: String, value: String)] {
         request.headers.compactMap { field in
             let name = field.name.canonicalName
             return name == "anthropic-beta" ? (name, field.value) : nil
