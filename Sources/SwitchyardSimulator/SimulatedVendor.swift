@@ -43,6 +43,7 @@ public final class SimulatedVendor: Sendable {
         var requestCount = 0
         var hooks: [RecordedRequest] = []
         var tokenRequests = 0
+        var reportedUsage = (prompt: 0, completion: 0)
         var tokenLifetime = 3600
         var rejectTokens = false
         var issuedTokens: Set<String> = []
@@ -63,6 +64,16 @@ public final class SimulatedVendor: Sendable {
         self.retainedRequests = max(1, retainedRequests)
         self.state = Mutex(State(defaultReply: defaultReply ?? SimulatedReply(text: "Hello from \(name)! This answer was streamed token by token.")))
         (events, eventContinuation) = AsyncStream.makeStream(of: SimulatorEvent.self, bufferingPolicy: .bufferingNewest(10_000))
+    }
+
+    /// The usage this vendor reported in the answers it sent (Gemini's thought tokens aside).
+    public var reportedUsage: (prompt: Int, completion: Int) { state.withLock { $0.reportedUsage } }
+
+    func noteReportedUsage(prompt: Int, completion: Int) {
+        state.withLock { state in
+            state.reportedUsage.prompt += prompt
+            state.reportedUsage.completion += completion
+        }
     }
 
     /// Queues scenarios for the next requests, in order.

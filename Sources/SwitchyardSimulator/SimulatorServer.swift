@@ -243,6 +243,7 @@ public enum SimulatorServer {
             return Response(status: .gatewayTimeout)
         case .reply(let reply):
             if reply.firstByteDelay > .zero { try await Task.sleep(for: reply.firstByteDelay) }
+            vendor.noteReportedUsage(prompt: wire.promptTokens, completion: wire.completionTokens(reply))
             guard streams else { return jsonResponse(wire.completeResponse(reply)) }
             return streamResponse(
                 request: request, vendor: vendor, script: wire.streamScript(reply), reply: reply, error: nil, contentType: streamContentType(wireFormat))

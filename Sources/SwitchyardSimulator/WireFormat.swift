@@ -64,11 +64,11 @@ struct WireFormat {
     }
 
     /// A rough prompt size: words in the request body's messages.
-    private var promptTokens: Int {
+    var promptTokens: Int {
         max(1, request.rawBody.split(whereSeparator: { $0 == " " || $0 == "\"" }).count / 2)
     }
 
-    private func completionTokens(_ reply: SimulatedReply) -> Int {
+    func completionTokens(_ reply: SimulatedReply) -> Int {
         tokens(reply.text).count + reply.toolCalls.count * 8
     }
 

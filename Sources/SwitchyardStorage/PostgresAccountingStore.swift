@@ -90,6 +90,7 @@ public actor PostgresAccountingStore: AccountingStore, ManagedKeyStore, Response
             try await run(
                 "CREATE TABLE IF NOT EXISTS responses (id TEXT PRIMARY KEY, key_name TEXT, created DOUBLE PRECISION NOT NULL, response TEXT NOT NULL, input_items TEXT NOT NULL)")
             try await run("CREATE INDEX IF NOT EXISTS responses_created ON responses(created)")
+            try await run("ALTER TABLE requests ADD COLUMN IF NOT EXISTS end_user TEXT")
         }
         if version < Self.schemaVersion {
             try await run("DELETE FROM switchyard_meta")
@@ -106,12 +107,12 @@ public actor PostgresAccountingStore: AccountingStore, ManagedKeyStore, Response
                 try await connection.query(
                     """
                     INSERT INTO requests (id, time, key_name, dialect, route, target, provider, status, latency_ms, ttfb_ms, prompt_tokens, completion_tokens,
-                      cached_tokens, cache_write_tokens, reasoning_tokens, cost, usage_estimated, stream, attempts, request_body, response_body)
+                      cached_tokens, cache_write_tokens, reasoning_tokens, cost, usage_estimated, stream, attempts, request_body, response_body, end_user)
                     VALUES (\(record.id), \(record.time.timeIntervalSince1970), \(record.keyName), \(record.dialect), \(record.route), \(record.target),
                       \(provider), \(record.status), \(record.latencyMilliseconds), \(record.timeToFirstByteMilliseconds), \(usage?.promptTokens),
                       \(usage?.completionTokens), \(usage?.cachedPromptTokens), \(usage?.cacheWritePromptTokens), \(usage?.reasoningTokens), \(record.cost),
                       \(record.usageEstimated ? 1 : 0), \(record.stream ? 1 : 0), \(SQLiteAccountingStore.encode(record.attempts)), \(record.requestBody),
-                      \(record.responseBody))
+                      \(record.responseBody), \(record.endUser))
                     ON CONFLICT (id) DO NOTHING
                     """, logger: Self.logger)
                 try await connection.query(
@@ -153,13 +154,15 @@ public actor PostgresAccountingStore: AccountingStore, ManagedKeyStore, Response
                     promptTokens: prompt, completionTokens: try int("completion_tokens") ?? 0, cachedPromptTokens: try int("cached_tokens") ?? 0,
                     cacheWritePromptTokens: try int("cache_write_tokens") ?? 0, reasoningTokens: try int("reasoning_tokens") ?? 0)
             }
-            return RequestRecord(
+            var record = RequestRecord(
                 id: try row["id"].decode(String.self), time: Date(timeIntervalSince1970: try row["time"].decode(Double.self)),
                 keyName: try row["key_name"].decode(String?.self), dialect: try row["dialect"].decode(String.self), route: try row["route"].decode(String?.self),
                 target: try row["target"].decode(String?.self), attempts: attempts, status: try int("status") ?? 0, latencyMilliseconds: try int("latency_ms") ?? 0,
                 timeToFirstByteMilliseconds: try int("ttfb_ms"), usage: usage, cost: try row["cost"].decode(Double?.self),
                 usageEstimated: try int("usage_estimated") == 1, stream: try int("stream") == 1,
                 requestBody: try row["request_body"].decode(String?.self), responseBody: try row["response_body"].decode(String?.self))
+            record.endUser = try row["end_user"].decode(String?.self)
+            return record
         }
     }
 

@@ -87,6 +87,7 @@ public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore, ResponseSt
             try await run(
                 "CREATE TABLE IF NOT EXISTS responses (id TEXT PRIMARY KEY, key_name TEXT, created REAL NOT NULL, response TEXT NOT NULL, input_items TEXT NOT NULL)")
             try await run("CREATE INDEX IF NOT EXISTS responses_created ON responses(created)")
+            try await run("ALTER TABLE requests ADD COLUMN end_user TEXT")
             try await run("PRAGMA user_version = 4")
             try await run("COMMIT")
         }
@@ -130,8 +131,8 @@ public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore, ResponseSt
                     """
                     INSERT OR IGNORE INTO requests (id, time, key_name, dialect, route, target, provider, status, latency_ms, ttfb_ms,
                       prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost, usage_estimated, stream, attempts,
-                      request_body, response_body)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      request_body, response_body, end_user)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                     [
                         .text(record.id), .float(record.time.timeIntervalSince1970), optional(record.keyName), .text(record.dialect),
@@ -140,6 +141,7 @@ public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore, ResponseSt
                         optional(usage?.completionTokens), optional(usage?.cachedPromptTokens), optional(usage?.cacheWritePromptTokens),
                         optional(usage?.reasoningTokens), record.cost.map(SQLiteData.float) ?? .null, .integer(record.usageEstimated ? 1 : 0),
                         .integer(record.stream ? 1 : 0), .text(Self.encode(record.attempts)), optional(record.requestBody), optional(record.responseBody),
+                        optional(record.endUser),
                     ])
                 try await run(
                     """
@@ -275,12 +277,14 @@ public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore, ResponseSt
                 promptTokens: prompt, completionTokens: int("completion_tokens") ?? 0, cachedPromptTokens: int("cached_tokens") ?? 0,
                 cacheWritePromptTokens: int("cache_write_tokens") ?? 0, reasoningTokens: int("reasoning_tokens") ?? 0)
         }
-        return RequestRecord(
+        var record = RequestRecord(
             id: row.column("id")?.string ?? "", time: Date(timeIntervalSince1970: row.column("time")?.double ?? 0), keyName: row.column("key_name")?.string,
             dialect: row.column("dialect")?.string ?? "", route: row.column("route")?.string, target: row.column("target")?.string, attempts: attempts,
             status: int("status") ?? 0, latencyMilliseconds: int("latency_ms") ?? 0, timeToFirstByteMilliseconds: int("ttfb_ms"), usage: usage,
             cost: row.column("cost")?.double, usageEstimated: int("usage_estimated") == 1, stream: int("stream") == 1,
             requestBody: row.column("request_body")?.string, responseBody: row.column("response_body")?.string)
+        record.endUser = row.column("end_user")?.string
+        return record
     }
 }
 

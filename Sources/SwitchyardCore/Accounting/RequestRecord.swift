@@ -42,6 +42,12 @@ public struct RequestRecord: Sendable, Hashable {
     /// The client's request body and the answer (a stream's text), only for routes with `log_bodies`.
     public var requestBody: String?
     public var responseBody: String?
+    /// The end user the client named (OpenAI `user` or `safety_identifier`, Anthropic `metadata.user_id`),
+    /// cut to ``maximumEndUserLength``.
+    public var endUser: String?
+
+    /// Longer end-user identifiers are cut before they reach the log.
+    public static let maximumEndUserLength = 256
 
     public init(
         id: String, time: Date, keyName: String?, dialect: String, route: String?, target: String?, attempts: [Attempt], status: Int,

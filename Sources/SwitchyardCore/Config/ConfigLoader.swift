@@ -229,7 +229,8 @@ public enum ConfigLoader {
             }
             return RouteConfig(name: name, targets: [target])
         }
-        guard let members = node.mapping(allowed: ["strategy", "targets", "context_fallback", "max_tokens", "anthropic_betas", "drop_unsupported_fields", "log_bodies"]) else { return nil }
+        let allowed = ["strategy", "targets", "context_fallback", "max_tokens", "anthropic_betas", "drop_unsupported_fields", "log_bodies", "aliases"]
+        guard let members = node.mapping(allowed: Set(allowed)) else { return nil }
         var route = RouteConfig(name: name, targets: [])
         for (key, value) in members {
             switch key {
@@ -246,6 +247,7 @@ public enum ConfigLoader {
             case "anthropic_betas": route.allowedAnthropicBetas = value.stringList() ?? []
             case "drop_unsupported_fields": route.dropsUnsupportedFields = value.bool() ?? false
             case "log_bodies": route.logsBodies = value.bool() ?? false
+            case "aliases": route.aliases = value.stringList() ?? []
             default: break
             }
         }

@@ -10,8 +10,20 @@ enum ConfigValidator {
             if provider.name.contains("/") { report("providers.\(provider.name)", "provider names cannot contain '/'") }
         }
         let routeNames = Set(config.routes.map(\.name))
+        var aliasOwners: [String: String] = [:]
         for route in config.routes {
             let path = "models.\(route.name)"
+            for (index, alias) in route.aliases.enumerated() {
+                if alias.isEmpty || alias.utf8.count > RouteTable.maximumModelNameLength {
+                    report("\(path).aliases[\(index)]", "must be 1 to \(RouteTable.maximumModelNameLength) bytes")
+                } else if routeNames.contains(alias) {
+                    report("\(path).aliases[\(index)]", "'\(alias)' is already a route name")
+                } else if let owner = aliasOwners.updateValue(route.name, forKey: alias) {
+                    report("\(path).aliases[\(index)]", "'\(alias)' is already an alias of route '\(owner)'")
+                } else if let target = TargetRef.parse(alias), providerNames.contains(target.provider) {
+                    report("\(path).aliases[\(index)]", "alias shadows the direct target '\(alias)'")
+                }
+            }
             for (index, target) in route.targets.enumerated() where !providerNames.contains(target.provider) {
                 report("\(path).targets[\(index)]", "unknown provider '\(target.provider)'")
             }
@@ -33,7 +45,7 @@ enum ConfigValidator {
         for (index, key) in config.keys.enumerated() {
             if !seenKeys.insert(key.key).inserted { report("keys[\(index)].key", "the same key is configured twice") }
             for (modelIndex, model) in (key.models ?? []).enumerated() {
-                let known = routeNames.contains(model) || TargetRef.parse(model).map { providerNames.contains($0.provider) } == true
+                let known = routeNames.contains(model) || aliasOwners[model] != nil || TargetRef.parse(model).map { providerNames.contains($0.provider) } == true
                 if !known { report("keys[\(index)].models[\(modelIndex)]", "unknown route or target '\(model)'") }
             }
         }

@@ -164,6 +164,8 @@ public struct RouteConfig: Sendable {
     public var dropsUnsupportedFields = false
     /// Whether the request log keeps this route's request and response bodies (`log_bodies`; off by default).
     public var logsBodies = false
+    /// Other names clients may use for this route (`aliases`), such as the vendor model names agents ask for.
+    public var aliases: [String] = []
 
     public init(name: String, strategy: RoutingStrategy = .priority, targets: [TargetRef], contextFallback: String? = nil, defaultMaxTokens: Int? = nil) {
         self.name = name

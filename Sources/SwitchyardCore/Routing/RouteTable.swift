@@ -49,7 +49,11 @@ public final class RouteTable: Sendable {
             routes.append(resolved)
         }
         self.routes = routes
-        self.routesByName = Dictionary(routes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var routesByName = Dictionary(routes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for (route, config) in zip(routes, config.routes) {
+            for alias in config.aliases where routesByName[alias] == nil { routesByName[alias] = route }
+        }
+        self.routesByName = routesByName
         self.keysByDigest = Dictionary(config.keys.map { (SecretDigest($0.key), $0) }, uniquingKeysWith: { first, _ in first })
         self.routeTargets = targetStates
         self.directTargets = DirectTargets(breaker: config.routing.circuitBreaker, metrics: metrics)
@@ -78,6 +82,8 @@ public final class RouteTable: Sendable {
             throw GatewayError.invalidRequest("The model name is longer than \(Self.maximumModelNameLength) bytes.", parameter: "model")
         }
         if let route = routesByName[model] {
+            // An alias is the route under another name: a key that may use either may use both.
+            if model != route.name, let allowed = key?.models, allowed.contains(route.name) { return route }
             try authorize(model: model, key: key)
             return route
         }
@@ -89,7 +95,9 @@ public final class RouteTable: Sendable {
             direct.prices = [config.priceBook.price(target: model)]
             return direct
         }
-        throw GatewayError.notFound("The model '\(model)' does not exist. GET /v1/models lists the models your key can use.")
+        let valid = visibleModels(for: key)
+        let listed = valid.prefix(20).joined(separator: ", ") + (valid.count > 20 ? ", … (GET /v1/models lists all)" : "")
+        throw GatewayError.notFound("The model '\(model.prefix(128))' does not exist. Models your key can use: \(listed).")
     }
 
     /// The route named `name`, without a key check (for context fallbacks the operator configured).
@@ -99,8 +107,17 @@ public final class RouteTable: Sendable {
 
     /// Model names `key` may use: its routes, and the direct targets those routes list.
     public func visibleModels(for key: VirtualKeyConfig?) -> [String] {
-        if let allowed = key?.models { return allowed }
+        if let allowed = key?.models {
+            // With the aliases of the routes the key may use.
+            var names = allowed
+            var seen = Set(names)
+            for route in config.routes where seen.contains(route.name) {
+                for alias in route.aliases where seen.insert(alias).inserted { names.append(alias) }
+            }
+            return names
+        }
         var names = routes.map(\.name)
+        for route in config.routes { names.append(contentsOf: route.aliases) }
         var seen = Set(names)
         for route in routes {
             for target in route.targets where seen.insert(target.name).inserted { names.append(target.name) }

@@ -78,6 +78,7 @@ struct AccountingRoutes: Sendable {
         } else {
             object["usage"] = .null
         }
+        object["end_user"] = record.endUser.map(JSONValue.string) ?? .null
         if let body = record.requestBody { object["request_body"] = .string(body) }
         if let body = record.responseBody { object["response_body"] = .string(body) }
         object["attempts"] = .array(

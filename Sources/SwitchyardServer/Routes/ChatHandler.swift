@@ -34,6 +34,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
                 log: gateway.requestLog, prices: snapshot.table.config.priceBook, requestID: requestID, keyName: key?.name, dialect: metrics.dialect,
                 route: route.name, stream: chat.stream, estimatedPromptTokens: route.estimatedTokens.input)
             accounting.routeMetrics = route.metrics
+            accounting.endUser = chat.user
             if route.logsBodies {
                 accounting.requestBody = String(buffer: body)
                 accounting.redactor = snapshot.executor.loop.redactor

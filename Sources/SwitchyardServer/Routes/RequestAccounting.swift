@@ -24,6 +24,8 @@ struct RequestAccounting: Sendable {
     var alert: (@Sendable (JSONValue) -> Void)? = nil
     /// The client's body, kept only for routes with `log_bodies` (and never when it holds a known secret).
     var requestBody: String? = nil
+    /// The end user the client named, for the log.
+    var endUser: String? = nil
     var redactor: SecretRedactor? = nil
 
     /// Bodies longer than this are cut in the log.
@@ -75,13 +77,15 @@ struct RequestAccounting: Sendable {
                 target: attempt.target, credentialIndex: attempt.credentialIndex, failureKind: attempt.failure?.kind.rawValue,
                 status: attempt.failure?.status, latencyMilliseconds: attempt.latency.map(Self.milliseconds))
         }
-        log.record(
+        var record =
             RequestRecord(
                 id: requestID, time: arrived, keyName: keyName, dialect: dialect, route: route, target: report?.target, attempts: attempts,
                 status: status, latencyMilliseconds: Self.milliseconds(.now - started),
                 timeToFirstByteMilliseconds: firstByteAt.map { Self.milliseconds($0 - started) }, usage: usage,
                 cost: cost, usageEstimated: estimated, stream: stream, requestBody: loggable(requestBody),
-                responseBody: requestBody == nil ? nil : loggable(responseBody)))
+                responseBody: requestBody == nil ? nil : loggable(responseBody))
+        record.endUser = endUser.map { String(decoding: $0.utf8.prefix(RequestRecord.maximumEndUserLength), as: UTF8.self) }
+        log.record(record)
     }
 
     /// Runs `work`; when no target answered, writes the entry with what was tried before passing the failure on.
