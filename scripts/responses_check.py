@@ -98,3 +98,37 @@ try:
     check("built-in tool to a vendor without it", False)
 except openai.BadRequestError as error:
     check("built-in tool to a vendor without it is a clear 400", "web_search" in str(error))
+
+# The Anthropic SDK as coding agents use it: token counts, and a multi-turn tool-use conversation with thinking
+# and cache_control routed to a non-Anthropic vendor (Gemini) and back to Claude.
+import anthropic
+
+claude = anthropic.Anthropic(base_url=base, api_key="sk-switchyard-demo", max_retries=0)
+tools = [{"name": "get_weather", "description": "Weather in a city", "input_schema": weather_tool["parameters"], "cache_control": {"type": "ephemeral"}}]
+system = [{"type": "text", "text": "You are a weather agent.", "cache_control": {"type": "ephemeral"}}]
+messages = [{"role": "user", "content": "Weather in Paris?"}]
+
+counted = claude.messages.count_tokens(model="claude", system=system, tools=tools, messages=messages)
+check("anthropic sdk: count_tokens from Anthropic", counted.input_tokens > 0)
+raw = claude.messages.with_raw_response.count_tokens(model="gemini", messages=messages)
+check("anthropic sdk: count_tokens from Gemini's countTokens", raw.parse().input_tokens > 0 and raw.headers["x-switchyard-token-count"].startswith("gemini/"))
+raw = claude.messages.with_raw_response.count_tokens(model="azure", messages=messages)
+check("anthropic sdk: count_tokens estimated where the vendor has no count", raw.parse().input_tokens > 0 and raw.headers["x-switchyard-token-count"] == "estimate")
+
+simulator("gemini", "/simulator/enqueue", {"reply": {"text": "", "reasoning": "Paris needs a lookup.", "tool_calls": [{"name": "get_weather", "arguments": '{"city":"Paris"}'}]}})
+first = claude.messages.create(
+    model="gemini", max_tokens=4000, system=system, tools=tools, messages=messages, thinking={"type": "enabled", "budget_tokens": 2000})
+uses = [block for block in first.content if block.type == "tool_use"]
+check("anthropic sdk: Gemini thinks and calls a tool", first.stop_reason == "tool_use" and len(uses) == 1 and uses[0].input == {"city": "Paris"}
+      and any(block.type == "thinking" for block in first.content))
+messages += [{"role": "assistant", "content": first.content},
+             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": uses[0].id, "content": "Sunny, 22C", "cache_control": {"type": "ephemeral"}}]}]
+second = claude.messages.create(model="gemini", max_tokens=4000, system=system, tools=tools, messages=messages, thinking={"type": "enabled", "budget_tokens": 2000})
+gemini_sent = simulator("gemini", "/simulator/last-request")["body"]
+check("anthropic sdk: the tool result reaches Gemini with the call's signature", "Sunny, 22C" in json.dumps(gemini_sent) and "thoughtSignature" in json.dumps(gemini_sent))
+messages += [{"role": "assistant", "content": second.content}, {"role": "user", "content": "And tomorrow?"}]
+with claude.messages.stream(model="claude", max_tokens=4000, system=system, tools=tools, messages=messages, thinking={"type": "enabled", "budget_tokens": 2000}) as stream:
+    third = stream.get_final_message()
+claude_sent = simulator("claude", "/simulator/last-request")["body"]
+check("anthropic sdk: the same conversation continues on Claude, cache_control kept",
+      bool(third.content) and "Sunny, 22C" in json.dumps(claude_sent) and claude_sent["system"][0].get("cache_control") == {"type": "ephemeral"})

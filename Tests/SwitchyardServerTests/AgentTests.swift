@@ -108,6 +108,53 @@ struct AgentTests {
         }
     }
 
+    /// Re-encoded requests keep the marks too: to Claude when the history holds another vendor's signed call
+    /// (no verbatim pass-through then), and to Claude on Bedrock as Converse cache points.
+    @Test func cacheMarksSurviveTranslationToClaudeVendors() async throws {
+        let claude = SimulatedVendor(name: "claude", format: .anthropic)
+        let aws = BedrockTests.awsVendor(SimulatedReply(text: "ok"))
+        let config = """
+            listen: 127.0.0.1:0
+            providers:
+              claude: {type: anthropic, base_url: "http://127.0.0.1:{{claude}}", keys: [sk-ant]}
+              aws:
+                type: bedrock
+                base_url: http://127.0.0.1:{{aws}}
+                region: us-east-1
+                aws: {access_key_id: AKIDSIMULATOR, secret_access_key: "sim/secret+KEY"}
+            models:
+              claude: claude/claude-sonnet-4-5
+              bedrock: aws/us.anthropic.claude-sonnet-4-5-20250929-v1:0
+            """
+        try await LiveGateway.run(vendors: [claude, aws], config: config) { gateway in
+            let cached: JSONValue = ["type": "ephemeral"]
+            func request(_ model: String) -> JSONValue {
+                [
+                    "model": .string(model), "max_tokens": 100,
+                    "system": [["type": "text", "text": "Agent rules.", "cache_control": cached], ["type": "text", "text": "Today's notes."]],
+                    "tools": [["name": "run", "input_schema": ["type": "object"], "cache_control": cached]],
+                    "messages": [
+                        ["role": "user", "content": "List files"],
+                        ["role": "assistant", "content": [["type": "tool_use", "id": "call_1__thought__gemini~c2ln", "name": "run", "input": ["cmd": "ls"]]]],
+                        ["role": "user", "content": [["type": "tool_result", "tool_use_id": "call_1__thought__gemini~c2ln", "content": "a.txt", "cache_control": cached]]],
+                    ],
+                ]
+            }
+            #expect(try await gateway.post("/v1/messages", json: request("claude"), key: nil).status == 200)
+            let toClaude = try #require(claude.requests.last?.body)
+            #expect(toClaude["system"] == [["type": "text", "text": "Agent rules.", "cache_control": cached], ["type": "text", "text": "Today's notes."]])
+            #expect(toClaude["tools"]?[0]?["cache_control"] == cached)
+            #expect(toClaude["messages"]?[2]?["content"]?[0]?["cache_control"] == cached)
+            #expect(toClaude["messages"]?[1]?["content"]?[0]?["id"] == "call_1")  // re-encoded, not passed through
+
+            #expect(try await gateway.post("/v1/messages", json: request("bedrock"), key: nil).status == 200)
+            let toBedrock = try #require(aws.requests.last?.body)
+            #expect(toBedrock["system"] == [["text": "Agent rules."], ["cachePoint": ["type": "default"]], ["text": "Today's notes."]])
+            #expect(toBedrock["toolConfig"]?["tools"]?[1] == ["cachePoint": ["type": "default"]])
+            #expect(toBedrock["messages"]?[2]?["content"]?[1] == ["cachePoint": ["type": "default"]])
+        }
+    }
+
     /// 50 agents, each a streamed tool-calling session of 20 turns over a growing conversation, against two
     /// vendors that each fail 5 % of requests: every turn answers (failover happens before the first byte),
     /// and the log's usage is exactly what the vendors reported.

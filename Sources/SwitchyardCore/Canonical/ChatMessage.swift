@@ -15,6 +15,9 @@ public struct ChatMessage: Sendable, Hashable {
     public var parts: [ContentPart]
     /// Optional participant name (OpenAI `name`).
     public var name: String?
+    /// Prompt-caching breakpoints: the index of the part a cache prefix ends after, with the client's mark
+    /// (Anthropic `cache_control`). Claude's vendors honour them; others have no such mark and ignore them.
+    public var cacheMarks: [Int: JSONValue] = [:]
 
     public init(role: Role, parts: [ContentPart], name: String? = nil) {
         self.role = role
@@ -209,6 +212,15 @@ extension [ContentPart] {
     /// The text parts as one string, blocks apart by a blank line, for targets that take a single string.
     public var joinedText: String {
         textBlocks.filter { !$0.isEmpty }.joined(separator: "\n\n")
+    }
+}
+
+extension ChatMessage {
+    /// The text parts, each on its own, with the caching mark that follows each.
+    public var markedTextBlocks: [(text: String, cacheControl: JSONValue?)] {
+        parts.enumerated().compactMap { index, part in
+            if case .text(let text) = part { (text, cacheMarks[index]) } else { nil }
+        }
     }
 }
 

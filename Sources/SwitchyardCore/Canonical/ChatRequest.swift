@@ -96,6 +96,8 @@ public struct ToolDefinition: Sendable, Hashable {
     /// JSON Schema of the arguments object.
     public var parameters: JSONValue?
     public var strict: Bool?
+    /// A prompt-caching breakpoint after this tool (Anthropic `cache_control`), see ``ChatMessage/cacheMarks``.
+    public var cacheControl: JSONValue?
 
     public init(name: String, description: String? = nil, parameters: JSONValue? = nil, strict: Bool? = nil) {
         self.name = name

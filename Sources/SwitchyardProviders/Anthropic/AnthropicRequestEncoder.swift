@@ -31,15 +31,22 @@ public struct AnthropicRequestEncoder: Sendable {
         var body = JSONObject()
         body.append("model", .string(model))
         body.append("max_tokens", .int(request.maxTokens ?? defaultMaxTokens))
-        var system = request.messages.filter { $0.role == .system || $0.role == .developer }.flatMap(\.parts.textBlocks).filter { !$0.isEmpty }
+        var system = request.messages.filter { $0.role == .system || $0.role == .developer }.flatMap(\.markedTextBlocks).filter { !$0.text.isEmpty }
         if case .jsonObject = request.responseFormat {
-            system.append("Respond with a single JSON object and nothing else.")
+            system.append(("Respond with a single JSON object and nothing else.", nil))
         }
-        // One block stays a string; several stay blocks, never fused into one.
-        if system.count == 1 {
-            body.append("system", .string(system[0]))
+        // One plain block stays a string; several, or a cached one, stay blocks, never fused into one.
+        if system.count == 1, system[0].cacheControl == nil {
+            body.append("system", .string(system[0].text))
         } else if !system.isEmpty {
-            body.append("system", .array(system.map { ["type": "text", "text": .string($0)] }))
+            body.append(
+                "system",
+                .array(
+                    system.map { block in
+                        var object: JSONObject = ["type": "text", "text": .string(block.text)]
+                        if let mark = block.cacheControl { object.append("cache_control", mark) }
+                        return .object(object)
+                    }))
         }
         body.append("messages", .array(encodeMessages(request.messages)))
         if !request.tools.isEmpty {
@@ -131,12 +138,16 @@ public struct AnthropicRequestEncoder: Sendable {
             var blocks: [JSONValue] = []
             switch message.role {
             case .system, .developer: continue
-            case .assistant:
-                role = "assistant"
-                for part in message.parts { blocks.append(contentsOf: encodePart(part)) }
-            case .user, .tool:
-                role = "user"
-                for part in message.parts { blocks.append(contentsOf: encodePart(part)) }
+            case .assistant: role = "assistant"
+            case .user, .tool: role = "user"
+            }
+            for (index, part) in message.parts.enumerated() {
+                var encoded = encodePart(part)
+                if let mark = message.cacheMarks[index], case .object(var last)? = encoded.last {
+                    last["cache_control"] = mark
+                    encoded[encoded.count - 1] = .object(last)
+                }
+                blocks.append(contentsOf: encoded)
             }
             guard !blocks.isEmpty else { continue }
             if let last = turns.last, last.role == role {
@@ -194,6 +205,7 @@ public struct AnthropicRequestEncoder: Sendable {
         if let description = tool.description { object["description"] = .string(description) }
         object["input_schema"] = tool.parameters ?? ["type": "object", "properties": [:]]
         if let strict = tool.strict, strict { object["strict"] = true }
+        if let mark = tool.cacheControl { object["cache_control"] = mark }
         return .object(object)
     }
 

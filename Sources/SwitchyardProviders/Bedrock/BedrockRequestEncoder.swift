@@ -8,9 +8,10 @@ public struct BedrockRequestEncoder: Sendable {
         try rejectUnsupported(request)
         var body = JSONObject()
         body.append("messages", .array(try messages(request.messages)))
-        var system = request.messages.filter { $0.role == .system || $0.role == .developer }.flatMap(\.parts.textBlocks).filter { !$0.isEmpty }
-        if case .jsonObject = request.responseFormat { system.append("Respond with a single JSON object and nothing else.") }
-        if !system.isEmpty { body.append("system", .array(system.map { ["text": .string($0)] })) }
+        var system = request.messages.filter { $0.role == .system || $0.role == .developer }.flatMap(\.markedTextBlocks).filter { !$0.text.isEmpty }
+        if case .jsonObject = request.responseFormat { system.append(("Respond with a single JSON object and nothing else.", nil)) }
+        // A caching mark becomes a cache point after its block, as Converse marks them.
+        if !system.isEmpty { body.append("system", .array(system.flatMap { [["text": .string($0.text)]] + ($0.cacheControl == nil ? [] : [Self.cachePoint]) })) }
         var inference = JSONObject()
         if let value = request.maxTokens { inference.append("maxTokens", .int(value)) }
         if let value = request.sampling.temperature { inference.append("temperature", .double(value)) }
@@ -65,7 +66,11 @@ public struct BedrockRequestEncoder: Sendable {
             case .assistant: role = "assistant"
             case .user, .tool: role = "user"
             }
-            for part in message.parts { blocks.append(contentsOf: try block(part, position: position)) }
+            for (index, part) in message.parts.enumerated() {
+                let encoded = try block(part, position: position)
+                blocks.append(contentsOf: encoded)
+                if message.cacheMarks[index] != nil, !encoded.isEmpty { blocks.append(Self.cachePoint) }
+            }
             guard !blocks.isEmpty else { continue }
             if let last = turns.last, last.role == role {
                 turns[turns.count - 1].blocks.append(contentsOf: blocks)
@@ -76,8 +81,20 @@ public struct BedrockRequestEncoder: Sendable {
         return turns.map { turn in
             var blocks = turn.blocks
             if turn.role == "user" {
-                let results = blocks.filter { $0["toolResult"] != nil }
-                if !results.isEmpty { blocks = results + blocks.filter { $0["toolResult"] == nil } }
+                // Results first, each keeping the cache point that follows it.
+                var results: [JSONValue] = []
+                var others: [JSONValue] = []
+                var lastWasResult = false
+                for block in blocks {
+                    if block["toolResult"] != nil || (block["cachePoint"] != nil && lastWasResult) {
+                        results.append(block)
+                        lastWasResult = block["toolResult"] != nil
+                    } else {
+                        others.append(block)
+                        lastWasResult = false
+                    }
+                }
+                blocks = results + others
             }
             return ["role": .string(turn.role), "content": .array(blocks)]
         }
@@ -118,6 +135,9 @@ public struct BedrockRequestEncoder: Sendable {
         }
     }
 
+    /// Converse's prompt-caching breakpoint: everything before it is cached.
+    static let cachePoint: JSONValue = ["cachePoint": ["type": "default"]]
+
     /// Converse takes images as bytes with a format; web URLs are not fetched by the gateway.
     static func image(_ image: ImageSource, position: Int) throws(GatewayError) -> JSONValue {
         guard let inline = image.inlineData else {
@@ -141,6 +161,7 @@ public struct BedrockRequestEncoder: Sendable {
             spec["inputSchema"] = ["json": tool.parameters ?? ["type": "object", "properties": [:]]]
             return ["toolSpec": .object(spec)]
         }
+        if let marked = request.tools.lastIndex(where: { $0.cacheControl != nil }) { tools.insert(Self.cachePoint, at: marked + 1) }
         if tools.isEmpty {
             guard !historyNames.isEmpty else { return nil }
             tools = historyNames.sorted().map { ["toolSpec": ["name": .string(Self.toolName($0)), "inputSchema": ["json": ["type": "object"]]]] }

@@ -16,7 +16,11 @@ enum AnthropicRequestDecoder {
         var messages: [ChatMessage] = []
         if let system = root.field("system") {
             let blocks = try systemBlocks(system)
-            if !blocks.isEmpty { messages.append(ChatMessage(role: .system, parts: blocks.map(ContentPart.text))) }
+            if !blocks.isEmpty {
+                var message = ChatMessage(role: .system, parts: blocks.map { .text($0.text) })
+                for (index, block) in blocks.enumerated() { if let mark = block.cacheControl { message.cacheMarks[index] = mark } }
+                messages.append(message)
+            }
         }
         let messageReaders = try root.required("messages").elements()
         guard !messageReaders.isEmpty else { throw GatewayError.invalidRequest("messages: must contain at least one message", parameter: "messages") }
@@ -36,10 +40,11 @@ enum AnthropicRequestDecoder {
                     continue
                 }
                 let schema = try tool.field("input_schema").map { reader throws(GatewayError) in JSONValue.object(try reader.object()) }
-                request.tools.append(
-                    ToolDefinition(
-                        name: try tool.required("name").string(), description: try tool.field("description")?.string(), parameters: schema,
-                        strict: try tool.field("strict")?.bool()))
+                var definition = ToolDefinition(
+                    name: try tool.required("name").string(), description: try tool.field("description")?.string(), parameters: schema,
+                    strict: try tool.field("strict")?.bool())
+                definition.cacheControl = tool.field("cache_control")?.value
+                request.tools.append(definition)
             }
         }
         if let choice = root.field("tool_choice") {
@@ -69,16 +74,16 @@ enum AnthropicRequestDecoder {
         return request
     }
 
-    /// The system prompt's blocks, each kept on its own.
-    private static func systemBlocks(_ reader: FieldReader) throws(GatewayError) -> [String] {
-        if case .string(let text) = reader.value { return text.isEmpty ? [] : [text] }
-        var texts: [String] = []
+    /// The system prompt's blocks, each kept on its own with its caching mark.
+    private static func systemBlocks(_ reader: FieldReader) throws(GatewayError) -> [(text: String, cacheControl: JSONValue?)] {
+        if case .string(let text) = reader.value { return text.isEmpty ? [] : [(text, nil)] }
+        var blocks: [(text: String, cacheControl: JSONValue?)] = []
         for block in try reader.elements() {
             let type = try block.required("type").string()
             guard type == "text" else { throw block.invalid("system blocks must be text blocks") }
-            texts.append(try block.required("text").string())
+            blocks.append((try block.required("text").string(), block.field("cache_control")?.value))
         }
-        return texts
+        return blocks
     }
 
     /// One Anthropic message; a user message carrying tool results becomes `.tool` messages (first) and a user message.
@@ -96,9 +101,17 @@ enum AnthropicRequestDecoder {
         if case .string(let text) = content.value { return [.text(role, text)] }
         var parts: [ContentPart] = []
         var results: [ContentPart] = []
+        var marks: [Int: JSONValue] = [:]
+        var resultMarks: [Int: JSONValue] = [:]
         for block in try content.elements() {
             let typeReader = try block.required("type")
             let type = try typeReader.string()
+            defer {
+                // A caching mark belongs to the part the block became (a result is a message of its own).
+                if let mark = block.field("cache_control")?.value {
+                    if type == "tool_result", !results.isEmpty { resultMarks[results.count - 1] = mark } else if !parts.isEmpty { marks[parts.count - 1] = mark }
+                }
+            }
             switch type {
             case "text":
                 parts.append(.text(try block.required("text").string()))
@@ -146,8 +159,16 @@ enum AnthropicRequestDecoder {
                 dialectOnly.append("\(block.path) (\(type))")
             }
         }
-        var messages: [ChatMessage] = results.map { ChatMessage(role: .tool, parts: [$0]) }
-        if !parts.isEmpty || results.isEmpty { messages.append(ChatMessage(role: role, parts: parts)) }
+        var messages: [ChatMessage] = results.enumerated().map { index, result in
+            var message = ChatMessage(role: .tool, parts: [result])
+            if let mark = resultMarks[index] { message.cacheMarks[0] = mark }
+            return message
+        }
+        if !parts.isEmpty || results.isEmpty {
+            var message = ChatMessage(role: role, parts: parts)
+            message.cacheMarks = marks
+            messages.append(message)
+        }
         return messages
     }
 
