@@ -86,6 +86,15 @@ try:
 except openai.NotFoundError:
     check("deleted response is gone (404)", True)
 
+searched = oai.responses.create(model="fast", input="News today?", tools=[{"type": "web_search"}])
+check("built-in web_search passes through to OpenAI natively",
+      [item.type for item in searched.output][:1] == ["web_search_call"] and simulator("openai", "/simulator/last-request")["path"] == "/v1/responses")
+with oai.responses.stream(model="fast", input="News today?", tools=[{"type": "web_search"}]) as stream:
+    streamed_search = stream.get_final_response()
+check("built-in web_search streamed as OpenAI sent it", streamed_search.output[0].type == "web_search_call" and bool(streamed_search.output_text))
+moved = oai.responses.create(model="claude", input="Summarise that.", previous_response_id=streamed_search.id)
+check("a natively served conversation continues on Claude", bool(moved.output_text) and "News today?" in json.dumps(simulator("claude", "/simulator/last-request")["body"]))
+
 unstored = oai.responses.create(model="fast", input="Hello!", store=False)
 try:
     oai.responses.create(model="fast", input="Again", previous_response_id=unstored.id)

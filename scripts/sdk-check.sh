@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs `switchyard demo` and drives it with the official OpenAI and Anthropic Python SDKs: the user path
-# (sdk_check.py) and the fidelity cases (fidelity_check.py).
+# (sdk_check.py), the fidelity cases (fidelity_check.py) and the Responses API and agent paths (responses_check.py).
 # Needs python3 and PyPI; installs the SDKs into .venv-sdk (ignored by git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,4 +17,5 @@ for _ in $(seq 1 100); do
 done
 # Fidelity first: the user path ends by making the simulated Anthropic revoke its keys.
 .venv-sdk/bin/python scripts/fidelity_check.py "http://127.0.0.1:$port" .build/sdk-check-demo.log
+.venv-sdk/bin/python scripts/responses_check.py "http://127.0.0.1:$port" .build/sdk-check-demo.log
 .venv-sdk/bin/python scripts/sdk_check.py "http://127.0.0.1:$port"

@@ -52,6 +52,10 @@ public protocol ChatProvider: Sendable {
     /// The client dialect `model`'s answers are already in, so that they go back to such a client as the
     /// vendor sent them (complete, streamed and errors), byte for byte.
     func answerDialect(model: String) -> PassThrough.Dialect?
+    /// Whether `model` takes requests in `dialect` as they are (fields the canonical model lacks included).
+    func servesNatively(_ dialect: PassThrough.Dialect, model: String) -> Bool
+    /// Whether `model`'s answers to such requests are already in `dialect`, to go back byte for byte.
+    func answersNatively(_ dialect: PassThrough.Dialect, model: String) -> Bool
 }
 
 extension ChatProvider {
@@ -73,6 +77,14 @@ extension ChatProvider {
 
     public func answerDialect(model: String) -> PassThrough.Dialect? {
         nativeDialect(model: model)
+    }
+
+    public func servesNatively(_ dialect: PassThrough.Dialect, model: String) -> Bool {
+        nativeDialect(model: model) == dialect
+    }
+
+    public func answersNatively(_ dialect: PassThrough.Dialect, model: String) -> Bool {
+        answerDialect(model: model) == dialect
     }
 }
 

@@ -126,9 +126,11 @@ public enum DemoEnvironment {
           smart:
             strategy: priority
             targets: [flaky/gpt-4o, claude/claude-sonnet-4-5, openai/gpt-4o]
+            aliases: [gpt-5]
           claude:
             strategy: priority
             targets: [claude/claude-sonnet-4-5, vertex/claude-sonnet-4-5@20250929, bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0]
+            aliases: [claude-sonnet-4-5, claude-sonnet-4-5-20250929, claude-haiku-4-5, claude-haiku-4-5-20251001, sonnet, haiku]
           gemini:
             strategy: priority
             targets: [gemini/gemini-2.5-flash, vertex/gemini-2.5-flash]

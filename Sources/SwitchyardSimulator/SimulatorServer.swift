@@ -26,6 +26,7 @@ public enum SimulatorServer {
         case .openai:
             router.post("/v1/chat/completions") { request, _ in try await handleChat(request, vendor: vendor) }
             router.post("/v1/embeddings") { request, _ in try await handleEmbeddings(request, vendor: vendor) }
+            router.post("/v1/responses") { request, _ in try await handleResponses(request, vendor: vendor) }
             router.get("/v1/models") { request, _ in
                 _ = vendor.record(RecordedRequest(method: "GET", path: "/v1/models", headers: headerMap(request), body: nil, rawBody: ""))
                 return jsonResponse(["object": "list", "data": [["id": "sim-model", "object": "model", "created": 1_700_000_000, "owned_by": "simulator"]]])
@@ -261,7 +262,7 @@ public enum SimulatorServer {
         }
     }
 
-    private static func streamResponse(
+    static func streamResponse(
         request: Request, vendor: SimulatedVendor, script: StreamScript, reply: SimulatedReply, error: [UInt8]?, contentType: String = "text/event-stream"
     ) -> Response {
         var headers = HTTPFields()

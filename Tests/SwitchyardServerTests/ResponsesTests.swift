@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import SwitchyardCore
 import SwitchyardProviders
+import SwitchyardServer
 import SwitchyardSimulator
 import Testing
 
@@ -17,12 +18,17 @@ struct ResponsesTests {
             base_url: http://127.0.0.1:{{claude}}
             keys: [sk-ant-upstream]
           oai:
-            type: openai
+            type: openai-compatible
             base_url: http://127.0.0.1:{{oai}}/v1
             keys: [sk-upstream-oai]
+          native:
+            type: openai
+            base_url: http://127.0.0.1:{{oai}}/v1
+            keys: [sk-upstream-native]
         models:
           claude: claude/claude-sonnet-4-5
           gpt: oai/gpt-4o
+          openai: native/gpt-4o
         keys:
           - name: app
             key: test-key
@@ -193,6 +199,63 @@ struct ResponsesTests {
             let final = try #require(events.last?.json?["response"])
             #expect(final["output"]?[0]?["type"] == "reasoning" && final["output"]?[0]?["encrypted_content"] == "sim-claude-signature")
             #expect(final["output"]?[1]?["type"] == "message")
+        }
+    }
+
+    /// To OpenAI itself the Responses API passes through as it is, built-in tools included, and its answers
+    /// come back as sent; the gateway still keeps the conversation, which may then move to another vendor.
+    @Test func passesThroughToOpenAINatively() async throws {
+        let vendors = Self.vendors()
+        try await LiveGateway.run(vendors: vendors, config: Self.config) { gateway in
+            let request: JSONValue = [
+                "model": "openai", "input": "News today?", "tools": [["type": "web_search"]], "include": ["web_search_call.action.sources"],
+            ]
+            let first = try await gateway.post("/v1/responses", json: request)
+            #expect(first.status == 200)
+            let sent = try #require(vendors[1].requests.last)
+            #expect(sent.path == "/v1/responses" && sent.headers["authorization"] == "Bearer sk-upstream-native")
+            #expect(sent.body?["tools"] == [["type": "web_search"]] && sent.body?["include"] == ["web_search_call.action.sources"])
+            #expect(sent.body?["input"] == [["type": "message", "role": "user", "content": "News today?"]])
+            let id = try #require(first.json?["id"]?.stringValue)
+            #expect(id.hasPrefix("resp_sim"))  // the vendor's own answer, id included
+            #expect(first.json?["output"]?[0]?["type"] == "web_search_call")
+            #expect((first.headers.first(name: "x-switchyard-cost") ?? "").isEmpty == false)
+
+            // Continued natively: the gateway spells the conversation out (no previous_response_id upstream).
+            let (_, reader) = try await gateway.openStream(
+                "/v1/responses", json: ["model": "openai", "stream": true, "input": "More?", "previous_response_id": .string(id), "tools": [["type": "web_search"]]])
+            let events = try await reader.all()
+            #expect(events.first?.event == "response.created" && events.last?.event == "response.completed")
+            let continued = try #require(vendors[1].requests.last?.body)
+            #expect(continued["previous_response_id"] == nil)
+            #expect(continued["input"]?.arrayValue?.map { $0["type"] } == ["message", "web_search_call", "message", "message"])
+            let streamedID = try #require(events.last?.json?["response"]?["id"]?.stringValue)
+            let fetched = try await gateway.send(.GET, "/v1/responses/\(streamedID)", headers: ["authorization": "Bearer test-key"])
+            #expect(fetched.status == 200 && fetched.json == events.last?.json?["response"])
+
+            // And moved to Claude, the search record left out, the text kept.
+            let moved = try await gateway.post("/v1/responses", json: ["model": "claude", "input": "Summarise.", "previous_response_id": .string(streamedID)])
+            #expect(moved.status == 200)
+            let toClaude = try #require(vendors[0].requests.last?.body?["messages"]?.arrayValue)
+            #expect(toClaude.count == 5 && toClaude[0]["content"]?[0]?["text"] == "News today?")
+
+            await gateway.gateway.requestLog?.waitUntilRecorded(3)
+            await gateway.gateway.requestLog?.flush()
+            let usage = try await gateway.gateway.requestLog?.store.usage(
+                UsageQuery(since: Date().addingTimeInterval(-3600), until: Date().addingTimeInterval(3600), groupBy: .target))
+            let native = usage?.first { $0.group == "native/gpt-4o" }
+            #expect(native?.requests == 2 && native?.promptTokens == vendors[1].reportedUsage.prompt && native?.completionTokens == vendors[1].reportedUsage.completion)
+        }
+    }
+
+    @Test func passThroughMidStreamFailureIsForwarded() async throws {
+        let vendors = Self.vendors()
+        vendors[1].enqueue(.failMidStream(afterChunks: 2, error: ["error": ["message": "Overloaded", "type": "server_error"]]))
+        try await LiveGateway.run(vendors: vendors, config: Self.config) { gateway in
+            let (_, reader) = try await gateway.openStream("/v1/responses", json: ["model": "openai", "stream": true, "input": "Hi"])
+            let events = try await reader.all()
+            #expect(events.last?.event == "error" && events.last?.json?["message"] == "Overloaded")
+            #expect(events.filter { $0.event == "error" }.count == 1)
         }
     }
 

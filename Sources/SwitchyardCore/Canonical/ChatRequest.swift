@@ -173,12 +173,14 @@ public struct PassThrough: Sendable {
     public enum Dialect: String, Sendable {
         case openai
         case anthropic
+        /// The OpenAI Responses API.
+        case openaiResponses
 
         /// Whether `body` is an error in this dialect's shape (a vendor serving several formats, like
         /// Vertex, may answer some errors in its own).
         public func isErrorBody(_ body: JSONValue) -> Bool {
             switch self {
-            case .openai: body["error"]?["type"]?.stringValue != nil && body["error"]?["message"]?.stringValue != nil
+            case .openai, .openaiResponses: body["error"]?["type"]?.stringValue != nil && body["error"]?["message"]?.stringValue != nil
             case .anthropic: body["type"]?.stringValue == "error" && body["error"]?["type"]?.stringValue != nil
             }
         }

@@ -96,7 +96,7 @@ public struct ChatExecutor: Sendable {
     /// Whether the target's answers are already in the client's dialect.
     private func answersInClientDialect(_ request: ChatRequest, context: AttemptContext) -> Bool {
         guard let dialect = request.passThrough?.dialect else { return false }
-        return context.target.provider.adapter.answerDialect(model: context.target.ref.model) == dialect
+        return context.target.provider.adapter.answersNatively(dialect, model: context.target.ref.model)
     }
 
     /// The attempt loop for a chat request, with context fallback: each attempt sends the request and
@@ -145,7 +145,7 @@ public struct ChatExecutor: Sendable {
         // Fields only the client's own dialect carries reach a target only when it speaks that dialect natively
         // (a request without pass-through, like the Responses API's, has no such target).
         if !request.dialectOnlyFields.isEmpty,
-            request.passThrough == nil || request.passThrough?.dialect != adapter.nativeDialect(model: context.target.ref.model)
+            !(request.passThrough.map { adapter.servesNatively($0.dialect, model: context.target.ref.model) } ?? false)
         {
             throw .unsupported(
                 "\(request.dialectOnlyFields.listed(upTo: 5)) cannot be sent to \(context.target.name) (provider type \(adapter.descriptor.type)).")

@@ -18,12 +18,19 @@ public struct OpenAIProvider: ChatProvider, EmbeddingsProvider {
     }
 
     public func makeChatRequest(_ request: ChatRequest, model: String) throws(GatewayError) -> UpstreamRequest {
+        if encoder.isOpenAIProper, let passThrough = request.passThrough, passThrough.dialect == .openaiResponses {
+            // The Responses API natively, built-in tools included: the client's body with the target's model.
+            var body = passThrough.body
+            body["model"] = .string(model)
+            return .json(url: descriptor.baseURL + "/responses", body: .object(body), headers: headers(streaming: request.stream))
+        }
         let body = try encoder.encode(request, model: model)
         return .json(url: descriptor.baseURL + "/chat/completions", body: body, headers: headers(streaming: request.stream))
     }
 
     public func decodeChatResponse(_ body: ByteBuffer, head: UpstreamHead) throws(UpstreamFailure) -> ChatResponse {
         let json = try body.parseResponseJSON(vendor: "OpenAI-format upstream")
+        if json["object"] == "response" { return try OpenAIResponsesDecoder.decode(json) }
         return try OpenAIResponseDecoder.decode(json)
     }
 
@@ -31,6 +38,15 @@ public struct OpenAIProvider: ChatProvider, EmbeddingsProvider {
     /// through the canonical model (their quirks: usage under `x_groq`, missing fields, odd finish reasons).
     public func answerDialect(model: String) -> PassThrough.Dialect? {
         encoder.isOpenAIProper ? .openai : nil
+    }
+
+    /// OpenAI proper also serves the Responses API as it is.
+    public func servesNatively(_ dialect: PassThrough.Dialect, model: String) -> Bool {
+        dialect == .openai || (dialect == .openaiResponses && encoder.isOpenAIProper)
+    }
+
+    public func answersNatively(_ dialect: PassThrough.Dialect, model: String) -> Bool {
+        answerDialect(model: model) == dialect || (dialect == .openaiResponses && encoder.isOpenAIProper)
     }
 
     public func makeStreamDecoder() -> any ChatStreamDecoder {

@@ -9,12 +9,14 @@ public struct OpenAIStreamDecoder: SSEChatStreamDecoder {
     private var sawDone = false
     /// Tool-call ids already announced, per choice and tool index, so a repeated id is not a new call.
     private var announcedCalls: Set<Int> = []
+    /// Set once the stream shows itself as the Responses API's (a request passed through to `/responses`).
+    private var responses: OpenAIResponsesEventDecoder?
 
     public init() {}
 
     func checkComplete() throws(UpstreamFailure) {
         // Some compatible servers close without [DONE]; a stream that reported its finish reason is complete.
-        guard sawDone || finished else {
+        guard sawDone || finished || responses?.finished == true else {
             throw UpstreamFailure(kind: .unavailable, message: "upstream stream ended before it was complete")
         }
     }
@@ -30,6 +32,12 @@ public struct OpenAIStreamDecoder: SSEChatStreamDecoder {
             chunk = try JSONParser.parse(event.data)
         } catch {
             throw UpstreamFailure(kind: .unavailable, message: "upstream stream chunk is not valid JSON")
+        }
+        if let type = chunk["type"]?.stringValue, responses != nil || type.hasPrefix("response.") {
+            var decoder = responses ?? OpenAIResponsesEventDecoder()
+            try decoder.handle(chunk, type: type, into: &events)
+            responses = decoder
+            return
         }
         if let error = chunk["error"], !error.isNull {
             throw OpenAIFailure.classifyInBand(error)

@@ -1,4 +1,5 @@
 import SwitchyardCore
+import SwitchyardProviders
 
 /// A client-facing wire format: how requests are read and answers, streams and errors are written.
 /// One dialect, one conformance; the chat handler is shared.
@@ -21,11 +22,19 @@ protocol ClientDialect: Sendable {
     /// Hears of a finished answer (complete, or a stream's assembled one) before its last bytes leave, so
     /// that state the dialect keeps is in place when the client sees the end.
     func answered(_ answer: JSONValue, context: Context) async
+    /// Whether ``answered(_:context:)`` wants answers that went back as the vendor sent them too (read
+    /// from their bytes; otherwise those are never parsed).
+    var keepsAnswers: Bool { get }
+    /// The whole answer in one forwarded stream event, if the event carries it (the Responses API's
+    /// `response.completed`).
+    func answer(inForwarded event: SSEEvent) -> JSONValue?
 }
 
 extension ClientDialect {
     func status(for error: GatewayError) -> Int { error.status }
     func answered(_ answer: JSONValue, context: Context) async {}
+    var keepsAnswers: Bool { false }
+    func answer(inForwarded event: SSEEvent) -> JSONValue? { nil }
 }
 
 /// Writes one streamed answer in a dialect's SSE form.

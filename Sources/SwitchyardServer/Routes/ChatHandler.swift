@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import SwitchyardCore
+import SwitchyardProviders
 
 /// The request path shared by every dialect (DESIGN §2): authenticate, read, decode, route, execute,
 /// encode. Errors leave in the caller's dialect with a status code and the request id.
@@ -54,6 +55,9 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             let answer: ByteBuffer
             if let passThroughBody = response.passThroughBody {
                 answer = passThroughBody
+                if dialect.keepsAnswers, let json = try? JSONParser.parse(passThroughBody.readableBytesView) {
+                    await dialect.answered(json, context: dialectContext)
+                }
             } else {
                 let json = dialect.encodeResponse(response, for: chat, context: dialectContext)
                 await dialect.answered(json, context: dialectContext)
@@ -186,7 +190,8 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     ) async throws {
         var encoder = dialect.makeStreamEncoder(for: chat, context: context)
         if events.passThrough != nil {
-            return try await forward(&events, to: &writer, encoder: &encoder, gateway: gateway, target: target, logger: logger, tally: &tally)
+            return try await forward(
+                &events, to: &writer, encoder: &encoder, dialect: dialect, context: context, gateway: gateway, target: target, logger: logger, tally: &tally)
         }
         var output: [UInt8] = []
         output.reserveCapacity(1024)
@@ -223,13 +228,23 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     /// while still decoded for usage, finish and errors. A failure the vendor reported in-band is already in
     /// those bytes; any other ends the stream with an error event of the gateway's, after a whole event.
     private static func forward(
-        _ events: inout ChatEventReader, to writer: inout some ResponseBodyWriter, encoder: inout Dialect.StreamEncoder, gateway: Gateway,
-        target: String, logger: Logger, tally: inout StreamTally
+        _ events: inout ChatEventReader, to writer: inout some ResponseBodyWriter, encoder: inout Dialect.StreamEncoder, dialect: Dialect,
+        context: Dialect.Context, gateway: Gateway, target: String, logger: Logger, tally: inout StreamTally
     ) async throws {
+        var finalEvents = SSEDecoder()
         do {
             while let batch = try await events.next() {
-                for event in batch { tally.count(event) }
+                var finished = false
+                for event in batch {
+                    tally.count(event)
+                    if case .finish = event { finished = true }
+                }
                 let bytes = events.takeForwardBytes()
+                if finished, dialect.keepsAnswers {
+                    // The answer is kept before the client sees its end (a next turn may follow at once).
+                    let forwarded = (try? finalEvents.decode(ByteBuffer(bytes: bytes))) ?? []
+                    if let answer = forwarded.lazy.compactMap(dialect.answer(inForwarded:)).first { await dialect.answered(answer, context: context) }
+                }
                 if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
             }
             let bytes = events.takeForwardBytes()

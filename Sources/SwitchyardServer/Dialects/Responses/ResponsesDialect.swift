@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import SwitchyardCore
+import SwitchyardProviders
 
 /// The OpenAI Responses dialect (`POST /v1/responses`), translated through the canonical model to any
 /// provider. Conversation state (`previous_response_id`, `store`) is the gateway's own, scoped to the
@@ -22,7 +23,14 @@ struct ResponsesDialect: ClientDialect {
             conversation = Self.continuation(of: previous)
         }
         conversation.append(contentsOf: try ResponsesRequestDecoder.inputItems(of: body))
-        let request = try ResponsesRequestDecoder.decode(body, items: conversation)
+        var request = try ResponsesRequestDecoder.decode(body, items: conversation)
+        if case .object(var object) = body {
+            // A vendor serving the Responses API gets the client's body, the conversation spelled out: the
+            // gateway keeps the state, so a conversation may change vendors between turns.
+            object["input"] = .array(conversation)
+            object["previous_response_id"] = nil
+            request.passThrough = PassThrough(dialect: .openaiResponses, body: object)
+        }
         let context = ResponsesContext(
             id: ResponsesContext.newID(), createdAt: currentUnixTime(), echo: ResponsesContext.echo(of: body),
             store: body["store"]?.boolValue ?? true, keyName: key?.name, conversation: conversation)
@@ -48,10 +56,18 @@ struct ResponsesDialect: ClientDialect {
 
     /// Keeps the answer as conversation state before the client sees its end, so that a next turn sent
     /// right away finds it.
+    var keepsAnswers: Bool { true }
+
+    func answer(inForwarded event: SSEEvent) -> JSONValue? {
+        guard event.event == "response.completed" || event.event == "response.incomplete" else { return nil }
+        return (try? JSONParser.parse(event.data))?["response"]
+    }
+
     func answered(_ answer: JSONValue, context: ResponsesContext) async {
         guard context.store else { return }
+        // A vendor's own answer keeps its id, which is the one the client saw.
         let stored = StoredResponse(
-            id: context.id, keyName: context.keyName, created: Date(timeIntervalSince1970: TimeInterval(context.createdAt)), response: answer.jsonString,
+            id: answer["id"]?.stringValue ?? context.id, keyName: context.keyName, created: Date(timeIntervalSince1970: TimeInterval(context.createdAt)), response: answer.jsonString,
             inputItems: JSONValue.array(context.conversation).jsonString)
         do {
             try await store.saveResponse(stored)

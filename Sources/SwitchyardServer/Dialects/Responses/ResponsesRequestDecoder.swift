@@ -209,6 +209,10 @@ private struct ConversationBuilder {
             messages.append(ChatMessage(role: .tool, parts: [.toolResult(ToolResult(callID: callID, content: parts))]))
         case "reasoning":
             assistant.append(contentsOf: try Self.reasoning(item))
+        case "web_search_call", "file_search_call":
+            // A record of a search the vendor ran for an earlier answer: that answer's text holds what it
+            // found, so another vendor continuing the conversation loses nothing without it.
+            return
         default:
             // Built-in tool calls and their outputs (web_search_call, file_search_call…), item references.
             dialectOnly.append("\(item.path) (\(type))")
