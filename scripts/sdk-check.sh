@@ -7,11 +7,11 @@ cd "$(dirname "$0")/.."
 swift build --product switchyard
 python3 -m venv .venv-sdk
 .venv-sdk/bin/pip install -q openai anthropic
-port=4099
+port=${SWITCHYARD_SDK_CHECK_PORT:-$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")}
 .build/debug/switchyard demo --port "$port" > .build/sdk-check-demo.log 2>&1 &
 demo=$!
 trap 'kill $demo 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
   curl -sf "http://127.0.0.1:$port/health/ready" > /dev/null && break
   sleep 0.1
 done

@@ -86,6 +86,12 @@ struct Demo: AsyncParsableCommand {
                 -H 'content-type: application/json' \\
                 -d '{"model":"fast","max_tokens":256,"messages":[{"role":"user","content":"Hello!"}]}'
 
+              curl -s \(url)/v1/responses -H 'Authorization: Bearer \(DemoEnvironment.key)' \\
+                -H 'content-type: application/json' -d '{"model":"claude","input":"Hello!"}'
+
+            Coding agents: ANTHROPIC_BASE_URL=\(url) ANTHROPIC_AUTH_TOKEN=\(DemoEnvironment.key) for Anthropic-dialect ones
+            (Claude model names are aliases of the claude route), OPENAI_BASE_URL=\(url)/v1 for OpenAI-dialect ones.
+
             The response header x-switchyard-target names the provider that answered, x-switchyard-cost what it cost (USD).
             Spend so far: SWITCHYARD_URL=\(url) SWITCHYARD_ADMIN_KEY=\(DemoEnvironment.adminKey) switchyard usage --group-by target
 
