@@ -244,14 +244,18 @@ def main():
     options = parser.parse_args()
     duration = 3 if options.quick else options.duration
     workdir = tempfile.mkdtemp(prefix="switchyard-bench-")
+    os.chmod(workdir, 0o755)  # nginx workers may run as another user
     upstream_port, proxy_port, gateway_port, slow_port = free_port(), free_port(), free_port(), free_port()
-    with open(os.path.join(workdir, "sse.txt"), "w") as out:
+    # The stream is longer than one nginx string may be: a static file, served to POSTs by re-dispatching
+    # the static module's 405 as a GET.
+    os.makedirs(os.path.join(workdir, "www/sse/v1/chat"), exist_ok=True)
+    with open(os.path.join(workdir, "www/sse/v1/chat/completions"), "w") as out:
         out.write(sse_body())
     upstream = start_nginx(workdir, "upstream", f"""
   server {{
     listen 127.0.0.1:{upstream_port} reuseport backlog=4096;
     location = /v1/chat/completions {{ default_type application/json; return 200 {nginx_quote(json.dumps(CHAT, separators=(",", ":")))}; }}
-    location = /sse/v1/chat/completions {{ default_type text/event-stream; return 200 {nginx_quote(sse_body())}; }}
+    location = /sse/v1/chat/completions {{ root {workdir}/www; default_type text/event-stream; error_page 405 =200 $uri; }}
   }}""", 1)
     proxy = start_nginx(workdir, "proxy", f"""
   upstream fast {{ server 127.0.0.1:{upstream_port}; keepalive 256; }}

@@ -24,15 +24,17 @@ public func buildApplication(
     router.add(middleware: HTTPErrorMiddleware(gateway: gateway))
     let server = gateway.config.server
     let connections = ClientConnections(maximum: server.maxConnections, logger: gateway.logger)
-    let openAI = ChatHandler(gateway: gateway, dialect: OpenAIDialect(), name: "openai", connections: connections)
-    let anthropic = ChatHandler(gateway: gateway, dialect: AnthropicDialect(), name: "anthropic", connections: connections)
+    let executors = EventLoopExecutors()
+    let openAI = ChatHandler(gateway: gateway, dialect: OpenAIDialect(), name: "openai", connections: connections, executors: executors)
+    let anthropic = ChatHandler(gateway: gateway, dialect: AnthropicDialect(), name: "anthropic", connections: connections, executors: executors)
     router.post("/v1/chat/completions") { request, context in await openAI.handle(request, context: context) }
     router.post("/v1/embeddings") { request, context in await openAI.handleEmbeddings(request, context: context) }
     router.get("/v1/models") { request, context in await openAI.handleModels(request, context: context) }
     router.post("/v1/messages") { request, context in await anthropic.handle(request, context: context) }
     router.post("/v1/messages/count_tokens") { request, context in await anthropic.handleCountTokens(request, context: context) }
     let responses = ChatHandler(
-        gateway: gateway, dialect: ResponsesDialect(store: gateway.responses, logger: gateway.logger), name: "responses", connections: connections)
+        gateway: gateway, dialect: ResponsesDialect(store: gateway.responses, logger: gateway.logger), name: "responses", connections: connections,
+        executors: executors)
     router.post("/v1/responses") { request, context in await responses.handle(request, context: context) }
     router.get("/v1/responses/:id") { request, context in await responses.handleRetrieve(request, context: context) }
     router.get("/v1/responses/:id/input_items") { request, context in await responses.handleInputItems(request, context: context) }

@@ -100,10 +100,15 @@ public final class Gateway: Sendable {
         return SecretDigest.matches(token, adminKey)
     }
 
+    /// The token of `Bearer <token>` (scheme case-insensitive, surrounding blanks ignored), read on the bytes.
     private func bearerToken(_ authorization: String?) -> String? {
-        guard let authorization, authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else { return nil }
-        let token = authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
-        return token.isEmpty ? nil : token
+        guard var utf8 = authorization?.utf8[...], utf8.count > 7 else { return nil }
+        for expected in "bearer ".utf8 {
+            guard let byte = utf8.popFirst(), byte | 0x20 == expected | 0x20 || (expected == 0x20 && byte == 0x20) else { return nil }
+        }
+        while let first = utf8.first, first == 0x20 || first == 0x09 { utf8.removeFirst() }
+        while let last = utf8.last, last == 0x20 || last == 0x09 { utf8.removeLast() }
+        return utf8.isEmpty ? nil : String(Substring(utf8))
     }
 }
 

@@ -57,3 +57,38 @@ extension RequestRecord.Attempt {
         }
     }
 }
+
+/// One `daily_usage` row's increment: a batch's records added up per day, key, route and target.
+struct DailyTotal {
+    var day: String
+    var keyName: String
+    var route: String
+    var target: String
+    var provider: String
+    var requests = 0
+    var errors = 0
+    var promptTokens = 0
+    var completionTokens = 0
+    var cachedTokens = 0
+    var cost = 0.0
+    var unpriced = 0
+
+    static func totals(of records: some Sequence<RequestRecord>) -> [DailyTotal] {
+        var totals: [String: DailyTotal] = [:]
+        for record in records {
+            let day = SQLiteAccountingStore.day(record.time)
+            let (keyName, route, target) = (record.keyName ?? "", record.route ?? "", record.target ?? "")
+            let group = "\(day)\u{0}\(keyName)\u{0}\(route)\u{0}\(target)"
+            var total = totals[group] ?? DailyTotal(day: day, keyName: keyName, route: route, target: target, provider: SQLiteAccountingStore.provider(of: record.target) ?? "")
+            total.requests += 1
+            if record.status >= 400 { total.errors += 1 }
+            total.promptTokens += record.usage?.promptTokens ?? 0
+            total.completionTokens += record.usage?.completionTokens ?? 0
+            total.cachedTokens += record.usage?.cachedPromptTokens ?? 0
+            total.cost += record.cost ?? 0
+            if record.cost == nil && record.status < 400 { total.unpriced += 1 }
+            totals[group] = total
+        }
+        return Array(totals.values)
+    }
+}

@@ -115,14 +115,16 @@ public actor PostgresAccountingStore: AccountingStore, ManagedKeyStore, Response
                       \(record.responseBody), \(record.endUser))
                     ON CONFLICT (id) DO NOTHING
                     """, logger: Self.logger)
+            }
+            // The day's totals, added up per group first: one upsert per group, not per record.
+            for total in DailyTotal.totals(of: records) {
                 try await connection.query(
                     """
                     INSERT INTO daily_usage (day, key_name, route, target, provider, requests, errors, prompt_tokens, completion_tokens, cached_tokens, cost, unpriced)
-                    VALUES (\(SQLiteAccountingStore.day(record.time)), \(record.keyName ?? ""), \(record.route ?? ""), \(record.target ?? ""), \(provider ?? ""), 1,
-                      \(record.status >= 400 ? 1 : 0), \(usage?.promptTokens ?? 0), \(usage?.completionTokens ?? 0), \(usage?.cachedPromptTokens ?? 0),
-                      \(record.cost ?? 0), \(record.cost == nil && record.status < 400 ? 1 : 0))
+                    VALUES (\(total.day), \(total.keyName), \(total.route), \(total.target), \(total.provider), \(total.requests), \(total.errors),
+                      \(total.promptTokens), \(total.completionTokens), \(total.cachedTokens), \(total.cost), \(total.unpriced))
                     ON CONFLICT (day, key_name, route, target) DO UPDATE SET
-                      requests = daily_usage.requests + 1, errors = daily_usage.errors + excluded.errors,
+                      requests = daily_usage.requests + excluded.requests, errors = daily_usage.errors + excluded.errors,
                       prompt_tokens = daily_usage.prompt_tokens + excluded.prompt_tokens, completion_tokens = daily_usage.completion_tokens + excluded.completion_tokens,
                       cached_tokens = daily_usage.cached_tokens + excluded.cached_tokens, cost = daily_usage.cost + excluded.cost,
                       unpriced = daily_usage.unpriced + excluded.unpriced

@@ -121,20 +121,24 @@ public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore, ResponseSt
         try await run("DELETE FROM managed_keys WHERE name = ?", [.text(name)])
     }
 
+    /// Columns of one `requests` row, in the order of ``requestColumns``.
+    private static let requestColumns =
+        "id, time, key_name, dialect, route, target, provider, status, latency_ms, ttfb_ms, prompt_tokens, completion_tokens, cached_tokens, "
+        + "cache_write_tokens, reasoning_tokens, cost, usage_estimated, stream, attempts, request_body, response_body, end_user"
+    /// Rows per INSERT statement: parsing a statement costs more than binding its values.
+    private static let rowsPerStatement = 40
+
     public func insert(_ records: [RequestRecord]) async throws {
         guard !records.isEmpty else { return }
         try await run("BEGIN")
         do {
-            for record in records {
-                let usage = record.usage
-                try await run(
-                    """
-                    INSERT OR IGNORE INTO requests (id, time, key_name, dialect, route, target, provider, status, latency_ms, ttfb_ms,
-                      prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, cost, usage_estimated, stream, attempts,
-                      request_body, response_body, end_user)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    [
+            for start in stride(from: 0, to: records.count, by: Self.rowsPerStatement) {
+                let chunk = records[start..<min(start + Self.rowsPerStatement, records.count)]
+                var binds: [SQLiteData] = []
+                binds.reserveCapacity(chunk.count * 22)
+                for record in chunk {
+                    let usage = record.usage
+                    binds += [
                         .text(record.id), .float(record.time.timeIntervalSince1970), optional(record.keyName), .text(record.dialect),
                         optional(record.route), optional(record.target), optional(Self.provider(of: record.target)), .integer(record.status),
                         .integer(record.latencyMilliseconds), optional(record.timeToFirstByteMilliseconds), optional(usage?.promptTokens),
@@ -142,21 +146,27 @@ public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore, ResponseSt
                         optional(usage?.reasoningTokens), record.cost.map(SQLiteData.float) ?? .null, .integer(record.usageEstimated ? 1 : 0),
                         .integer(record.stream ? 1 : 0), .text(Self.encode(record.attempts)), optional(record.requestBody), optional(record.responseBody),
                         optional(record.endUser),
-                    ])
+                    ]
+                }
+                let row = "(" + Array(repeating: "?", count: 22).joined(separator: ", ") + ")"
+                try await run(
+                    "INSERT OR IGNORE INTO requests (\(Self.requestColumns)) VALUES " + Array(repeating: row, count: chunk.count).joined(separator: ", "), binds)
+            }
+            // The day's totals, added up per group first: one upsert per group, not per record.
+            for total in DailyTotal.totals(of: records) {
                 try await run(
                     """
                     INSERT INTO daily_usage (day, key_name, route, target, provider, requests, errors, prompt_tokens, completion_tokens, cached_tokens, cost, unpriced)
-                    VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (day, key_name, route, target) DO UPDATE SET
-                      requests = requests + 1, errors = errors + excluded.errors, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+                      requests = requests + excluded.requests, errors = errors + excluded.errors, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
                       completion_tokens = completion_tokens + excluded.completion_tokens, cached_tokens = cached_tokens + excluded.cached_tokens,
                       cost = cost + excluded.cost, unpriced = unpriced + excluded.unpriced
                     """,
                     [
-                        .text(Self.day(record.time)), .text(record.keyName ?? ""), .text(record.route ?? ""), .text(record.target ?? ""),
-                        .text(Self.provider(of: record.target) ?? ""), .integer(record.status >= 400 ? 1 : 0), .integer(usage?.promptTokens ?? 0),
-                        .integer(usage?.completionTokens ?? 0), .integer(usage?.cachedPromptTokens ?? 0), .float(record.cost ?? 0),
-                        .integer(record.cost == nil && record.status < 400 ? 1 : 0),
+                        .text(total.day), .text(total.keyName), .text(total.route), .text(total.target), .text(total.provider), .integer(total.requests),
+                        .integer(total.errors), .integer(total.promptTokens), .integer(total.completionTokens), .integer(total.cachedTokens),
+                        .float(total.cost), .integer(total.unpriced),
                     ])
             }
             try await run("COMMIT")
@@ -250,11 +260,23 @@ public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore, ResponseSt
     }
 
     /// `YYYY-MM-DD` in UTC.
+    /// The UTC day of `date` as `YYYY-MM-DD` (civil-from-days arithmetic: no calendar object per record).
     static func day(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+        let days = Int((date.timeIntervalSince1970 / 86_400).rounded(.down))
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func padded(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(padded(year, 4))-\(padded(month, 2))-\(padded(day, 2))"
     }
 
     static func encode(_ attempts: [RequestRecord.Attempt]) -> String {

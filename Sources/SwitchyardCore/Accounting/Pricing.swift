@@ -122,9 +122,26 @@ public struct PriceBook: Sendable {
 extension Double {
     /// A USD amount as a plain decimal (no exponent), at most ten places, trailing zeros dropped.
     public var usdDecimal: String {
-        var text = String(format: "%.10f", self)
-        while text.hasSuffix("0") { text.removeLast() }
-        if text.hasSuffix(".") { text.removeLast() }
+        // Fixed point in integers: Foundation's formatter costs more than the rest of the accounting.
+        guard isFinite, abs(self) < 1e5 else {
+            var text = String(format: "%.10f", self)
+            while text.hasSuffix("0") { text.removeLast() }
+            if text.hasSuffix(".") { text.removeLast() }
+            return text
+        }
+        let scaled = (abs(self) * 1e10).rounded(.toNearestOrEven)
+        var whole = UInt64(scaled / 1e10)
+        var fraction = UInt64(scaled) - whole * 10_000_000_000
+        if fraction >= 10_000_000_000 {
+            whole += 1
+            fraction -= 10_000_000_000
+        }
+        var text = (self < 0 && scaled > 0 ? "-" : "") + String(whole)
+        guard fraction > 0 else { return text }
+        var digits = String(fraction)
+        digits = String(repeating: "0", count: 10 - digits.count) + digits
+        while digits.hasSuffix("0") { digits.removeLast() }
+        text += "." + digits
         return text
     }
 }

@@ -41,8 +41,11 @@ public final class RequestLog: Sendable {
         let (accepted, firstShed, woken) = state.withLock { state -> (Bool, Bool, [CheckedContinuation<Void, Never>]) in
             state.handedOver += 1
             let handedOver = state.handedOver
-            let woken = state.waiters.filter { $0.count <= handedOver }.map(\.continuation)
-            state.waiters.removeAll { $0.count <= handedOver }
+            var woken: [CheckedContinuation<Void, Never>] = []
+            if !state.waiters.isEmpty {
+                woken = state.waiters.filter { $0.count <= handedOver }.map(\.continuation)
+                state.waiters.removeAll { $0.count <= handedOver }
+            }
             guard state.pending.count < Self.capacity else {
                 state.shed += 1
                 defer { state.reportedShedding = true }

@@ -71,14 +71,15 @@ public final class TargetState: Sendable {
         metricsLabel: String? = nil
     ) {
         self.ref = ref
+        self.name = ref.description
         self.provider = provider
         self.metrics = TargetMetrics(target: ref, label: metricsLabel, factory: metrics)
         self.breaker = Mutex(CircuitBreaker(config: breaker))
         self.stats = Mutex(Stats())
     }
 
-    /// `provider/model`.
-    public var name: String { ref.description }
+    /// `provider/model`, made once: requests compare and report it.
+    public let name: String
 
     public var breakerState: CircuitBreaker.State { breaker.withLock { $0.state } }
 

@@ -155,6 +155,13 @@ public struct ResolvedRoute: Sendable {
     public var metrics: RouteMetrics?
     /// Prices parallel to `targets` (`nil`: unknown), for the cost strategy.
     public var prices: [ModelPrice?] = []
+    /// The price of one of this route's targets, from ``prices`` (no catalog search per request); `nil`
+    /// when unknown or not a target of this route.
+    public func price(target name: String) -> ModelPrice?? {
+        guard let index = targets.firstIndex(where: { $0.name == name }), index < prices.count else { return nil }
+        return .some(prices[index])
+    }
+
     /// The request's estimated size, set by ``prepare(_:)``: prompt tokens from its text, output tokens from its cap.
     public var estimatedTokens: (input: Int, output: Int) = (0, 0)
 

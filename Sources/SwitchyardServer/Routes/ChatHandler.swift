@@ -13,12 +13,14 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     let dialect: Dialect
     let metrics: RequestMetrics
     let connections: ClientConnections
+    let executors: EventLoopExecutors
 
-    init(gateway: Gateway, dialect: Dialect, name: String, connections: ClientConnections) {
+    init(gateway: Gateway, dialect: Dialect, name: String, connections: ClientConnections, executors: EventLoopExecutors = EventLoopExecutors()) {
         self.gateway = gateway
         self.dialect = dialect
         self.metrics = RequestMetrics(dialect: name, factory: gateway.metrics)
         self.connections = connections
+        self.executors = executors
     }
 
     func handle(_ request: Request, context: GatewayRequestContext) async -> Response {
@@ -35,6 +37,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
                 log: gateway.requestLog, prices: snapshot.table.config.priceBook, requestID: requestID, keyName: key?.name, dialect: metrics.dialect,
                 route: route.name, stream: chat.stream, estimatedPromptTokens: route.estimatedTokens.input)
             accounting.routeMetrics = route.metrics
+            accounting.pricedRoute = route
             accounting.endUser = chat.user
             if route.logsBodies {
                 accounting.requestBody = String(buffer: body)
@@ -103,9 +106,11 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
         let started = ContinuousClock.now
         let response: Response
         if let watch = connections.watch(for: context.channel) {
-            response = await watch.cancellingOnDisconnect { await respondUnmeasured(to: request, body) }
+            response = await watch.cancellingOnDisconnect {
+                await executors.run(on: context.channel.eventLoop) { await respondUnmeasured(to: request, body) }
+            }
         } else {
-            response = await respondUnmeasured(to: request, body)
+            response = await executors.run(on: context.channel.eventLoop) { await respondUnmeasured(to: request, body) }
         }
         metrics.record(status: Int(response.status.code), since: started)
         return response

@@ -6,6 +6,8 @@ import SwitchyardCore
 struct RequestAccounting: Sendable {
     let log: RequestLog?
     let prices: PriceBook
+    /// The route's own prices, looked up first (the catalog is searched only for targets outside it).
+    var pricedRoute: ResolvedRoute? = nil
     let requestID: String
     let arrived = Date()
     let started = ContinuousClock.now
@@ -40,7 +42,7 @@ struct RequestAccounting: Sendable {
 
     /// The cost of `usage` at `target`'s price; nil when either is unknown.
     func cost(of usage: Usage?, at target: String?) -> Double? {
-        guard let usage, let target, let price = prices.price(target: target) else { return nil }
+        guard let usage, let target, let price = pricedRoute?.price(target: target) ?? prices.price(target: target) else { return nil }
         return price.cost(of: usage)
     }
 

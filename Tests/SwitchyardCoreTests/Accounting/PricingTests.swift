@@ -1,3 +1,4 @@
+import Foundation
 import SwitchyardCore
 import SwitchyardProviders
 import Testing
@@ -37,6 +38,20 @@ import Testing
         #expect(abs(try cost("us.anthropic.claude-sonnet-4-5-20250929-v1:0", bedrock) - 0.0023235) < 1e-12)
         #expect(0.0023235.usdDecimal == "0.0023235")
         #expect(0.0.usdDecimal == "0")
+    }
+
+    /// The integer formatter writes what `%.10f` with trailing zeros dropped writes.
+    @Test func costDecimalsMatchTheReferenceFormat() {
+        func reference(_ value: Double) -> String {
+            var text = String(format: "%.10f", value)
+            while text.hasSuffix("0") { text.removeLast() }
+            if text.hasSuffix(".") { text.removeLast() }
+            return text
+        }
+        var generator = SystemRandomNumberGenerator()
+        var values: [Double] = [0.00000795, 1.5, 12.0000000001, 123.456, 0.99999999999, 9.99999999995, 1e-11, 42, 0.1 + 0.2]
+        for _ in 0..<2000 { values.append(Double(generator.next() % 100_000_000) / Double(1 << (generator.next() % 40))) }
+        for value in values { #expect(value.usdDecimal == reference(value), "\(value)") }
     }
 
     @Test func checkWarnsAboutRoutesWithUnpricedTargets() throws {

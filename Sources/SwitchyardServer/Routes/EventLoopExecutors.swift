@@ -1,0 +1,37 @@
+import NIOCore
+import NIOPosix
+
+/// Runs a task's jobs on one NIO event loop: a handler that prefers its connection's event loop stays on
+/// the thread that reads and writes that connection, instead of hopping to the concurrency pool and back
+/// for every await (the hops, and the futex wake-ups behind them, cost more than the gateway's own work).
+final class EventLoopTaskExecutor: TaskExecutor {
+    let eventLoop: any EventLoop
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}
+
+/// One executor per event loop of the server's group, made once: looking one up takes no lock.
+struct EventLoopExecutors: Sendable {
+    private let executors: [ObjectIdentifier: EventLoopTaskExecutor]
+
+    init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        var executors: [ObjectIdentifier: EventLoopTaskExecutor] = [:]
+        for eventLoop in group.makeIterator() { executors[ObjectIdentifier(eventLoop)] = EventLoopTaskExecutor(eventLoop: eventLoop) }
+        self.executors = executors
+    }
+
+    /// Runs `body` on `eventLoop` when it is one of the group's (else where the caller runs).
+    func run<T: Sendable>(on eventLoop: any EventLoop, _ body: () async -> T) async -> T {
+        guard let executor = executors[ObjectIdentifier(eventLoop)] else { return await body() }
+        return await withTaskExecutorPreference(executor, operation: body)
+    }
+}
+
+extension EventLoopTaskExecutor: @unchecked Sendable {}

@@ -1,0 +1,41 @@
+import Foundation
+import SwitchyardCore
+@testable import SwitchyardStorage
+import Testing
+
+@Suite("Daily totals")
+struct DailyTotalsTests {
+    /// The arithmetic day matches the calendar's, across leap years, centuries and the epoch.
+    @Test func utcDaysMatchTheCalendar() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        var generator = SystemRandomNumberGenerator()
+        var instants: [Double] = [0, -1, 86_399, 86_400, 951_782_400, 951_868_799, 4_107_542_400, -2_208_988_800, 1_796_052_942]
+        for _ in 0..<3000 { instants.append(Double(Int64(generator.next() % 8_000_000_000) - 2_000_000_000)) }
+        for instant in instants {
+            let date = Date(timeIntervalSince1970: instant)
+            let parts = calendar.dateComponents([.year, .month, .day], from: date)
+            let expected = String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+            #expect(SQLiteAccountingStore.day(date) == expected, "\(instant)")
+        }
+    }
+
+    @Test func recordsAddUpPerDayKeyRouteAndTarget() {
+        func record(_ id: String, key: String, target: String?, status: Int = 200, at seconds: Double, prompt: Int, cost: Double?) -> RequestRecord {
+            RequestRecord(
+                id: id, time: Date(timeIntervalSince1970: seconds), keyName: key, dialect: "openai", route: "smart", target: target, attempts: [],
+                status: status, latencyMilliseconds: 1, timeToFirstByteMilliseconds: nil, usage: Usage(promptTokens: prompt, completionTokens: 1),
+                cost: cost, stream: false)
+        }
+        let totals = DailyTotal.totals(of: [
+            record("a", key: "web", target: "oai/gpt-4o", at: 10, prompt: 5, cost: 0.5),
+            record("b", key: "web", target: "oai/gpt-4o", at: 20, prompt: 7, cost: 0.25),
+            record("c", key: "web", target: "oai/gpt-4o", status: 503, at: 30, prompt: 0, cost: nil),
+            record("d", key: "web", target: "oai/gpt-4o", at: 86_400 + 1, prompt: 1, cost: nil),
+            record("e", key: "batch", target: "oai/gpt-4o", at: 40, prompt: 2, cost: 0.1),
+        ]).sorted { ($0.day, $0.keyName) < ($1.day, $1.keyName) }
+        #expect(totals.map(\.keyName) == ["batch", "web", "web"])
+        #expect(totals[1].requests == 3 && totals[1].errors == 1 && totals[1].promptTokens == 12 && totals[1].cost == 0.75 && totals[1].unpriced == 0)
+        #expect(totals[2].day == "1970-01-02" && totals[2].unpriced == 1 && totals[2].provider == "oai")
+    }
+}
