@@ -13,7 +13,7 @@ import Foundation
 public struct GatewayServices: Sendable {
     public let gateway: Gateway
     /// The upstream HTTP clients (one per connection policy); the service group shuts them down last.
-    public let clients: HTTPClientPool
+    public let clients: UpstreamTransportPool
 
     /// Builds providers, routes and the executor from `config`.
     /// - Parameter timeSource: the router's clock (tests pass one they can move).
@@ -24,7 +24,14 @@ public struct GatewayServices: Sendable {
         configSource: (@Sendable () throws(ConfigError) -> GatewayConfig)? = nil, store: (any AccountingStore)? = nil
     ) throws(ConfigError) {
         try config.checkNotOpen(listeningOn: config.listen)
-        let clients = HTTPClientPool()
+        let clients = UpstreamTransportPool(environment: ProcessInfo.processInfo.environment)
+        if clients.hasCAFile {
+            do {
+                try clients.checkTLS()
+            } catch {
+                throw ConfigError(path: "SWITCHYARD_CA_FILE", message: "the CA file could not be loaded: \(error)")
+            }
+        }
         // Webhook alerts go out with default connection settings; providers get their own (per snapshot).
         let transport = clients.transport(for: ConnectionPolicy())
         let metricsRegistry = PrometheusCollectorRegistry()
@@ -147,7 +154,7 @@ struct DrainStartService: Service {
 /// Closes the upstream clients last, once the HTTP server drained; or when the shutdown grace runs out
 /// first, closes them then, which ends every upstream request still running.
 struct UpstreamShutdownService: Service {
-    let clients: HTTPClientPool
+    let clients: UpstreamTransportPool
     let drain: DrainState
     let grace: Duration
     let logger: Logger

@@ -141,26 +141,10 @@ public struct SigV4Signer: Sendable {
         public var query: String?
 
         public init(_ url: String) {
-            var rest = Substring(url)
-            var scheme = "https"
-            if let range = rest.range(of: "://") {
-                scheme = String(rest[..<range.lowerBound]).lowercased()
-                rest = rest[range.upperBound...]
-            }
-            let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
-            var host = String(rest[..<authorityEnd]).lowercased()
-            // The default port is not part of the host header the transport sends.
-            if scheme == "https", host.hasSuffix(":443") { host.removeLast(4) }
-            if scheme == "http", host.hasSuffix(":80") { host.removeLast(3) }
-            hostHeader = host
-            let pathAndQuery = rest[authorityEnd...]
-            if let mark = pathAndQuery.firstIndex(of: "?") {
-                path = String(pathAndQuery[..<mark])
-                query = String(pathAndQuery[pathAndQuery.index(after: mark)...])
-            } else {
-                path = String(pathAndQuery)
-                query = nil
-            }
+            let parsed = UpstreamURL(url)
+            hostHeader = parsed.hostHeader
+            path = parsed.path
+            query = parsed.query
         }
     }
 }

@@ -1,0 +1,192 @@
+import NIOCore
+import NIOHTTP1
+import SwitchyardCore
+
+/// The last handler of an upstream HTTP/1.1 connection: carries one exchange at a time, tells its pool when
+/// the connection is free again or gone, holds socket reads while the reader is behind, and enforces the
+/// head deadline and the idle-read timeout with one timer per exchange.
+final class UpstreamConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    let hostKey: UpstreamHostKey
+    /// Called on the loop when an exchange ended: `reusable` says whether the connection may carry another.
+    var onIdle: ((UpstreamConnectionHandler, _ reusable: Bool) -> Void)?
+    /// Called once on the loop when the connection closed, with the exchange it carried (unfailed, so the
+    /// pool may send it again) and what it would fail with.
+    var onClosed: ((UpstreamConnectionHandler, _ lost: (exchange: UpstreamExchange, failure: UpstreamFailure)?) -> Void)?
+    /// What a closed connection's exchange fails with (cancelled once the transport shut down).
+    var closedFailure: () -> UpstreamFailure = { UpstreamFailure(kind: .unavailable, message: "upstream closed the connection") }
+
+    private var context: ChannelHandlerContext?
+    private(set) var exchange: UpstreamExchange?
+    private var isReadHeld = false
+    private var lastReadAt = NIODeadline.now()
+    private var timer: Scheduled<Void>?
+    private var requestKeepsAlive = true
+    private var lastError: (any Error)?
+    private(set) var exchangesCarried = 0
+    private(set) var isOpen = true
+    /// When the connection last became idle, for dropping connections idle too long to trust.
+    var idleSince = NIODeadline.now()
+
+    init(hostKey: UpstreamHostKey) {
+        self.hostKey = hostKey
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    /// Sends `exchange`'s request on this connection.
+    func start(_ exchange: UpstreamExchange) {
+        guard let context, isOpen else {
+            exchange.fail(closedFailure())
+            return
+        }
+        self.exchange = exchange
+        exchangesCarried += 1
+        exchange.attach(to: self)
+        requestKeepsAlive = exchange.requestHead.isKeepAlive
+        context.write(wrapOutboundOut(.head(exchange.requestHead)), promise: nil)
+        if let body = exchange.requestBody, body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        schedule(at: exchange.headDeadline, for: exchange)
+        if isReadHeld { resumeReading() }
+    }
+
+    /// Lets the socket be read again once the reader caught up.
+    func resumeReading() {
+        guard isReadHeld, let context else { return }
+        isReadHeld = false
+        context.read()
+    }
+
+    func close() {
+        guard isOpen, let context else { return }
+        context.close(promise: nil)
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastReadAt = .now()
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            // Informational answers (100 Continue) are not the response.
+            guard head.status.code >= 200 else { return }
+            var headers = HeaderFields()
+            for (name, value) in head.headers { headers.add(name, value) }
+            requestKeepsAlive = requestKeepsAlive && head.isKeepAlive
+            guard let exchange else { return }
+            exchange.receive(head: UpstreamHead(status: Int(head.status.code), headers: headers))
+            // From here the timer watches for silence; move it up when silence would end sooner than the head deadline.
+            let silenceDue = lastReadAt + exchange.idleReadTimeout
+            if silenceDue < exchange.headDeadline { schedule(at: silenceDue, for: exchange) }
+        case .body(let bytes):
+            exchange?.receive(body: bytes)
+        case .end:
+            guard let exchange else { return }
+            self.exchange = nil
+            timer?.cancel()
+            timer = nil
+            exchange.receiveEnd()
+            idleSince = lastReadAt
+            onIdle?(self, requestKeepsAlive && isOpen)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isOpen = false
+        timer?.cancel()
+        timer = nil
+        var lost: (UpstreamExchange, UpstreamFailure)?
+        if let exchange {
+            self.exchange = nil
+            lost = (exchange, lastError.map(Self.classify) ?? closedFailure())
+        }
+        if let onClosed {
+            self.onClosed = nil
+            onClosed(self, lost)
+        } else if let lost {
+            lost.0.fail(lost.1)
+        }
+        onIdle = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // The exchange fails (or is sent again) when the connection is gone, in channelInactive.
+        if lastError == nil { lastError = error }
+        context.close(promise: nil)
+    }
+
+    // MARK: Outbound
+
+    func read(context: ChannelHandlerContext) {
+        if let exchange, exchange.isBufferFull {
+            isReadHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    // MARK: Timeouts
+
+    private func schedule(at deadline: NIODeadline, for exchange: UpstreamExchange) {
+        guard let context else { return }
+        timer?.cancel()
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: deadline) { [weak exchange] in
+            guard let exchange else { return }
+            loopBound.value.timerFired(for: exchange)
+        }
+    }
+
+    private func timerFired(for expected: UpstreamExchange) {
+        guard let exchange, exchange === expected else { return }
+        let now = NIODeadline.now()
+        let due: NIODeadline
+        if exchange.hasHead {
+            due = lastReadAt + exchange.idleReadTimeout
+        } else {
+            due = exchange.headDeadline
+        }
+        if now < due {
+            schedule(at: due, for: exchange)
+            return
+        }
+        self.exchange = nil
+        timer = nil
+        exchange.fail(UpstreamFailure(kind: .timeout, message: "upstream did not respond in time"))
+        close()
+    }
+
+    static func classify(_ error: any Error) -> UpstreamFailure {
+        if let failure = error as? UpstreamFailure { return failure }
+        // Channel and TLS errors describe the connection (refused, reset, certificate checks), never the request.
+        var description = String(describing: error)
+        if description.count > 160 { description = String(description.prefix(160)) }
+        return UpstreamFailure(kind: .unavailable, message: "upstream connection failed: \(description)")
+    }
+}
+
+/// Where an upstream connection goes: connections are pooled per host key.
+struct UpstreamHostKey: Hashable, Sendable {
+    var isTLS: Bool
+    var host: String
+    var port: Int
+
+    init(_ url: UpstreamURL) {
+        isTLS = url.isTLS
+        host = url.host
+        port = url.port
+    }
+}
