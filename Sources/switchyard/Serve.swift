@@ -74,7 +74,7 @@ func runGateway(
 
 func bootstrapLogging(level: String) -> Logger {
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
+        var handler = StandardErrorLogHandler(label: label)
         handler.logLevel = Logger.Level(rawValue: level) ?? .info
         return handler
     }

@@ -26,11 +26,11 @@ public struct UpstreamURL: Sendable, Hashable {
         var rest = Substring(url)
         scheme = "https"
         if let range = rest.firstRange(of: "://") {
-            scheme = rest[..<range.lowerBound].lowercased()
+            scheme = Self.lowercasedASCII(rest[..<range.lowerBound])
             rest = rest[range.upperBound...]
         }
         let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
-        let authority = rest[..<authorityEnd].lowercased()
+        let authority = Self.lowercasedASCII(rest[..<authorityEnd])
         var pathAndQuery = rest[authorityEnd...]
         if let fragment = pathAndQuery.firstIndex(of: "#") { pathAndQuery = pathAndQuery[..<fragment] }
         if let mark = pathAndQuery.firstIndex(of: "?") {
@@ -61,5 +61,10 @@ public struct UpstreamURL: Sendable, Hashable {
         isValid = valid
         let hostForHeader = authority.hasPrefix("[") ? "[\(host)]" : host
         hostHeader = port == defaultPort ? hostForHeader : "\(hostForHeader):\(port)"
+    }
+
+    /// Lowercases without allocating anew when there is nothing to lower (the usual case).
+    private static func lowercasedASCII(_ text: Substring) -> String {
+        text.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) ? text.lowercased() : String(text)
     }
 }

@@ -100,8 +100,15 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
         handler.closedFailure = { [shared] in
             shared.isShutDown ? .cancelled : UpstreamFailure(kind: .unavailable, message: "upstream closed the connection")
         }
-        handler.onIdle = { [unowned self] handler, reusable in connectionIdle(handler, reusable: reusable) }
-        handler.onClosed = { [unowned self] handler, lost in connectionClosed(handler, lost: lost) }
+        // Weak: a transport dropped with connections still open (a test's) must not be kept alive by them.
+        handler.onIdle = { [weak self] handler, reusable in
+            guard let self else { return handler.close() }
+            connectionIdle(handler, reusable: reusable)
+        }
+        handler.onClosed = { [weak self] handler, lost in
+            guard let self else { return lost.map { $0.exchange.fail($0.failure) } ?? () }
+            connectionClosed(handler, lost: lost)
+        }
         if sweeper == nil {
             sweeper = eventLoop.scheduleRepeatedTask(initialDelay: shared.idleTimeout, delay: .nanoseconds(shared.idleTimeout.nanoseconds / 2)) { [weak self] _ in
                 self?.sweepIdle()

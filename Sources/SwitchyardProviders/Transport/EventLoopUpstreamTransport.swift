@@ -35,7 +35,9 @@ public final class EventLoopUpstreamTransport: UpstreamTransport {
     private let group: MultiThreadedEventLoopGroup
     private let shared: EventLoopTransportShared
     private let pools: [ObjectIdentifier: EventLoopUpstreamPool]
-    private let anyPool: EventLoopUpstreamPool
+    /// Where callers off the group's loops send (token endpoints, webhooks, tests): one loop, so they share
+    /// kept-alive connections; request handling runs on its client connection's loop and never lands here.
+    private let homePool: EventLoopUpstreamPool
 
     init(policy: ConnectionPolicy, tls: UpstreamTLS, group: MultiThreadedEventLoopGroup = .singleton) {
         self.policy = policy
@@ -50,13 +52,13 @@ public final class EventLoopUpstreamTransport: UpstreamTransport {
             if first == nil { first = pool }
         }
         self.pools = pools
-        self.anyPool = first!
+        self.homePool = first!
     }
 
     public func execute(_ request: UpstreamRequest, headDeadline: ContinuousClock.Instant) async throws(UpstreamFailure) -> UpstreamResponse {
         let url = UpstreamURL(request.url)
         guard url.isValid else { throw UpstreamFailure(kind: .unavailable, message: "the provider's URL is not a valid http(s) URL") }
-        let pool = pool(for: MultiThreadedEventLoopGroup.currentEventLoop ?? group.next())
+        let pool = MultiThreadedEventLoopGroup.currentEventLoop.flatMap { pools[ObjectIdentifier($0)] } ?? homePool
         let now = ContinuousClock.now
         let nioNow = NIODeadline.now()
         let exchange = UpstreamExchange(
@@ -84,10 +86,6 @@ public final class EventLoopUpstreamTransport: UpstreamTransport {
         for pool in pools.values {
             try? await pool.eventLoop.submit { pool.closeAll() }.get()
         }
-    }
-
-    private func pool(for eventLoop: any EventLoop) -> EventLoopUpstreamPool {
-        pools[ObjectIdentifier(eventLoop)] ?? anyPool
     }
 
     static func head(of request: UpstreamRequest, url: UpstreamURL) -> HTTPRequestHead {
