@@ -27,6 +27,7 @@ CHAT = {
     "usage": {"prompt_tokens": 12, "completion_tokens": 10, "total_tokens": 22},
 }
 OPENAI_REQUEST = {"model": "bench", "messages": [{"role": "user", "content": "Say something short."}]}
+AHC_ROW = "Switchyard, OpenAI dialect, AsyncHTTPClient transport"
 ANTHROPIC_REQUEST = {"model": "bench", "max_tokens": 64, "messages": [{"role": "user", "content": "Say something short."}]}
 
 
@@ -205,7 +206,8 @@ async def slow_upstream(port, chunks, interval):
                     await asyncio.sleep(interval)
                 writer.write(b"0\r\n\r\n")
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, AttributeError):
+        except (asyncio.IncompleteReadError, ConnectionError, AttributeError, asyncio.CancelledError):
+            # The gateway keeps idle upstream connections open; they end here when the case is over.
             writer.close()
     server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=4096)
     return server
@@ -246,6 +248,7 @@ def main():
     workdir = tempfile.mkdtemp(prefix="switchyard-bench-")
     os.chmod(workdir, 0o755)  # nginx workers may run as another user
     upstream_port, proxy_port, gateway_port, slow_port = free_port(), free_port(), free_port(), free_port()
+    ahc_port = free_port()
     # The stream is longer than one nginx string may be: a static file, served to POSTs by re-dispatching
     # the static module's 405 as a GET.
     os.makedirs(os.path.join(workdir, "www/sse/v1/chat"), exist_ok=True)
@@ -280,10 +283,17 @@ models:
 keys:
   - {{name: bench, key: {KEY}}}
 """)
+    # The same gateway with AsyncHTTPClient as its upstream transport (the previous one), for the comparison.
+    with open(config) as source, open(os.path.join(workdir, "switchyard-ahc.yaml"), "w") as out:
+        out.write(source.read().replace(f"listen: 127.0.0.1:{gateway_port}", f"listen: 127.0.0.1:{ahc_port}")
+                  .replace("switchyard.db", "switchyard-ahc.db"))
     gateway_log = open(os.path.join(workdir, "switchyard.log"), "w")
     gateway = subprocess.Popen([options.switchyard, "serve", "--config", config], stdout=gateway_log, stderr=subprocess.STDOUT)
+    ahc_gateway = subprocess.Popen(
+        [options.switchyard, "serve", "--config", os.path.join(workdir, "switchyard-ahc.yaml")], stdout=gateway_log, stderr=subprocess.STDOUT,
+        env=dict(os.environ, SWITCHYARD_UPSTREAM_TRANSPORT="asynchttpclient"))
     try:
-        for port in (upstream_port, proxy_port, gateway_port):
+        for port in (upstream_port, proxy_port, gateway_port, ahc_port):
             wait_for_port(port)
         time.sleep(1)
         idle_rss = {"nginx": rss_mib(proxy.pid), "switchyard": rss_mib(gateway.pid)}
@@ -292,6 +302,7 @@ keys:
             ("nginx reverse proxy", proxy_port, "/v1/chat/completions", dict(OPENAI_REQUEST, model="gpt-4o"), proxy.pid),
             ("Switchyard, OpenAI dialect", gateway_port, "/v1/chat/completions", OPENAI_REQUEST, gateway.pid),
             ("Switchyard, Anthropic dialect", gateway_port, "/v1/messages", ANTHROPIC_REQUEST, gateway.pid),
+            (AHC_ROW, ahc_port, "/v1/chat/completions", OPENAI_REQUEST, ahc_gateway.pid),
         ]
         # Warm-up: connection pools, JIT-free but caches and allocators.
         for _, port, path, body, _ in targets:
@@ -324,9 +335,9 @@ keys:
         slow = asyncio.run(slow_case())
         print("1000 slow streams:", json.dumps(slow), flush=True)
     finally:
-        for process in (gateway, proxy, upstream):
+        for process in (gateway, ahc_gateway, proxy, upstream):
             process.terminate()
-        for process in (gateway, proxy, upstream):
+        for process in (gateway, ahc_gateway, proxy, upstream):
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -353,7 +364,7 @@ def write_results(path, results, streaming, slow, idle_rss, loaded_rss, duration
         "| | added p50 @1 | added p99 @1 | added p50 @16 | added p99 @16 | added p50 @64 | added p99 @64 | max req/s | CPU per request | RSS idle / after load |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name in ("direct to the upstream", "nginx reverse proxy", "Switchyard, OpenAI dialect", "Switchyard, Anthropic dialect"):
+    for name in ("direct to the upstream", "nginx reverse proxy", "Switchyard, OpenAI dialect", "Switchyard, Anthropic dialect", AHC_ROW):
         cells = []
         for c in (1, 16, 64):
             result = results[(name, c)]
@@ -367,7 +378,7 @@ def write_results(path, results, streaming, slow, idle_rss, loaded_rss, duration
         rss = ""
         if name.startswith("nginx"):
             rss = f"{idle_rss['nginx']:.0f} / {loaded_rss['nginx']:.0f} MiB"
-        elif name.startswith("Switchyard"):
+        elif name.startswith("Switchyard") and name != AHC_ROW:
             rss = f"{idle_rss['switchyard']:.0f} / {loaded_rss['switchyard']:.0f} MiB"
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {best:,.0f} | {cpu_ms:.3f} ms | {rss} |")
     lines += [
