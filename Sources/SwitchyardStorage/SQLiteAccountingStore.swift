@@ -259,24 +259,9 @@ public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore, ResponseSt
         target.flatMap { $0.split(separator: "/", maxSplits: 1).first.map(String.init) }
     }
 
-    /// `YYYY-MM-DD` in UTC.
-    /// The UTC day of `date` as `YYYY-MM-DD` (civil-from-days arithmetic: no calendar object per record).
+    /// The UTC day of `date` as `YYYY-MM-DD`.
     static func day(_ date: Date) -> String {
-        let days = Int((date.timeIntervalSince1970 / 86_400).rounded(.down))
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        func padded(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(padded(year, 4))-\(padded(month, 2))-\(padded(day, 2))"
+        UTCTime(unixSeconds: date.timeIntervalSince1970).isoDay
     }
 
     static func encode(_ attempts: [RequestRecord.Attempt]) -> String {

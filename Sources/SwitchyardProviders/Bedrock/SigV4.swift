@@ -1,6 +1,7 @@
 public import Crypto
 public import Foundation
 import NIOCore
+import Synchronization
 public import SwitchyardCore
 
 /// AWS Signature Version 4 (providers.md §5.6), computed on the exact method, path, query, headers and body
@@ -25,6 +26,9 @@ public struct SigV4Signer: Sendable {
     /// Whether to send and sign `x-amz-content-sha256` (optional for Bedrock; botocore leaves it out).
     public var signsContentHash: Bool
 
+    /// The day's signing key, derived once per day rather than with four HMACs per request.
+    private let keyCache = SigningKeyCache()
+
     public init(credentials: Credentials, region: String, service: String = "bedrock", signsContentHash: Bool = true) {
         self.credentials = credentials
         self.region = region
@@ -44,7 +48,7 @@ public struct SigV4Signer: Sendable {
         let url = URLParts(request.url)
         let amzDate = Self.amzDate(date)
         let day = String(amzDate.prefix(8))
-        let payloadHash = Self.hex(SHA256.hash(data: request.body.map { Array($0.readableBytesView) } ?? []))
+        let payloadHash = Self.hex(request.body.map { body in body.withUnsafeReadableBytes { SHA256.hash(data: $0) } } ?? SHA256.hash(data: [UInt8]()))
         request.headers.replace("host", url.hostHeader)
         request.headers.replace("x-amz-date", amzDate)
         if let token = credentials.sessionToken { request.headers.replace("x-amz-security-token", token) }
@@ -61,7 +65,7 @@ public struct SigV4Signer: Sendable {
         let day = String(amzDate.prefix(8))
         let scope = "\(day)/\(region)/\(service)/aws4_request"
         let stringToSign = "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope)\n\(Self.hex(SHA256.hash(data: Array(canonicalRequest.utf8))))"
-        return Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: signingKey(day: day)))
+        return Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: keyCache.key(for: [day, region, service, credentials.secretAccessKey]) { signingKey(day: day) }))
     }
 
     /// kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, day), region), service), "aws4_request").
@@ -108,30 +112,38 @@ public struct SigV4Signer: Sendable {
 
     /// Percent-encodes everything but `A-Za-z0-9-._~` and the characters in `keeping`.
     static func encode(_ text: String, keeping: String) -> String {
-        var output = ""
+        let digits = Array("0123456789ABCDEF".utf8)
+        var output: [UInt8] = []
+        output.reserveCapacity(text.utf8.count + 16)
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                output.append(Character(Unicode.Scalar(byte)))
+                output.append(byte)
             case _ where keeping.utf8.contains(byte):
-                output.append(Character(Unicode.Scalar(byte)))
+                output.append(byte)
             default:
-                output += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+                output.append(UInt8(ascii: "%"))
+                output.append(digits[Int(byte >> 4)])
+                output.append(digits[Int(byte & 0x0f)])
             }
         }
-        return output
+        return String(decoding: output, as: UTF8.self)
     }
 
     static func amzDate(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        return String(format: "%04d%02d%02dT%02d%02d%02dZ", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0, c.second ?? 0)
+        UTCTime(unixSeconds: date.timeIntervalSince1970).compactTimestamp
     }
 
     static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var output: [UInt8] = []
+        output.reserveCapacity(64)
+        for byte in bytes {
+            output.append(digits[Int(byte >> 4)])
+            output.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: output, as: UTF8.self)
     }
 
     /// The pieces of a URL that signing needs, taken from the string as it will be sent.
@@ -146,5 +158,18 @@ public struct SigV4Signer: Sendable {
             path = parsed.path
             query = parsed.query
         }
+    }
+}
+
+/// The last signing key, by what it is derived from (day, region, service, secret): copies of a signer
+/// share the cache, and one whose credentials or region changed derives its own.
+final class SigningKeyCache: Sendable {
+    private let cached = Mutex<(inputs: [String], key: SymmetricKey)?>(nil)
+
+    func key(for inputs: [String], derive: () -> SymmetricKey) -> SymmetricKey {
+        if let hit = cached.withLock({ $0 }), hit.inputs == inputs { return hit.key }
+        let key = derive()
+        cached.withLock { $0 = (inputs, key) }
+        return key
     }
 }
