@@ -27,6 +27,7 @@ CHAT = {
     "usage": {"prompt_tokens": 12, "completion_tokens": 10, "total_tokens": 22},
 }
 OPENAI_REQUEST = {"model": "bench", "messages": [{"role": "user", "content": "Say something short."}]}
+ANALYSIS_MARKER = "<!-- analysis: kept across runs -->"
 AHC_ROW = "Switchyard, OpenAI dialect, AsyncHTTPClient transport"
 ANTHROPIC_REQUEST = {"model": "bench", "max_tokens": 64, "messages": [{"role": "user", "content": "Say something short."}]}
 
@@ -403,8 +404,14 @@ def write_results(path, results, streaming, slow, idle_rss, loaded_rss, duration
         f"20 chunks 100 ms apart each: peak RSS {slow['peak_rss']:.0f} MiB, {slow['errors']} failed, all done in {slow['seconds']:.1f} s.",
         "",
     ]
+    # The analysis below the marker is written by people; a new run keeps it.
+    kept = ""
+    if os.path.exists(path):
+        text = open(path).read()
+        if ANALYSIS_MARKER in text:
+            kept = text[text.index(ANALYSIS_MARKER):]
     with open(path, "w") as out:
-        out.write("\n".join(lines))
+        out.write("\n".join(lines) + ("\n" + kept if kept else ""))
     print("\n".join(lines))
 
 
