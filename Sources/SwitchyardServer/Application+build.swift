@@ -63,6 +63,7 @@ public func buildApplication(
     AdminRoutes(gateway: gateway).register(on: router)
     AccountingRoutes(gateway: gateway).register(on: router)
     KeysRoutes(gateway: gateway).register(on: router)
+    DashboardRoutes(gateway: gateway).register(on: router)
     // Any other method on an API path is a 405 naming the allowed one, not a 404.
     for (path, allowed) in [
         ("/v1/chat/completions", HTTPRequest.Method.post), ("/v1/embeddings", .post), ("/v1/messages", .post), ("/v1/models", .get), ("/v1/responses", .post),

@@ -24,6 +24,10 @@ public final class Gateway: Sendable {
     public let responses: any ResponseStore
     /// Sends an operator alert through the webhook, when one is configured.
     let alert: @Sendable (JSONValue) -> Void
+    /// Routing events and alerts for the dashboard's live feed.
+    public let events: DashboardEventFeed
+    /// Who is logged in to the dashboard.
+    let dashboardSessions = DashboardSessions()
     /// `switchyard_key_rejections_total{reason}`: requests refused for a key's budget or rate limit.
     let budgetRejections: CoreMetrics.Counter
     let rateLimitRejections: CoreMetrics.Counter
@@ -31,8 +35,9 @@ public final class Gateway: Sendable {
     init(
         snapshot: GatewaySnapshot, builder: SnapshotBuilder, configSource: (@Sendable () throws(ConfigError) -> GatewayConfig)?, logger: Logger,
         metrics: any MetricsFactory, metricsRegistry: PrometheusCollectorRegistry, requestLog: RequestLog? = nil,
-        alert: @escaping @Sendable (JSONValue) -> Void = { _ in }
+        alert: @escaping @Sendable (JSONValue) -> Void = { _ in }, events: DashboardEventFeed = DashboardEventFeed()
     ) {
+        self.events = events
         self.requestLog = requestLog
         self.responses = (requestLog?.store as? any ResponseStore) ?? InMemoryResponseStore()
         self.alert = alert

@@ -37,7 +37,9 @@ public struct GatewayServices: Sendable {
         let metricsRegistry = PrometheusCollectorRegistry()
         let metricsFactory = PrometheusMetricsFactory(registry: metricsRegistry)
         let alerts = config.alertWebhook.map { AlertDispatcher(webhook: $0, transport: transport, logger: logger) }
+        let events = DashboardEventFeed()
         let routingObserver = RoutingObserver(metrics: RoutingEventMetrics(factory: metricsFactory)) { event in
+            events.publish(event)
             alerts?.enqueue(event)
             observer.notify(event)
         }
@@ -53,7 +55,11 @@ public struct GatewayServices: Sendable {
         let requestLog = store.map { RequestLog(store: $0, logger: logger, metrics: metricsFactory) }
         self.gateway = Gateway(
             snapshot: snapshot, builder: builder, configSource: configSource, logger: logger, metrics: metricsFactory, metricsRegistry: metricsRegistry,
-            requestLog: requestLog, alert: { payload in alerts?.enqueue(payload: payload) })
+            requestLog: requestLog,
+            alert: { payload in
+                events.publishAlert(payload)
+                alerts?.enqueue(payload: payload)
+            }, events: events)
         self.clients = clients
         self.alerts = alerts
     }

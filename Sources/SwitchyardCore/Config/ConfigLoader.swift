@@ -58,7 +58,7 @@ public enum ConfigLoader {
         var config = GatewayConfig()
         let allowed: Set = [
             "listen", "admin_key", "storage", "providers", "models", "routing", "keys", "pricing", "max_body_size", "alerts", "faults",
-            "shutdown_grace", "server",
+            "shutdown_grace", "server", "dashboard",
         ]
         for (key, node) in root.mapping(allowed: allowed) ?? [] {
             switch key {
@@ -82,6 +82,7 @@ public enum ConfigLoader {
             case "faults": config.faults = readFaults(node)
             case "shutdown_grace": config.shutdownGrace = node.duration() ?? config.shutdownGrace
             case "server": config.server = readServer(node)
+            case "dashboard": config.dashboard = readDashboard(node)
             default: break
             }
         }
@@ -104,6 +105,22 @@ public enum ConfigLoader {
             }
         }
         return server
+    }
+
+    private static func readDashboard(_ node: ConfigNode) -> DashboardConfig {
+        var dashboard = DashboardConfig()
+        for (key, value) in node.mapping(allowed: ["secure_cookie", "session_lifetime"]) ?? [] {
+            switch key {
+            case "secure_cookie": dashboard.secureCookie = value.bool() ?? false
+            default:
+                if let lifetime = value.duration(), lifetime >= .seconds(60), lifetime <= .seconds(30 * 86_400) {
+                    dashboard.sessionLifetime = lifetime
+                } else {
+                    value.report("expected a duration between 1m and 30d")
+                }
+            }
+        }
+        return dashboard
     }
 
     /// The largest size a config may name: a request body beyond this is not a chat request.

@@ -18,6 +18,8 @@ public struct GatewayConfig: Sendable {
     public var shutdownGrace: Duration = .seconds(30)
     /// Client-side connection limits (`server`).
     public var server = ServerConfig()
+    /// The web dashboard's session settings.
+    public var dashboard = DashboardConfig()
     /// Where the request log lives.
     public var storage = StorageConfig()
     /// Prices by `provider/model`, over the built-in catalog (``PriceCatalog``).
@@ -65,6 +67,16 @@ public struct GatewayConfig: Sendable {
 }
 
 /// Limits on client connections (`server: {idle_timeout, max_connections}`).
+/// The web dashboard's sessions (`dashboard:`).
+public struct DashboardConfig: Sendable, Hashable {
+    /// Marks the session cookie `Secure` (`secure_cookie`, for a gateway behind a TLS terminator).
+    public var secureCookie = false
+    /// How long a login lasts (`session_lifetime`, default 8h).
+    public var sessionLifetime: Duration = .seconds(8 * 3600)
+
+    public init() {}
+}
+
 public struct ServerConfig: Sendable, Hashable {
     /// A connection with no request in progress, or whose request head has not arrived, is closed after this
     /// (`idle_timeout`, default 60s).

@@ -32,25 +32,38 @@ struct AdminRoutes: Sendable {
         router.post("/admin/faults") { request, _ in
             guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return Self.unauthorized() }
             let body = try await request.body.collect(upTo: 64 << 10)
-            guard let json = try? JSONParser.parse(body.readableBytesView), let provider = json["provider"]?.stringValue,
-                gateway.table.providers[provider] != nil
-            else { return Self.badRequest("expected {\"provider\": <configured provider>, \"kind\": <failure kind>, \"rate\": 0…1}") }
-            guard let kind = json["kind"]?.stringValue.flatMap(FailureKind.init(rawValue:)) else {
-                return Self.badRequest("kind must be one of \(FailureKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            let json = try? JSONParser.parse(body.readableBytesView)
+            if let problem = Self.startDrill(
+                in: gateway, provider: json?["provider"]?.stringValue, kind: json?["kind"]?.stringValue, rate: json?["rate"]?.doubleValue ?? 1)
+            {
+                return Self.badRequest(problem)
             }
-            let rate = json["rate"]?.doubleValue ?? 1
-            guard (0...1).contains(rate) else { return Self.badRequest("rate must be between 0 and 1") }
-            gateway.executor.faults.set(FaultInjector.Fault(kind: kind, rate: rate), for: provider)
-            gateway.logger.warning("Fault injection enabled", metadata: ["provider": "\(provider)", "failure.kind": "\(kind.rawValue)", "rate": "\(rate)"])
             return Self.json(Self.faultsJSON(gateway.executor.faults.all))
         }
         router.delete("/admin/faults/{provider}") { request, context in
-            guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return Self.unauthorized() }
-            let provider = context.parameters.get("provider") ?? ""
-            gateway.executor.faults.set(nil, for: provider)
-            gateway.logger.info("Fault injection disabled", metadata: ["provider": "\(provider)"])
+            guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return AdminRoutes.unauthorized() }
+            Self.stopDrill(in: gateway, provider: context.parameters.get("provider") ?? "")
             return Self.json(Self.faultsJSON(gateway.executor.faults.all))
         }
+    }
+
+    /// Makes `rate` of `provider`'s attempts fail with `kind`; returns what is wrong with the request, if anything.
+    static func startDrill(in gateway: Gateway, provider: String?, kind kindName: String?, rate: Double) -> String? {
+        guard let provider, gateway.table.providers[provider] != nil else {
+            return "expected {\"provider\": <configured provider>, \"kind\": <failure kind>, \"rate\": 0…1}"
+        }
+        guard let kind = kindName.flatMap(FailureKind.init(rawValue:)) else {
+            return "kind must be one of \(FailureKind.allCases.map(\.rawValue).joined(separator: ", "))"
+        }
+        guard (0...1).contains(rate) else { return "rate must be between 0 and 1" }
+        gateway.executor.faults.set(FaultInjector.Fault(kind: kind, rate: rate), for: provider)
+        gateway.logger.warning("Fault injection enabled", metadata: ["provider": "\(provider)", "failure.kind": "\(kind.rawValue)", "rate": "\(rate)"])
+        return nil
+    }
+
+    static func stopDrill(in gateway: Gateway, provider: String) {
+        gateway.executor.faults.set(nil, for: provider)
+        gateway.logger.info("Fault injection disabled", metadata: ["provider": "\(provider)"])
     }
 
     static func faultsJSON(_ faults: [String: FaultInjector.Fault]) -> JSONValue {

@@ -22,35 +22,12 @@ struct KeysRoutes: Sendable {
     func register(on router: Router<GatewayRequestContext>) {
         router.get("/admin/keys") { request, _ in
             guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return AdminRoutes.unauthorized() }
-            let table = gateway.table
-            var keys: [JSONValue] = table.config.keys.map { key in Self.json(key.name, key.models, key.limits, key.budget, disabled: false, source: "config", state: table.keyStates[key.name], created: nil) }
-            let managed = gateway.managedKeys.load(ordering: .acquiring)
-            for key in managed.table.byName.values.sorted(by: { $0.name < $1.name }) {
-                keys.append(Self.json(key.name, key.models, key.limits, key.budget, disabled: key.disabled, source: "managed", state: managed.states[key.name], created: key.created))
-            }
-            return AdminRoutes.json(["keys": .array(keys)])
+            return AdminRoutes.json(Self.list(gateway))
         }
         router.post("/admin/keys") { request, _ in
             guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return AdminRoutes.unauthorized() }
-            guard let store = gateway.managedKeyStore else { return AdminRoutes.badRequest("managed keys need storage") }
             let body = try? JSONParser.parse(try await request.body.collect(upTo: 64 << 10).readableBytesView)
-            guard let name = body?["name"]?.stringValue, Self.isValidName(name) else {
-                return AdminRoutes.badRequest("expected {\"name\": [A-Za-z0-9._-]{1,64}, \"models\"?: [...], \"budget\"?: {...}, \"limits\"?: {...}}")
-            }
-            let managed = gateway.managedKeys.load(ordering: .acquiring).table
-            guard !gateway.table.config.keys.contains(where: { $0.name == name }), managed.byName[name] == nil else {
-                return Self.conflict("a key named '\(name)' exists")
-            }
-            let fields: (models: [String]?, limits: KeyLimits?, budget: KeyBudget?)
-            do { fields = try Self.readFields(body ?? [:], current: nil) } catch { return AdminRoutes.badRequest("\(error)") }
-            let secret = ManagedKey.newSecret()
-            let key = ManagedKey(name: name, digest: SecretDigest(secret), models: fields.models, limits: fields.limits, budget: fields.budget)
-            try await store.saveKey(key)
-            gateway.installManagedKeys(Array(managed.byName.values) + [key])
-            var answer = Self.json(key.name, key.models, key.limits, key.budget, disabled: false, source: "managed", state: nil, created: key.created).objectValue ?? [:]
-            answer["key"] = .string(secret)  // shown this once; only its digest is kept
-            return Response(
-                status: .created, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONValue.object(answer).jsonBytes)))
+            return Self.response(try await Self.create(body ?? [:], in: gateway))
         }
         router.patch("/admin/keys/{name}") { request, context in
             guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return AdminRoutes.unauthorized() }
@@ -78,16 +55,71 @@ struct KeysRoutes: Sendable {
         }
         router.delete("/admin/keys/{name}") { request, context in
             guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return AdminRoutes.unauthorized() }
-            guard let store = gateway.managedKeyStore else { return AdminRoutes.badRequest("managed keys need storage") }
-            let name = context.parameters.get("name") ?? ""
-            if gateway.table.config.keys.contains(where: { $0.name == name }) { return Self.conflict("'\(name)' is a config key: remove it from the config") }
-            let managed = gateway.managedKeys.load(ordering: .acquiring).table
-            guard managed.byName[name] != nil else { return Self.notFound(name) }
-            try await store.deleteKey(named: name)
-            // From this moment the key no longer authenticates.
-            gateway.installManagedKeys(managed.byName.values.filter { $0.name != name })
-            return AdminRoutes.json(["deleted": .string(name)])
+            return Self.response(try await Self.delete(named: context.parameters.get("name") ?? "", in: gateway))
         }
+    }
+
+    /// What creating or deleting a key came to, for the admin API and the dashboard alike.
+    enum Change {
+        case done(status: HTTPResponse.Status, JSONValue)
+        case badRequest(String)
+        case conflict(String)
+        case notFound(String)
+    }
+
+    static func response(_ change: Change) -> Response {
+        switch change {
+        case .done(let status, let json):
+            Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: json.jsonBytes)))
+        case .badRequest(let message): AdminRoutes.badRequest(message)
+        case .conflict(let message): conflict(message)
+        case .notFound(let name): notFound(name)
+        }
+    }
+
+    /// Every key: the config's (read-only) and the managed ones.
+    static func list(_ gateway: Gateway) -> JSONValue {
+        let table = gateway.table
+        var keys: [JSONValue] = table.config.keys.map { key in
+            json(key.name, key.models, key.limits, key.budget, disabled: false, source: "config", state: table.keyStates[key.name], created: nil)
+        }
+        let managed = gateway.managedKeys.load(ordering: .acquiring)
+        for key in managed.table.byName.values.sorted(by: { $0.name < $1.name }) {
+            keys.append(json(key.name, key.models, key.limits, key.budget, disabled: key.disabled, source: "managed", state: managed.states[key.name], created: key.created))
+        }
+        return ["keys": .array(keys)]
+    }
+
+    /// Creates a managed key from `{name, models?, budget?, limits?}`; the answer carries the secret, once.
+    static func create(_ body: JSONValue, in gateway: Gateway) async throws -> Change {
+        guard let store = gateway.managedKeyStore else { return .badRequest("managed keys need storage") }
+        guard let name = body["name"]?.stringValue, isValidName(name) else {
+            return .badRequest("expected {\"name\": [A-Za-z0-9._-]{1,64}, \"models\"?: [...], \"budget\"?: {...}, \"limits\"?: {...}}")
+        }
+        let managed = gateway.managedKeys.load(ordering: .acquiring).table
+        guard !gateway.table.config.keys.contains(where: { $0.name == name }), managed.byName[name] == nil else {
+            return .conflict("a key named '\(name)' exists")
+        }
+        let fields: (models: [String]?, limits: KeyLimits?, budget: KeyBudget?)
+        do { fields = try readFields(body, current: nil) } catch { return .badRequest("\(error)") }
+        let secret = ManagedKey.newSecret()
+        let key = ManagedKey(name: name, digest: SecretDigest(secret), models: fields.models, limits: fields.limits, budget: fields.budget)
+        try await store.saveKey(key)
+        gateway.installManagedKeys(Array(managed.byName.values) + [key])
+        var answer = json(key.name, key.models, key.limits, key.budget, disabled: false, source: "managed", state: nil, created: key.created).objectValue ?? [:]
+        answer["key"] = .string(secret)  // shown this once; only its digest is kept
+        return .done(status: .created, .object(answer))
+    }
+
+    /// Deletes a managed key: from this moment it no longer authenticates.
+    static func delete(named name: String, in gateway: Gateway) async throws -> Change {
+        guard let store = gateway.managedKeyStore else { return .badRequest("managed keys need storage") }
+        if gateway.table.config.keys.contains(where: { $0.name == name }) { return .conflict("'\(name)' is a config key: remove it from the config") }
+        let managed = gateway.managedKeys.load(ordering: .acquiring).table
+        guard managed.byName[name] != nil else { return .notFound(name) }
+        try await store.deleteKey(named: name)
+        gateway.installManagedKeys(managed.byName.values.filter { $0.name != name })
+        return .done(status: .ok, ["deleted": .string(name)])
     }
 
     static func isValidName(_ name: String) -> Bool {
