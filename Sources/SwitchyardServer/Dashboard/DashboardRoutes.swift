@@ -253,7 +253,9 @@ struct DashboardRoutes: Sendable {
             offset += latency
             return [
                 "number": index + 1, "target": attempt.target, "credential_index": attempt.credentialIndex, "failure_kind": attempt.failureKind ?? "ok",
-                "outcome": attempt.failureKind ?? "answered", "status": attempt.status.map(String.init) ?? "", "latency_ms": latency,
+                "outcome": attempt.failureKind ?? "answered", "latency_ms": latency,
+                // The log keeps a status for failed attempts; the one that answered gave the request's.
+                "status": (attempt.status ?? (attempt.failureKind == nil && index == record.attempts.count - 1 ? record.status : nil)).map(String.init) ?? "",
                 "x": x, "y": 4 + index * 24, "text_y": 17 + index * 24, "width": width, "color": attempt.failureKind == nil ? "#3b8a4a" : "#b54545",
             ]
         }
