@@ -1,6 +1,7 @@
 public import Atomics
 public import CoreMetrics
 import Foundation
+import Tracing
 public import Logging
 public import Prometheus
 public import SwitchyardCore
@@ -28,6 +29,8 @@ public final class Gateway: Sendable {
     public let events: DashboardEventFeed
     /// Who is logged in to the dashboard.
     let dashboardSessions = DashboardSessions()
+    /// Request spans, when tracing is on; nil costs the request path nothing.
+    let tracer: (any Tracer)?
     /// `switchyard_key_rejections_total{reason}`: requests refused for a key's budget or rate limit.
     let budgetRejections: CoreMetrics.Counter
     let rateLimitRejections: CoreMetrics.Counter
@@ -35,8 +38,9 @@ public final class Gateway: Sendable {
     init(
         snapshot: GatewaySnapshot, builder: SnapshotBuilder, configSource: (@Sendable () throws(ConfigError) -> GatewayConfig)?, logger: Logger,
         metrics: any MetricsFactory, metricsRegistry: PrometheusCollectorRegistry, requestLog: RequestLog? = nil,
-        alert: @escaping @Sendable (JSONValue) -> Void = { _ in }, events: DashboardEventFeed = DashboardEventFeed()
+        alert: @escaping @Sendable (JSONValue) -> Void = { _ in }, events: DashboardEventFeed = DashboardEventFeed(), tracer: (any Tracer)? = nil
     ) {
+        self.tracer = tracer
         self.events = events
         self.requestLog = requestLog
         self.responses = (requestLog?.store as? any ResponseStore) ?? InMemoryResponseStore()

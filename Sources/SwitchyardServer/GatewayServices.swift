@@ -43,8 +43,18 @@ public struct GatewayServices: Sendable {
             alerts?.enqueue(event)
             observer.notify(event)
         }
+        var telemetry: Telemetry?
+        if let settings = config.telemetry {
+            do {
+                telemetry = try Telemetry.make(settings)
+            } catch {
+                clients.shutdownNow()
+                throw ConfigError(path: "telemetry", message: "tracing could not start: \(error)")
+            }
+        }
         let builder = SnapshotBuilder(
-            transports: clients, metrics: metricsFactory, observer: routingObserver, timeSource: timeSource, faults: FaultInjector(faults: config.faults))
+            transports: clients, metrics: metricsFactory, observer: routingObserver, timeSource: timeSource, faults: FaultInjector(faults: config.faults),
+            tracing: telemetry.map { AttemptTracing(tracer: $0.tracer) })
         let snapshot: GatewaySnapshot
         do {
             snapshot = try builder.makeSnapshot(config)
@@ -59,13 +69,16 @@ public struct GatewayServices: Sendable {
             alert: { payload in
                 events.publishAlert(payload)
                 alerts?.enqueue(payload: payload)
-            }, events: events)
+            }, events: events, tracer: telemetry?.tracer)
         self.clients = clients
         self.alerts = alerts
+        self.telemetry = telemetry
     }
 
     /// The alert webhook sender, when the config names a webhook.
     public let alerts: AlertDispatcher?
+    /// The span exporter, when the config turns tracing on.
+    public let telemetry: Telemetry?
 
     /// Restores each budgeted key's spending this period from the request log, so a restart cannot reset a
     /// budget. Call before serving.
@@ -107,6 +120,8 @@ public struct GatewayServices: Sendable {
         // The request log stops after the HTTP server: the last requests' records are written before it closes.
         if let log = gateway.requestLog { services.append(.init(service: RequestLogService(log: log, retention: gateway.config.storage.retention, logger: logger))) }
         if let alerts { services.append(.init(service: alerts)) }
+        // Spans are exported until after the HTTP server stopped, so the last requests' spans are sent.
+        if let telemetry { services.append(.init(service: telemetry.service)) }
         services.append(.init(service: app))
         if reloadOnHangup { services.append(.init(service: ReloadOnHangupService(gateway: gateway))) }
         services.append(.init(service: DrainStartService(drain: gateway.drain, logger: logger)))

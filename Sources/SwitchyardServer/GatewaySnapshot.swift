@@ -27,6 +27,8 @@ struct SnapshotBuilder: Sendable {
     let observer: RoutingObserver
     let timeSource: any TimeSource
     let faults: FaultInjector
+    /// Attempt spans, when the config turns tracing on (fixed for the process: `telemetry` is read at start).
+    var tracing: AttemptTracing? = nil
     /// Each virtual key's usage state, by name, for as long as the process runs: a reload keeps the counts.
     let keyStates = KeyStateRegistry()
 
@@ -37,7 +39,7 @@ struct SnapshotBuilder: Sendable {
         for provider in config.providers {
             providers.append(try registry.makeRuntime(for: provider, breaker: config.routing.circuitBreaker))
         }
-        let loop = AttemptLoop(routing: config.routing, timeSource: timeSource, observer: observer, redactor: redactor)
+        let loop = AttemptLoop(routing: config.routing, timeSource: timeSource, observer: observer, redactor: redactor, tracing: tracing)
         return GatewaySnapshot(
             table: RouteTable(config: config, providers: providers, metrics: metrics, keyStates: keyStates.states(for: config.keys.map(\.name))),
             executor: ChatExecutor(loop: loop, faults: faults))

@@ -73,11 +73,13 @@ func runGateway(
 }
 
 func bootstrapLogging(level: String) -> Logger {
-    LoggingSystem.bootstrap { label in
-        var handler = StandardErrorLogHandler(label: label)
-        handler.logLevel = Logger.Level(rawValue: level) ?? .info
-        return handler
-    }
+    LoggingSystem.bootstrap(
+        { label, metadataProvider in
+            var handler = StandardErrorLogHandler(label: label)
+            handler.logLevel = Logger.Level(rawValue: level) ?? .info
+            handler.metadataProvider = metadataProvider
+            return handler
+        }, metadataProvider: Telemetry.loggingMetadataProvider)
     var logger = Logger(label: "switchyard")
     logger.logLevel = Logger.Level(rawValue: level) ?? .info
     return logger

@@ -58,7 +58,7 @@ public enum ConfigLoader {
         var config = GatewayConfig()
         let allowed: Set = [
             "listen", "admin_key", "storage", "providers", "models", "routing", "keys", "pricing", "max_body_size", "alerts", "faults",
-            "shutdown_grace", "server", "dashboard",
+            "shutdown_grace", "server", "dashboard", "telemetry",
         ]
         for (key, node) in root.mapping(allowed: allowed) ?? [] {
             switch key {
@@ -83,6 +83,7 @@ public enum ConfigLoader {
             case "shutdown_grace": config.shutdownGrace = node.duration() ?? config.shutdownGrace
             case "server": config.server = readServer(node)
             case "dashboard": config.dashboard = readDashboard(node)
+            case "telemetry": config.telemetry = readTelemetry(node)
             default: break
             }
         }
@@ -105,6 +106,39 @@ public enum ConfigLoader {
             }
         }
         return server
+    }
+
+    private static func readTelemetry(_ node: ConfigNode) -> TelemetryConfig? {
+        let entries = node.mapping(allowed: ["otlp_endpoint", "protocol", "sampling", "service_name"]) ?? []
+        guard let endpointNode = entries.first(where: { $0.0 == "otlp_endpoint" })?.1, let endpoint = endpointNode.string() else {
+            node.report("telemetry needs otlp_endpoint (the collector's OTLP/HTTP URL, e.g. http://collector:4318)")
+            return nil
+        }
+        let url = UpstreamURL(endpoint)
+        guard url.isValid, endpoint.lowercased().hasPrefix("http") else {
+            endpointNode.report("expected an http(s) URL such as http://collector:4318")
+            return nil
+        }
+        var telemetry = TelemetryConfig(otlpEndpoint: endpoint)
+        for (key, value) in entries {
+            switch key {
+            case "protocol":
+                guard let text = value.string() else { continue }
+                if let chosen = TelemetryConfig.ExportProtocol(rawValue: text) {
+                    telemetry.exportProtocol = chosen
+                } else if text == "grpc" {
+                    value.report("grpc export is not built into this gateway (it would double its build); use http/protobuf, the collector's port 4318")
+                } else {
+                    value.report("expected http/protobuf or http/json")
+                }
+            case "sampling":
+                if let ratio = value.double(range: 0...1) { telemetry.sampling = ratio }
+            case "service_name":
+                if let name = value.string(), !name.isEmpty, name.utf8.count <= 100 { telemetry.serviceName = name } else { value.report("expected a name") }
+            default: break
+            }
+        }
+        return telemetry
     }
 
     private static func readDashboard(_ node: ConfigNode) -> DashboardConfig {

@@ -20,6 +20,8 @@ public struct GatewayConfig: Sendable {
     public var server = ServerConfig()
     /// The web dashboard's session settings.
     public var dashboard = DashboardConfig()
+    /// OpenTelemetry tracing (`telemetry:`); nil: tracing off, and the request path pays nothing for it.
+    public var telemetry: TelemetryConfig?
     /// Where the request log lives.
     public var storage = StorageConfig()
     /// Prices by `provider/model`, over the built-in catalog (``PriceCatalog``).
@@ -67,6 +69,25 @@ public struct GatewayConfig: Sendable {
 }
 
 /// Limits on client connections (`server: {idle_timeout, max_connections}`).
+/// Where and how spans are exported (`telemetry:`).
+public struct TelemetryConfig: Sendable, Hashable {
+    public enum ExportProtocol: String, Sendable, Hashable {
+        case httpProtobuf = "http/protobuf"
+        case httpJSON = "http/json"
+    }
+
+    /// The OTLP/HTTP collector's base URL (`otlp_endpoint`, e.g. `http://collector:4318`); traces go to `/v1/traces`.
+    public var otlpEndpoint: String
+    public var exportProtocol: ExportProtocol = .httpProtobuf
+    /// The share of requests traced (`sampling`, 0…1); a caller's sampled trace context is followed.
+    public var sampling: Double = 1
+    public var serviceName = "switchyard"
+
+    public init(otlpEndpoint: String) {
+        self.otlpEndpoint = otlpEndpoint
+    }
+}
+
 /// The web dashboard's sessions (`dashboard:`).
 public struct DashboardConfig: Sendable, Hashable {
     /// Marks the session cookie `Secure` (`secure_cookie`, for a gateway behind a TLS terminator).

@@ -72,11 +72,14 @@ public struct AttemptLoop: Sendable {
     public let observer: RoutingObserver
     /// Scrubs the config's secrets (and minted tokens) from upstream messages before they are logged or answered.
     public let redactor: SecretRedactor
+    /// Attempt spans, when tracing is on.
+    public let tracing: AttemptTracing?
 
     public init(
         routing: RoutingConfig, timeSource: any TimeSource = SystemTimeSource(), observer: RoutingObserver = RoutingObserver(),
-        redactor: SecretRedactor = SecretRedactor()
+        redactor: SecretRedactor = SecretRedactor(), tracing: AttemptTracing? = nil
     ) {
+        self.tracing = tracing
         self.routing = routing
         self.timeSource = timeSource
         self.observer = observer
@@ -186,7 +189,12 @@ public struct AttemptLoop: Sendable {
             slot.acquire()
             let started = ContinuousClock.now
             do {
-                let value = try await attempt(context)
+                let value: T
+                if let tracing {
+                    value = try await tracing.run(target: target, credentialIndex: slot.index) { () async throws(UpstreamFailure) -> T in try await attempt(context) }
+                } else {
+                    value = try await attempt(context)
+                }
                 if let transition = slot.recordHealth(failure: nil, now: timeSource.now) {
                     observer.credentialBreakerChanged(provider: target.provider, slot: slot, transition: transition, logger: logger)
                 }

@@ -167,6 +167,7 @@ public struct ChatExecutor: Sendable {
     ) async throws(UpstreamFailure) -> UpstreamResponse {
         if let injected = faults.failure(for: context.target.provider.name) { throw injected }
         try await context.credential.credential.authorize(&upstream)
+        loop.tracing?.inject(into: &upstream.headers)
         // Deadlines live on the router's clock; the transport's timers run on the real one, so hand it the time left.
         let headDeadline = ContinuousClock.now + (context.firstByteDeadline - loop.timeSource.now)
         var response = try await context.target.provider.transport.execute(upstream, headDeadline: headDeadline)

@@ -33,6 +33,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             route.prepare(&chat)
             var logger = logger
             logger[metadataKey: "route"] = "\(route.name)"
+            RequestTrace.noteRequest(model: chat.model, route: route.name, requestID: requestID)
             var accounting = RequestAccounting(
                 log: gateway.requestLog, prices: snapshot.table.config.priceBook, requestID: requestID, keyName: key?.name, dialect: metrics.dialect,
                 route: route.name, stream: chat.stream, estimatedPromptTokens: route.estimatedTokens.input)
@@ -55,6 +56,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             let (response, report) = try await accounting.recordingFailure {
                 () async throws(ExecutionFailure) in try await snapshot.executor.complete(chat, route: route, table: snapshot.table, logger: logger)
             }
+            RequestTrace.noteAnswer(response, target: report.target)
             let answer: ByteBuffer
             if let passThroughBody = response.passThroughBody {
                 answer = passThroughBody
@@ -105,12 +107,17 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     ) async -> Response {
         let started = ContinuousClock.now
         let response: Response
+        let tracer = gateway.tracer
         if let watch = connections.watch(for: context.channel) {
             response = await watch.cancellingOnDisconnect {
-                await executors.run(on: context.channel.eventLoop) { await respondUnmeasured(to: request, body) }
+                await executors.run(on: context.channel.eventLoop) {
+                    await RequestTrace.traced(request, tracer: tracer) { await respondUnmeasured(to: request, body) }
+                }
             }
         } else {
-            response = await executors.run(on: context.channel.eventLoop) { await respondUnmeasured(to: request, body) }
+            response = await executors.run(on: context.channel.eventLoop) {
+                await RequestTrace.traced(request, tracer: tracer) { await respondUnmeasured(to: request, body) }
+            }
         }
         metrics.record(status: Int(response.status.code), since: started)
         return response
@@ -131,6 +138,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
                 logger.debug("Request cancelled", metadata: ["attempts": "\(failure.report.attempts.count)"])
                 return errorResponse(gateway.drain.isGraceOver ? .shuttingDown : failure.error, requestID: requestID, report: failure.report)
             }
+            RequestTrace.noteFailure(kind: failure.error.failureKind?.rawValue ?? "error")
             logger.info(
                 "Request failed upstream",
                 metadata: ["status": "\(failure.error.status)", "attempts": "\(failure.report.attempts.count)"])

@@ -110,6 +110,10 @@ enum LiveGateway {
             do {
                 try await withTestTimeout(timeout) { try await test(context) }
             } catch {
+                // A failed test still stops the gateway the way users do, so its storage closes cleanly
+                // (an SQLite connection dropped unclosed traps, which would hide the failure behind a crash).
+                await serviceGroup.triggerGracefulShutdown()
+                try? await withTestTimeout(.seconds(30)) { await context.gatewayExited() }
                 try? await client.shutdown()
                 group.cancelAll()
                 throw error
