@@ -14,6 +14,7 @@ struct DashboardRoutes: Sendable {
 
     func register(on router: Router<GatewayRequestContext>) {
         router.get("/dashboard/assets/style.css") { _, _ in Self.asset(DashboardTemplates.style, type: "text/css; charset=utf-8") }
+        router.get("/dashboard/assets/favicon.svg") { _, _ in Self.asset(DashboardTemplates.favicon, type: "image/svg+xml") }
         router.get("/dashboard/assets/events.js") { _, _ in Self.asset(DashboardTemplates.eventsScript, type: "text/javascript; charset=utf-8") }
         router.get("/dashboard/login") { request, _ in
             if session(request) != nil { return Self.redirect("/dashboard") }
@@ -248,8 +249,8 @@ struct DashboardRoutes: Sendable {
         var offset = 0
         entry["attempts"] = record.attempts.enumerated().map { index, attempt -> [String: Any] in
             let latency = attempt.latencyMilliseconds ?? 0
-            let x = 220 + offset * 400 / total
-            let width = max(2, latency * 400 / total)
+            let x = 270 + offset * 360 / total
+            let width = max(2, latency * 360 / total)
             offset += latency
             return [
                 "number": index + 1, "target": attempt.target, "credential_index": attempt.credentialIndex, "failure_kind": attempt.failureKind ?? "ok",

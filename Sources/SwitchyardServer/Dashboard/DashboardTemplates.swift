@@ -19,7 +19,7 @@ enum DashboardTemplates {
     static let header = """
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>{{title}} · Switchyard</title><link rel="stylesheet" href="/dashboard/assets/style.css"></head>
+        <title>{{title}} · Switchyard</title><link rel="stylesheet" href="/dashboard/assets/style.css"><link rel="icon" href="/dashboard/assets/favicon.svg"></head>
         <body>
         {{#session}}
         <nav><strong>Switchyard</strong>
@@ -177,6 +177,10 @@ enum DashboardTemplates {
         .state-revoked td,.state-circuit_open td{background:#fbeaea}.state-cooling_down td,.state-half_open td,.state-quota_exhausted td{background:#fff6e0}
         form.inline{display:inline}.filters{display:flex;flex-wrap:wrap;gap:.6em;align-items:end}label{display:flex;flex-direction:column;gap:.2em}
         .events li{font-family:ui-monospace,monospace;margin:.2em 0}
+        """
+
+    static let favicon = """
+        <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1d2330"/><path d="M3 11h10M3 5h10M8 5v6" stroke="#cfd8e6" stroke-width="2"/></svg>
         """
 
     /// The live feed's only script: reads the dashboard's server-sent events and lists them, newest first.
