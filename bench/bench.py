@@ -28,6 +28,22 @@ CHAT = {
 }
 OPENAI_REQUEST = {"model": "bench", "messages": [{"role": "user", "content": "Say something short."}]}
 ANALYSIS_MARKER = "<!-- analysis: kept across runs -->"
+TRACED_ROW = "Switchyard, OpenAI dialect, tracing on (every request sampled)"
+# An OTLP/HTTP endpoint that accepts spans and drops them.
+OTLP_SINK = """
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class Sink(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(200)
+        self.send_header("content-type", "application/x-protobuf")
+        self.send_header("content-length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()
+"""
 AHC_ROW = "Switchyard, OpenAI dialect, AsyncHTTPClient transport"
 ANTHROPIC_REQUEST = {"model": "bench", "max_tokens": 64, "messages": [{"role": "user", "content": "Say something short."}]}
 
@@ -249,7 +265,7 @@ def main():
     workdir = tempfile.mkdtemp(prefix="switchyard-bench-")
     os.chmod(workdir, 0o755)  # nginx workers may run as another user
     upstream_port, proxy_port, gateway_port, slow_port = free_port(), free_port(), free_port(), free_port()
-    ahc_port = free_port()
+    ahc_port, traced_port, otlp_port = free_port(), free_port(), free_port()
     # The stream is longer than one nginx string may be: a static file, served to POSTs by re-dispatching
     # the static module's 405 as a GET.
     os.makedirs(os.path.join(workdir, "www/sse/v1/chat"), exist_ok=True)
@@ -288,13 +304,21 @@ keys:
     with open(config) as source, open(os.path.join(workdir, "switchyard-ahc.yaml"), "w") as out:
         out.write(source.read().replace(f"listen: 127.0.0.1:{gateway_port}", f"listen: 127.0.0.1:{ahc_port}")
                   .replace("switchyard.db", "switchyard-ahc.db"))
+    # And with tracing on (every request sampled), exporting to a sink that accepts and drops spans.
+    with open(config) as source, open(os.path.join(workdir, "switchyard-traced.yaml"), "w") as out:
+        out.write(source.read().replace(f"listen: 127.0.0.1:{gateway_port}", f"listen: 127.0.0.1:{traced_port}")
+                  .replace("switchyard.db", "switchyard-traced.db")
+                  + f"telemetry: {{otlp_endpoint: \"http://127.0.0.1:{otlp_port}\", protocol: http/protobuf, sampling: 1.0}}\n")
+    otlp_sink = subprocess.Popen([sys.executable, "-c", OTLP_SINK, str(otlp_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     gateway_log = open(os.path.join(workdir, "switchyard.log"), "w")
     gateway = subprocess.Popen([options.switchyard, "serve", "--config", config], stdout=gateway_log, stderr=subprocess.STDOUT)
     ahc_gateway = subprocess.Popen(
         [options.switchyard, "serve", "--config", os.path.join(workdir, "switchyard-ahc.yaml")], stdout=gateway_log, stderr=subprocess.STDOUT,
         env=dict(os.environ, SWITCHYARD_UPSTREAM_TRANSPORT="asynchttpclient"))
+    traced_gateway = subprocess.Popen(
+        [options.switchyard, "serve", "--config", os.path.join(workdir, "switchyard-traced.yaml")], stdout=gateway_log, stderr=subprocess.STDOUT)
     try:
-        for port in (upstream_port, proxy_port, gateway_port, ahc_port):
+        for port in (upstream_port, proxy_port, gateway_port, ahc_port, traced_port, otlp_port):
             wait_for_port(port)
         time.sleep(1)
         idle_rss = {"nginx": rss_mib(proxy.pid), "switchyard": rss_mib(gateway.pid)}
@@ -304,6 +328,7 @@ keys:
             ("Switchyard, OpenAI dialect", gateway_port, "/v1/chat/completions", OPENAI_REQUEST, gateway.pid),
             ("Switchyard, Anthropic dialect", gateway_port, "/v1/messages", ANTHROPIC_REQUEST, gateway.pid),
             (AHC_ROW, ahc_port, "/v1/chat/completions", OPENAI_REQUEST, ahc_gateway.pid),
+            (TRACED_ROW, traced_port, "/v1/chat/completions", OPENAI_REQUEST, traced_gateway.pid),
         ]
         # Warm-up: connection pools, JIT-free but caches and allocators.
         for _, port, path, body, _ in targets:
@@ -336,9 +361,9 @@ keys:
         slow = asyncio.run(slow_case())
         print("1000 slow streams:", json.dumps(slow), flush=True)
     finally:
-        for process in (gateway, ahc_gateway, proxy, upstream):
+        for process in (gateway, ahc_gateway, traced_gateway, otlp_sink, proxy, upstream):
             process.terminate()
-        for process in (gateway, ahc_gateway, proxy, upstream):
+        for process in (gateway, ahc_gateway, traced_gateway, otlp_sink, proxy, upstream):
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -365,7 +390,7 @@ def write_results(path, results, streaming, slow, idle_rss, loaded_rss, duration
         "| | added p50 @1 | added p99 @1 | added p50 @16 | added p99 @16 | added p50 @64 | added p99 @64 | max req/s | CPU per request | RSS idle / after load |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name in ("direct to the upstream", "nginx reverse proxy", "Switchyard, OpenAI dialect", "Switchyard, Anthropic dialect", AHC_ROW):
+    for name in ("direct to the upstream", "nginx reverse proxy", "Switchyard, OpenAI dialect", "Switchyard, Anthropic dialect", AHC_ROW, TRACED_ROW):
         cells = []
         for c in (1, 16, 64):
             result = results[(name, c)]
@@ -379,7 +404,7 @@ def write_results(path, results, streaming, slow, idle_rss, loaded_rss, duration
         rss = ""
         if name.startswith("nginx"):
             rss = f"{idle_rss['nginx']:.0f} / {loaded_rss['nginx']:.0f} MiB"
-        elif name.startswith("Switchyard") and name != AHC_ROW:
+        elif name.startswith("Switchyard") and name not in (AHC_ROW, TRACED_ROW):
             rss = f"{idle_rss['switchyard']:.0f} / {loaded_rss['switchyard']:.0f} MiB"
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {best:,.0f} | {cpu_ms:.3f} ms | {rss} |")
     lines += [

@@ -107,6 +107,19 @@ struct DashboardTests {
             #expect(app["models"] == ["resilient"] && app["budget"]?["usd"]?.doubleValue == 5)
             #expect(!(try await gateway.dashboard(.GET, "/dashboard/keys", cookie: session.cookie).body.contains(secret)), "shown once")
             #expect(try await gateway.post("/v1/chat/completions", json: Self.chat, key: secret).status == 200)
+            let keysPage = try await gateway.dashboard(.GET, "/dashboard/keys", cookie: session.cookie).body
+            // The key was used once: its row shows when, where the unused config key shows "never".
+            let appRow = try #require(keysPage.firstMatch(of: /<tr><td>app<\/td>([\s\S]*?)<\/tr>/).map { String($0.1) })
+            #expect(appRow.contains(/<td>\d{4}-\d\d-\d\dT[0-9:.]+Z<\/td>/) && !appRow.contains("<td>never</td>"))
+            #expect(try #require(keysPage.firstMatch(of: /<tr><td>web<\/td>([\s\S]*?)<\/tr>/)).1.contains("<td>never</td>"))
+            // Editing through the form changes what the admin API reports; disabling it refuses the key.
+            let edited = try await gateway.dashboard(
+                .POST, "/dashboard/keys/app/edit", form: "csrf=\(session.csrf)&models=resilient&budget_usd=7&budget_period=day&disabled=on", cookie: session.cookie)
+            #expect(edited.status == 200 && edited.body.contains("updated"))
+            let after = try await gateway.send(.GET, "/admin/keys", headers: Self.admin).json?["keys"]?.arrayValue?.first { $0["name"]?.stringValue == "app" }
+            #expect(after?["budget"]?["usd"]?.doubleValue == 7 && after?["budget"]?["period"]?.stringValue == "day" && after?["disabled"] == .bool(true))
+            #expect(try await gateway.post("/v1/chat/completions", json: Self.chat, key: secret).status != 200)
+            #expect(try await gateway.dashboard(.POST, "/dashboard/keys/app/edit", form: "models=x", cookie: session.cookie).status == 403)
             let revoked = try await gateway.dashboard(.POST, "/dashboard/keys/app/revoke", form: "csrf=\(session.csrf)", cookie: session.cookie)
             #expect(revoked.status == 200 && revoked.body.contains("revoked"))
             #expect(try await gateway.post("/v1/chat/completions", json: Self.chat, key: secret).status == 401)

@@ -31,27 +31,8 @@ struct KeysRoutes: Sendable {
         }
         router.patch("/admin/keys/{name}") { request, context in
             guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return AdminRoutes.unauthorized() }
-            guard let store = gateway.managedKeyStore else { return AdminRoutes.badRequest("managed keys need storage") }
-            let name = context.parameters.get("name") ?? ""
-            if gateway.table.config.keys.contains(where: { $0.name == name }) { return Self.conflict("'\(name)' is a config key: change it in the config") }
-            let managed = gateway.managedKeys.load(ordering: .acquiring).table
-            guard var key = managed.byName[name] else { return Self.notFound(name) }
             let body = (try? JSONParser.parse(try await request.body.collect(upTo: 64 << 10).readableBytesView)) ?? [:]
-            do {
-                let fields = try Self.readFields(body, current: key)
-                key.models = fields.models
-                key.limits = fields.limits
-                key.budget = fields.budget
-                if let disabled = body["disabled"] {
-                    guard let flag = disabled.boolValue else { throw BadField(description: "disabled: expected true or false") }
-                    key.disabled = flag
-                }
-            } catch {
-                return AdminRoutes.badRequest("\(error)")
-            }
-            try await store.saveKey(key)
-            gateway.installManagedKeys(managed.byName.values.filter { $0.name != name } + [key])
-            return AdminRoutes.json(Self.json(key.name, key.models, key.limits, key.budget, disabled: key.disabled, source: "managed", state: nil, created: key.created))
+            return Self.response(try await Self.update(named: context.parameters.get("name") ?? "", with: body, in: gateway))
         }
         router.delete("/admin/keys/{name}") { request, context in
             guard gateway.isAdmin(authorization: request.headers[.authorization]) else { return AdminRoutes.unauthorized() }
@@ -109,6 +90,29 @@ struct KeysRoutes: Sendable {
         var answer = json(key.name, key.models, key.limits, key.budget, disabled: false, source: "managed", state: nil, created: key.created).objectValue ?? [:]
         answer["key"] = .string(secret)  // shown this once; only its digest is kept
         return .done(status: .created, .object(answer))
+    }
+
+    /// Changes a managed key's `models`, `limits`, `budget` or `disabled` (a field absent keeps its value).
+    static func update(named name: String, with body: JSONValue, in gateway: Gateway) async throws -> Change {
+        guard let store = gateway.managedKeyStore else { return .badRequest("managed keys need storage") }
+        if gateway.table.config.keys.contains(where: { $0.name == name }) { return .conflict("'\(name)' is a config key: change it in the config") }
+        let managed = gateway.managedKeys.load(ordering: .acquiring).table
+        guard var key = managed.byName[name] else { return .notFound(name) }
+        do {
+            let fields = try readFields(body, current: key)
+            key.models = fields.models
+            key.limits = fields.limits
+            key.budget = fields.budget
+            if let disabled = body["disabled"] {
+                guard let flag = disabled.boolValue else { throw BadField(description: "disabled: expected true or false") }
+                key.disabled = flag
+            }
+        } catch {
+            return .badRequest("\(error)")
+        }
+        try await store.saveKey(key)
+        gateway.installManagedKeys(managed.byName.values.filter { $0.name != name } + [key])
+        return .done(status: .ok, json(key.name, key.models, key.limits, key.budget, disabled: key.disabled, source: "managed", state: nil, created: key.created))
     }
 
     /// Deletes a managed key: from this moment it no longer authenticates.

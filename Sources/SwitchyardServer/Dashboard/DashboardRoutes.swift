@@ -66,7 +66,7 @@ struct DashboardRoutes: Sendable {
         }
         router.get("/dashboard/keys") { request, _ in
             guard let session = session(request) else { return Self.redirect("/dashboard/login") }
-            return keysPage(session: session)
+            return try await keysPage(session: session)
         }
         router.post("/dashboard/keys") { request, _ in
             guard let session = session(request) else { return Self.redirect("/dashboard/login") }
@@ -75,9 +75,20 @@ struct DashboardRoutes: Sendable {
             switch try await KeysRoutes.create(Self.keyBody(form), in: gateway) {
             case .done(_, let answer):
                 let created: [String: Any] = ["name": answer["name"]?.stringValue ?? "", "secret": answer["key"]?.stringValue ?? ""]
-                return keysPage(session: session, created: created)
+                return try await keysPage(session: session, created: created)
             case .badRequest(let message), .conflict(let message), .notFound(let message):
-                return keysPage(session: session, problem: message, status: .badRequest)
+                return try await keysPage(session: session, problem: message, status: .badRequest)
+            }
+        }
+        router.post("/dashboard/keys/{name}/edit") { request, context in
+            guard let session = session(request) else { return Self.redirect("/dashboard/login") }
+            let form = await Self.form(request)
+            guard form.checks(session) else { return Self.forbidden() }
+            let name = context.parameters.get("name") ?? ""
+            switch try await KeysRoutes.update(named: name, with: Self.keyChanges(form), in: gateway) {
+            case .done: return try await keysPage(session: session, notice: "Key \(name) updated.")
+            case .badRequest(let message), .conflict(let message), .notFound(let message):
+                return try await keysPage(session: session, problem: message, status: .badRequest)
             }
         }
         router.post("/dashboard/keys/{name}/revoke") { request, context in
@@ -85,9 +96,9 @@ struct DashboardRoutes: Sendable {
             guard await Self.form(request).checks(session) else { return Self.forbidden() }
             let name = context.parameters.get("name") ?? ""
             switch try await KeysRoutes.delete(named: name, in: gateway) {
-            case .done: return keysPage(session: session, notice: "Key \(name) revoked: it no longer authenticates.")
+            case .done: return try await keysPage(session: session, notice: "Key \(name) revoked: it no longer authenticates.")
             case .badRequest(let message), .conflict(let message), .notFound(let message):
-                return keysPage(session: session, problem: message, status: .badRequest)
+                return try await keysPage(session: session, problem: message, status: .badRequest)
             }
         }
         router.get("/dashboard/requests") { request, _ in
@@ -182,9 +193,21 @@ struct DashboardRoutes: Sendable {
 
     private func keysPage(
         session: DashboardSessions.Session, created: [String: Any]? = nil, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok
-    ) -> Response {
-        let keys: [[String: Any]] = (KeysRoutes.list(gateway)["keys"]?.arrayValue ?? []).map { key in
+    ) async throws -> Response {
+        let listed = KeysRoutes.list(gateway)["keys"]?.arrayValue ?? []
+        // "Last used" is the key's latest entry in the request log (looked up for the first 200 keys listed).
+        var lastUsed: [String: String] = [:]
+        if let log = gateway.requestLog {
+            await log.flush()
+            for name in listed.prefix(200).compactMap({ $0["name"]?.stringValue }) {
+                if let last = try await log.store.requests(RequestQuery(keyName: name, limit: 1)).first { lastUsed[name] = AccountingRoutes.format(last.time) }
+            }
+        }
+        let keys: [[String: Any]] = listed.map { key in
             var context = Self.mustache(key) as? [String: Any] ?? [:]
+            context["last_used"] = key["name"]?.stringValue.flatMap { lastUsed[$0] } ?? "never"
+            context["period_\(key["budget"]?["period"]?.stringValue ?? "month")"] = true
+            context["models_field"] = key["models"]?.arrayValue.map { $0.compactMap(\.stringValue).joined(separator: ", ") } ?? ""
             context["managed"] = key["source"]?.stringValue == "managed"
             context["models_text"] = key["models"]?.arrayValue.map { $0.compactMap(\.stringValue).joined(separator: ", ") } ?? "all"
             if let limits = key["limits"], !limits.isNull {
@@ -357,6 +380,21 @@ struct DashboardRoutes: Sendable {
         if let usd = form["budget_usd"].flatMap(Double.init), usd > 0 {
             body["budget"] = ["usd": .double(usd), "period": .string(form["budget_period"] ?? "month")]
         }
+        return .object(body)
+    }
+
+    /// The admin API's PATCH body from the dashboard's edit form: every field is sent, so what the form shows
+    /// is what the key gets (an empty budget removes it, empty models allow every route).
+    static func keyChanges(_ form: DashboardForm) -> JSONValue {
+        var body: JSONObject = [:]
+        let models = (form["models"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        body["models"] = models.isEmpty ? .null : .array(models.map(JSONValue.string))
+        if let usd = form["budget_usd"].flatMap(Double.init), usd > 0 {
+            body["budget"] = ["usd": .double(usd), "period": .string(form["budget_period"] ?? "month")]
+        } else {
+            body["budget"] = .null
+        }
+        body["disabled"] = .bool(form["disabled"] != nil)
         return .object(body)
     }
 

@@ -106,10 +106,17 @@ enum DashboardTemplates {
         {{> header}}
         {{#created}}<section class="card secret"><p>Key <strong>{{name}}</strong> created. Copy its secret now: it is shown this once.</p>
         <p><code>{{secret}}</code></p></section>{{/created}}
-        <table><thead><tr><th>Name</th><th>Source</th><th>Models</th><th>Budget</th><th>Spent</th><th>Limits</th><th>Created</th><th></th></tr></thead><tbody>
+        <table><thead><tr><th>Name</th><th>Source</th><th>Models</th><th>Budget</th><th>Spent</th><th>Limits</th><th>Last used</th><th>Created</th><th></th></tr></thead><tbody>
         {{#keys}}<tr><td>{{name}}{{#disabled}} <span class="muted">(disabled)</span>{{/disabled}}</td><td>{{source}}</td><td>{{models_text}}</td>
-        <td>{{#budget}}${{usd}} / {{period}}{{/budget}}</td><td>{{#budget}}${{spent_usd}}{{/budget}}</td><td>{{limits_text}}</td><td>{{created}}</td>
-        <td>{{#managed}}<form method="post" action="/dashboard/keys/{{name}}/revoke" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button>Revoke</button></form>{{/managed}}</td></tr>{{/keys}}
+        <td>{{#budget}}${{usd}} / {{period}}{{/budget}}</td><td>{{#budget}}${{spent_usd}}{{/budget}}</td><td>{{limits_text}}</td><td>{{last_used}}</td><td>{{created}}</td>
+        <td>{{#managed}}<form method="post" action="/dashboard/keys/{{name}}/revoke" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button>Revoke</button></form>
+        <details><summary>Edit</summary><form method="post" action="/dashboard/keys/{{name}}/edit">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label>Models <input name="models" value="{{models_field}}"></label>
+        <label>Budget in USD <input name="budget_usd" type="number" min="0" step="0.01" value="{{#budget}}{{usd}}{{/budget}}"></label>
+        <label>per <select name="budget_period"><option{{#period_day}} selected{{/period_day}}>day</option><option{{#period_week}} selected{{/period_week}}>week</option><option{{#period_month}} selected{{/period_month}}>month</option></select></label>
+        <label><span><input type="checkbox" name="disabled"{{#disabled}} checked{{/disabled}}> disabled</span></label>
+        <button>Save</button></form></details>{{/managed}}</td></tr>{{/keys}}
         </tbody></table>
         <h2>Create a key</h2>
         <form method="post" action="/dashboard/keys" class="card">
