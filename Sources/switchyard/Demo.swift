@@ -101,6 +101,7 @@ struct Demo: AsyncParsableCommand {
             vertex/claude-sonnet-4-5@20250929). Undo with /simulator/restore-keys.
             Simulated vendors: \(simulatorList).
             Health of every provider, target and key: curl -s \(url)/admin/providers -H 'Authorization: Bearer \(DemoEnvironment.adminKey)'
+            Dashboard: \(url)/dashboard (log in with the admin key \(DemoEnvironment.adminKey)).
             Prometheus metrics: \(url)/metrics. Press Ctrl-C to stop.
 
             """)
