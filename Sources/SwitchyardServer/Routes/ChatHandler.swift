@@ -109,7 +109,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
         let response: Response
         let tracer = gateway.tracer
         if let watch = connections.watch(for: context.channel) {
-            response = await watch.cancellingOnDisconnect {
+            response = await watch.cancellingOnDisconnect(on: executors.executor(for: context.channel.eventLoop)) {
                 await executors.run(on: context.channel.eventLoop) {
                     await RequestTrace.traced(request, tracer: tracer) { await respondUnmeasured(to: request, body) }
                 }

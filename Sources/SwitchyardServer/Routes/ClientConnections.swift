@@ -64,9 +64,10 @@ final class ConnectionWatch: Sendable {
 
     /// Runs `work` (one request) so that it is cancelled when the client disconnects; the answer is
     /// still returned (and goes nowhere). A task, rather than a child of the connection's task, because
-    /// only a task handle can be cancelled from the connection's event loop.
-    func cancellingOnDisconnect<T: Sendable>(_ work: @escaping @Sendable () async -> T) async -> T {
-        let task = Task { await work() }
+    /// only a task handle can be cancelled from the connection's event loop; it starts on `executor` (the
+    /// connection's event loop) rather than hopping through the global pool first.
+    func cancellingOnDisconnect<T: Sendable>(on executor: (any TaskExecutor)?, _ work: @escaping @Sendable () async -> T) async -> T {
+        let task = Task(executorPreference: executor) { await work() }
         let isGone = state.withLock { state in
             state.cancelCurrent = { task.cancel() }
             return state.isGone
