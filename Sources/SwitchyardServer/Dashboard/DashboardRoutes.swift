@@ -166,7 +166,7 @@ struct DashboardRoutes: Sendable {
                 "error_rate": requests == 0 ? "0%" : Self.decimal(Double(errors) * 100 / Double(requests), places: 1) + "%",
             ] as [String: Any],
             "latency": [
-                "p50": Self.percentile(latencies, 0.5), "p99": Self.percentile(latencies, 0.99), "ttfb_p50": Self.percentile(firstBytes, 0.5),
+                "p50": Self.percentile(latencies, 0.5), "p99": Self.percentile(latencies, 0.99), "ttfb_p50": Self.percentile(firstBytes, 0.5), "ttfb_p99": Self.percentile(firstBytes, 0.99),
                 "failovers": sample.filter { $0.attempts.count > 1 && $0.status < 400 }.count, "sample": sample.count,
             ] as [String: Any],
             "cost_today": Self.decimal(today, places: 4), "cost_month": Self.decimal(month, places: 4),

@@ -56,7 +56,7 @@ enum DashboardTemplates {
         <section class="cards">
         <div class="card"><span class="label">Requests</span><span class="value">{{totals.requests}}</span><span class="muted">{{totals.rate}} per second</span></div>
         <div class="card"><span class="label">Error rate</span><span class="value">{{totals.error_rate}}</span><span class="muted">{{totals.errors}} errors</span></div>
-        <div class="card"><span class="label">Latency p50 / p99</span><span class="value">{{latency.p50}} / {{latency.p99}} ms</span><span class="muted">first byte p50 {{latency.ttfb_p50}} ms</span></div>
+        <div class="card"><span class="label">Latency p50 / p99</span><span class="value">{{latency.p50}} / {{latency.p99}} ms</span><span class="muted">first byte p50 {{latency.ttfb_p50}} / p99 {{latency.ttfb_p99}} ms</span></div>
         <div class="card"><span class="label">Failovers</span><span class="value">{{latency.failovers}}</span><span class="muted">answered after another target failed</span></div>
         <div class="card"><span class="label">Cost today</span><span class="value">${{cost_today}}</span><span class="muted">this month ${{cost_month}}</span></div>
         </section>
