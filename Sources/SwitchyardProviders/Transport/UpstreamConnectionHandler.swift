@@ -155,7 +155,8 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, @unchecked Sendable
         let now = NIODeadline.now()
         let due: NIODeadline
         if exchange.hasHead {
-            due = lastReadAt + exchange.idleReadTimeout
+            // Reads held for a slow reader are the gateway's doing, not the upstream's silence.
+            due = isReadHeld ? now + exchange.idleReadTimeout : lastReadAt + exchange.idleReadTimeout
         } else {
             due = exchange.headDeadline
         }

@@ -110,16 +110,14 @@ final class UpstreamExchange: @unchecked Sendable {
         }
     }
 
-    /// Fails whatever the caller waits for now or next; buffered body bytes that arrived before stay readable
-    /// only when the response had already ended.
+    /// Fails whatever the caller waits for now or next. Body bytes that arrived before the failure are still
+    /// read first (a stream's client gets the content so far, then the error); ``abandon(because:)`` drops them.
     func fail(_ failure: UpstreamFailure) {
         connection = nil
         switch phase {
         case .ended, .failed: return
         case .waitingForHead, .streaming: phase = .failed(failure)
         }
-        chunks.removeAll()
-        bufferedBytes = 0
         if let waiter = headWaiter {
             headWaiter = nil
             waiter.resume(returning: .failure(failure))
@@ -162,6 +160,8 @@ final class UpstreamExchange: @unchecked Sendable {
     func abandon(because failure: UpstreamFailure) {
         let connection = connection
         fail(failure)
+        chunks.removeAll()
+        bufferedBytes = 0
         connection?.close()
     }
 }
