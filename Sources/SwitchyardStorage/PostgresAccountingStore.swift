@@ -140,7 +140,9 @@ public actor PostgresAccountingStore: AccountingStore, ManagedKeyStore, Response
             try binds.append(value)
             conditions.append(condition.replacingOccurrences(of: "?", with: "$\(binds.count)"))
         }
+        if let id = query.id { try add("id = ?", id) }
         if let key = query.keyName { try add("key_name = ?", key) }
+        if let target = query.target { try add("target = ?", target) }
         if let route = query.route { try add("route = ?", route) }
         if let status = query.status { try add("status = ?", status) }
         if let since = query.since { try add("time >= ?", since.timeIntervalSince1970) }

@@ -179,7 +179,9 @@ public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore, ResponseSt
     public func requests(_ query: RequestQuery) async throws -> [RequestRecord] {
         var conditions: [String] = []
         var binds: [SQLiteData] = []
+        if let id = query.id { conditions.append("id = ?"); binds.append(.text(id)) }
         if let key = query.keyName { conditions.append("key_name = ?"); binds.append(.text(key)) }
+        if let target = query.target { conditions.append("target = ?"); binds.append(.text(target)) }
         if let route = query.route { conditions.append("route = ?"); binds.append(.text(route)) }
         if let status = query.status { conditions.append("status = ?"); binds.append(.integer(status)) }
         if let since = query.since { conditions.append("time >= ?"); binds.append(.float(since.timeIntervalSince1970)) }

@@ -75,8 +75,12 @@ public struct RequestRecord: Sendable, Hashable {
 
 /// Which request-log entries to read, newest first.
 public struct RequestQuery: Sendable, Hashable {
+    /// One request by its id.
+    public var id: String?
     public var keyName: String?
     public var route: String?
+    /// The `provider/model` that answered (or was tried last).
+    public var target: String?
     public var status: Int?
     public var since: Date?
     public var until: Date?

@@ -15,6 +15,8 @@ struct AccountingRoutes: Sendable {
             var filter = RequestQuery(limit: query["limit"].flatMap { Int(String($0)) } ?? 100)
             filter.keyName = query["key"].map(String.init)
             filter.route = query["route"].map(String.init)
+            filter.target = query["target"].map(String.init)
+            filter.id = query["id"].map(String.init)
             filter.status = query["status"].flatMap { Int(String($0)) }
             do {
                 filter.since = try Self.date(query["since"].map(String.init), name: "since")

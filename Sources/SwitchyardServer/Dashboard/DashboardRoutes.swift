@@ -232,9 +232,10 @@ struct DashboardRoutes: Sendable {
             guard let value = query[name[...]], !value.isEmpty else { return nil }
             return String(value.prefix(200))
         }
-        var filter = RequestQuery(limit: field("target") == nil ? 100 : 1000)
+        var filter = RequestQuery(limit: 100)
         filter.keyName = field("key")
         filter.route = field("route")
+        filter.target = field("target")
         filter.status = field("status").flatMap(Int.init)
         var problem: String?
         do {
@@ -244,8 +245,7 @@ struct DashboardRoutes: Sendable {
             problem = "\(error)"
         }
         await log.flush()
-        var records = problem == nil ? try await log.store.requests(filter) : []
-        if let target = field("target") { records = Array(records.filter { $0.target == target }.prefix(100)) }
+        let records = problem == nil ? try await log.store.requests(filter) : []
         let filterContext: [String: Any] = ["key": field("key") ?? "", "route": field("route") ?? "", "target": field("target") ?? "",
             "status": field("status") ?? "", "since": field("since") ?? "", "until": field("until") ?? ""]
         var extra: [String: Any] = [
@@ -263,9 +263,10 @@ struct DashboardRoutes: Sendable {
     private func requestPage(id: String, session: DashboardSessions.Session) async throws -> Response {
         guard let log = gateway.requestLog else { return Self.redirect("/dashboard/requests") }
         await log.flush()
-        // The log has no lookup by id; the detail page covers the latest thousand requests.
-        guard let record = try await log.store.requests(RequestQuery(limit: 1000)).first(where: { $0.id == id }) else {
-            return page("request", title: "Request not found", session: session, nav: "requests", extra: ["problem": "No request \(id) among the latest 1,000."], status: .notFound)
+        var byID = RequestQuery(limit: 1)
+        byID.id = String(id.prefix(200))
+        guard let record = try await log.store.requests(byID).first else {
+            return page("request", title: "Request not found", session: session, nav: "requests", extra: ["problem": "No request \(id) in the log."], status: .notFound)
         }
         var entry = Self.mustache(AccountingRoutes.json(record)) as? [String: Any] ?? [:]
         let total = max(1, record.attempts.reduce(0) { $0 + ($1.latencyMilliseconds ?? 0) })

@@ -39,3 +39,29 @@ struct DailyTotalsTests {
         #expect(totals[2].day == "1970-01-02" && totals[2].unpriced == 1 && totals[2].provider == "oai")
     }
 }
+
+@Suite("Request log queries")
+struct RequestQueryTests {
+    @Test(arguments: StoreBackend.available)
+    func oneRequestByIDAndRequestsByTarget(_ backend: StoreBackend) async throws {
+        let (url, remove) = try await backend.scratch()
+        let store = try await StoreBackend.open(url)
+        let records = (0..<30).map { index in
+            RequestRecord(
+                id: "req_\(index)", time: Date(timeIntervalSince1970: 1_000_000 + Double(index)), keyName: "web", dialect: "openai", route: "smart",
+                target: index % 3 == 0 ? "claude/claude-sonnet-4-5" : "oai/gpt-4o", attempts: [], status: 200, latencyMilliseconds: index,
+                timeToFirstByteMilliseconds: nil, usage: nil, cost: nil, stream: false)
+        }
+        try await store.insert(records)
+        var byID = RequestQuery(limit: 1)
+        byID.id = "req_7"
+        #expect(try await store.requests(byID).map(\.latencyMilliseconds) == [7])
+        byID.id = "req_missing"
+        #expect(try await store.requests(byID).isEmpty)
+        var byTarget = RequestQuery(limit: 100)
+        byTarget.target = "claude/claude-sonnet-4-5"
+        #expect(try await store.requests(byTarget).map(\.id) == stride(from: 27, through: 0, by: -3).map { "req_\($0)" })
+        await store.close()
+        await remove()
+    }
+}
