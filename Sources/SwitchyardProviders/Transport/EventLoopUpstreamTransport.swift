@@ -79,6 +79,11 @@ public final class EventLoopUpstreamTransport: UpstreamTransport {
         return UpstreamResponse(head: head, body: UpstreamBody { UpstreamBody.AsyncIterator { try await source.next() } })
     }
 
+    /// Refuses every later request (as cancelled), without connections to close yet.
+    func markShutDown() {
+        shared.markShutDown()
+    }
+
     /// Closes every connection; exchanges in flight fail as cancelled, later ones are refused.
     func shutdown() async {
         shared.markShutDown()

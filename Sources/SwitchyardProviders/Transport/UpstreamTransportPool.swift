@@ -55,7 +55,11 @@ public final class UpstreamTransportPool: UpstreamTransportFactory, Service {
             if let existing = transports[policy] { return existing }
             let made: Transport
             switch kind {
-            case .eventLoop: made = .eventLoop(EventLoopUpstreamTransport(policy: policy, tls: tls))
+            case .eventLoop:
+                let transport = EventLoopUpstreamTransport(policy: policy, tls: tls)
+                // A transport asked for after shutdown (a reload racing it) refuses requests like the others.
+                if isShutDown.load(ordering: .acquiring) { transport.markShutDown() }
+                made = .eventLoop(transport)
             case .asyncHTTPClient: made = .client(HTTPClientTransport.makeClient(policy: policy))
             }
             transports[policy] = made

@@ -204,6 +204,12 @@ struct EventLoopTransportTests {
             _ = try await pool.transport(for: Self.policy).execute(Self.post(server.url()), headDeadline: Self.soon)
         }
         #expect(refused?.origin == .cancelled)
+        // A policy first asked for after shutdown (a reload racing it) is refused too.
+        let late = ConnectionPolicy(connectTimeout: .seconds(7), idleReadTimeout: .seconds(7), maxConnections: 7)
+        let lateFailure = await #expect(throws: UpstreamFailure.self) {
+            _ = try await pool.transport(for: late).execute(Self.post(server.url()), headDeadline: Self.soon)
+        }
+        #expect(lateFailure?.origin == .cancelled)
         await server.stop()
     }
 
