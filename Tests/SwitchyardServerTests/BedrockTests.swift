@@ -97,6 +97,10 @@ struct BedrockTests {
             let admin = try await gateway.send(.GET, "/admin/providers", headers: ["authorization": "Bearer admin-key-0123456789"])
             let credential = admin.json?["providers"]?.arrayValue?.first { $0["name"] == "aws" }?["credentials"]?[0]
             #expect(credential?["state"] == "revoked")
+            // Why, in the provider's words, without the secret.
+            let reason = credential?["disabled_reason"]?.stringValue ?? ""
+            #expect(reason.contains("InvalidSignatureException") || reason.lowercased().contains("signature"), "\(reason)")
+            #expect(!reason.contains("wrong/secret"))
             #expect(aws.requestCount == 1)
         }
     }

@@ -51,6 +51,8 @@ public final class CredentialSlot: Sendable {
         var health: Health = .usable
         var inFlight = 0
         var lastFailure: FailureKind?
+        /// What the provider said when it disabled the credential (already scrubbed of secrets), for operators.
+        var disabledReason: String?
         /// When a disabled credential may be probed next; each probe pushes it one cooldown further.
         var nextProbe: ContinuousClock.Instant?
     }
@@ -70,6 +72,8 @@ public final class CredentialSlot: Sendable {
     }
     public var inFlight: Int { state.withLock { $0.inFlight } }
     public var lastFailure: FailureKind? { state.withLock { $0.lastFailure } }
+    /// Why the credential is disabled, in the provider's words (at most 300 characters); nil while usable.
+    public var disabledReason: String? { state.withLock { $0.disabledReason } }
 
     /// Whether requests may use this credential now. A disabled credential is retried as a probe only when
     /// every other credential of the provider is unusable too (see ``ProviderRuntime/credentialOrder(now:)``).
@@ -103,6 +107,7 @@ public final class CredentialSlot: Sendable {
                 } else {
                     state.health = .usable
                     state.nextProbe = nil
+                    state.disabledReason = nil
                 }
                 return (wasDisabled, false)
             }
@@ -110,6 +115,7 @@ public final class CredentialSlot: Sendable {
             if failure.kind.disablesCredential {
                 if case .disabled = state.health { return (false, false) }
                 state.health = .disabled(kind: failure.kind, since: now)
+                state.disabledReason = String(failure.message.prefix(300))
                 return (false, true)
             }
             if failure.kind == .rateLimited {

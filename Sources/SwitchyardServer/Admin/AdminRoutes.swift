@@ -112,6 +112,7 @@ enum ProviderHealthReport {
                 case .disabled(let kind, let since):
                     object["state"] = kind == .authFailed ? "revoked" : "quota_exhausted"
                     object["disabled_since"] = timestamp(since)
+                    if let reason = slot.disabledReason { object["disabled_reason"] = .string(reason) }
                 }
                 if case .open(let until) = slot.breakerState, now < until {
                     object["state"] = "circuit_open"

@@ -83,8 +83,8 @@ enum DashboardTemplates {
         {{#drill}}<p class="problem">Fault drill running: {{kind}} on {{rate_percent}}% of attempts.
         <form method="post" action="/dashboard/providers/{{name}}/drill/stop" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><button>Stop drill</button></form></p>{{/drill}}
         <h3>Credentials</h3>
-        <table><thead><tr><th>#</th><th>State</th><th>Since / until</th><th>Last error</th><th>In flight</th></tr></thead><tbody>
-        {{#credentials}}<tr class="state-{{state}}"><td>{{index}}</td><td>{{state}}</td><td>{{disabled_since}}{{cooling_down_until}}{{open_until}}</td><td>{{last_error_kind}}</td><td>{{in_flight}}</td></tr>{{/credentials}}
+        <table><thead><tr><th>#</th><th>State</th><th>Since / until</th><th>Why</th><th>Last error</th><th>In flight</th></tr></thead><tbody>
+        {{#credentials}}<tr class="state-{{state}}"><td>{{index}}</td><td>{{state}}</td><td>{{disabled_since}}{{cooling_down_until}}{{open_until}}</td><td>{{disabled_reason}}</td><td>{{last_error_kind}}</td><td>{{in_flight}}</td></tr>{{/credentials}}
         </tbody></table>
         <h3>Targets</h3>
         <table><thead><tr><th>Target</th><th>Circuit</th><th>Successes</th><th>Failures</th><th>Recent error rate</th><th>Latency (EWMA, s)</th><th>In flight</th><th>Openings</th><th>Last error</th></tr></thead><tbody>
