@@ -387,7 +387,7 @@ def write_results(path, results, streaming, slow, idle_rss, loaded_rss, duration
         "Added latency is the cell's latency minus the direct one at the same connection count. CPU is the server's "
         "(user + system) per request; for nginx, master and workers.",
         "",
-        "| | added p50 @1 | added p99 @1 | added p50 @16 | added p99 @16 | added p50 @64 | added p99 @64 | max req/s | CPU per request | RSS idle / after load |",
+        "| | added p50 @1 | added p99 @1 | added p50 @16 | added p99 @16 | added p50 @64 | added p99 @64 | max req/s | CPU per request @64 | RSS idle / after load |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in ("direct to the upstream", "nginx reverse proxy", "Switchyard, OpenAI dialect", "Switchyard, Anthropic dialect", AHC_ROW, TRACED_ROW):
