@@ -195,6 +195,14 @@ public actor PostgresAccountingStore: AccountingStore, ManagedKeyStore, Response
             .first.map { try $0["spent"].decode(Double.self) } ?? 0
     }
 
+    public func lastUsedDays() async throws -> [String: String] {
+        var days: [String: String] = [:]
+        for row in try await run("SELECT key_name, MAX(day) AS last_day FROM daily_usage WHERE requests > 0 GROUP BY key_name") {
+            days[try row["key_name"].decode(String.self)] = try row["last_day"].decode(String.self)
+        }
+        return days
+    }
+
     public func prune(before date: Date) async throws {
         try await run("DELETE FROM requests WHERE time < \(date.timeIntervalSince1970)")
     }

@@ -214,6 +214,15 @@ public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore, ResponseSt
         return rows.first?.column("spent")?.double ?? 0
     }
 
+    public func lastUsedDays() async throws -> [String: String] {
+        let rows = try await run("SELECT key_name, MAX(day) AS last_day FROM daily_usage WHERE requests > 0 GROUP BY key_name")
+        var days: [String: String] = [:]
+        for row in rows {
+            if let key = row.column("key_name")?.string, let day = row.column("last_day")?.string { days[key] = day }
+        }
+        return days
+    }
+
     public func prune(before date: Date) async throws {
         try await run("DELETE FROM requests WHERE time < ?", [.float(date.timeIntervalSince1970)])
     }

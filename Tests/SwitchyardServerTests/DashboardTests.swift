@@ -110,7 +110,7 @@ struct DashboardTests {
             let keysPage = try await gateway.dashboard(.GET, "/dashboard/keys", cookie: session.cookie).body
             // The key was used once: its row shows when, where the unused config key shows "never".
             let appRow = try #require(keysPage.firstMatch(of: /<tr><td>app<\/td>([\s\S]*?)<\/tr>/).map { String($0.1) })
-            #expect(appRow.contains(/<td>\d{4}-\d\d-\d\dT[0-9:.]+Z<\/td>/) && !appRow.contains("<td>never</td>"))
+            #expect(appRow.contains(/<td>\d{4}-\d\d-\d\d<\/td>/) && !appRow.contains("<td>never</td>"))
             #expect(try #require(keysPage.firstMatch(of: /<tr><td>web<\/td>([\s\S]*?)<\/tr>/)).1.contains("<td>never</td>"))
             // Editing through the form changes what the admin API reports; disabling it refuses the key.
             let edited = try await gateway.dashboard(

@@ -153,6 +153,9 @@ public protocol AccountingStore: Sendable {
     func usage(_ query: UsageQuery) async throws -> [UsageRow]
     /// What `keyName` spent since `date` (day-granular: the daily totals of the days from `date`'s on).
     func spend(keyName: String, since date: Date) async throws -> Double
+    /// The latest day (`YYYY-MM-DD`) each key has traffic on, from the daily totals: one small query,
+    /// where asking the log per key would scan it for every key never used.
+    func lastUsedDays() async throws -> [String: String]
     /// Deletes log entries older than `date` (daily totals are kept).
     func prune(before date: Date) async throws
     /// Whether the store answers (for readiness).

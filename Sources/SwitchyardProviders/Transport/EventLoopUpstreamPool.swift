@@ -97,9 +97,6 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
 
     private func register(_ handler: UpstreamConnectionHandler) {
         open[ObjectIdentifier(handler)] = handler
-        handler.closedFailure = { [shared] in
-            shared.isShutDown ? .cancelled : UpstreamFailure(kind: .unavailable, message: "upstream closed the connection")
-        }
         // Weak: a transport dropped with connections still open (a test's) must not be kept alive by them.
         handler.onIdle = { [weak self] handler, reusable in
             guard let self else { return handler.close() }

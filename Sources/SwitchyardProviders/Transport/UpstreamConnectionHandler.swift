@@ -16,8 +16,8 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, @unchecked Sendable
     /// Called once on the loop when the connection closed, with the exchange it carried (unfailed, so the
     /// pool may send it again) and what it would fail with.
     var onClosed: ((UpstreamConnectionHandler, _ lost: (exchange: UpstreamExchange, failure: UpstreamFailure)?) -> Void)?
-    /// What a closed connection's exchange fails with (cancelled once the transport shut down).
-    var closedFailure: () -> UpstreamFailure = { UpstreamFailure(kind: .unavailable, message: "upstream closed the connection") }
+    /// What a closed connection's exchange fails with (the pool turns it into `cancelled` after shutdown).
+    static let closedFailure = UpstreamFailure(kind: .unavailable, message: "upstream closed the connection")
 
     private var context: ChannelHandlerContext?
     private(set) var exchange: UpstreamExchange?
@@ -46,7 +46,7 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, @unchecked Sendable
     /// Sends `exchange`'s request on this connection.
     func start(_ exchange: UpstreamExchange) {
         guard let context, isOpen else {
-            exchange.fail(closedFailure())
+            exchange.fail(Self.closedFailure)
             return
         }
         self.exchange = exchange
@@ -110,7 +110,7 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, @unchecked Sendable
         var lost: (UpstreamExchange, UpstreamFailure)?
         if let exchange {
             self.exchange = nil
-            lost = (exchange, lastError.map(Self.classify) ?? closedFailure())
+            lost = (exchange, lastError.map(Self.classify) ?? Self.closedFailure)
         }
         if let onClosed {
             self.onClosed = nil

@@ -42,6 +42,8 @@ public final class DashboardEventFeed: Sendable {
     }
 
     func publish(_ entry: Entry) {
+        // Texts carry upstream messages: bounded, so the ring's memory is too.
+        let entry = entry.text.utf8.count <= 500 ? entry : Entry(time: entry.time, kind: entry.kind, text: String(entry.text.prefix(500)))
         let subscribers = state.withLock { state in
             state.recent.append(entry)
             if state.recent.count > Self.kept { state.recent.removeFirst(state.recent.count - Self.kept) }

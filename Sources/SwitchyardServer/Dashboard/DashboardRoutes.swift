@@ -195,13 +195,11 @@ struct DashboardRoutes: Sendable {
         session: DashboardSessions.Session, created: [String: Any]? = nil, notice: String? = nil, problem: String? = nil, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let listed = KeysRoutes.list(gateway)["keys"]?.arrayValue ?? []
-        // "Last used" is the key's latest entry in the request log (looked up for the first 200 keys listed).
+        // "Last used" is the latest day with traffic in the daily totals (kept past the log's retention).
         var lastUsed: [String: String] = [:]
         if let log = gateway.requestLog {
             await log.flush()
-            for name in listed.prefix(200).compactMap({ $0["name"]?.stringValue }) {
-                if let last = try await log.store.requests(RequestQuery(keyName: name, limit: 1)).first { lastUsed[name] = AccountingRoutes.format(last.time) }
-            }
+            lastUsed = try await log.store.lastUsedDays()
         }
         let keys: [[String: Any]] = listed.map { key in
             var context = Self.mustache(key) as? [String: Any] ?? [:]

@@ -176,7 +176,8 @@ struct EventLoopTransportTests {
         }
         #expect(failure?.origin == .gatewaySaturated)
         #expect(server.requests.count == 1)
-        // A waiting request gets the slot as soon as the held response is let go (its connection closes).
+        // Letting the held response go frees its slot: the next request (queued or not yet, the test cannot
+        // tell which) is answered on a new connection.
         let (queued, queuedSink) = AsyncStream.makeStream(of: Void.self)
         let waiting = Task {
             queuedSink.yield()

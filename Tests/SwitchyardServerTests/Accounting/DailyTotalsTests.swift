@@ -61,6 +61,12 @@ struct RequestQueryTests {
         var byTarget = RequestQuery(limit: 100)
         byTarget.target = "claude/claude-sonnet-4-5"
         #expect(try await store.requests(byTarget).map(\.id) == stride(from: 27, through: 0, by: -3).map { "req_\($0)" })
+        var late = records[0]
+        late.id = "req_late"
+        late.keyName = "batch"
+        late.time = Date(timeIntervalSince1970: 1_000_000 + 3 * 86_400)
+        try await store.insert([late])
+        #expect(try await store.lastUsedDays() == ["web": "1970-01-12", "batch": "1970-01-15"])
         await store.close()
         await remove()
     }
