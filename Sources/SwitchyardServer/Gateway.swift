@@ -123,10 +123,19 @@ public final class Gateway: Sendable {
 
 /// A request id for requests that arrive without one: 128 random bits in hex.
 func makeRequestID() -> String {
+    "req_" + randomHex(words: 2)
+}
+
+/// `words` × 64 random bits from the system's generator, as lowercase hex (16 digits per word).
+func randomHex(words: Int) -> String {
     var generator = SystemRandomNumberGenerator()
-    let high = String(generator.next() as UInt64, radix: 16)
-    let low = String(generator.next() as UInt64, radix: 16)
-    return "req_" + String(repeating: "0", count: 16 - high.count) + high + String(repeating: "0", count: 16 - low.count) + low
+    var text = ""
+    text.reserveCapacity(words * 16)
+    for _ in 0..<words {
+        let word = String(generator.next() as UInt64, radix: 16)
+        text += String(repeating: "0", count: 16 - word.utf8.count) + word
+    }
+    return text
 }
 
 /// The managed keys in force and their usage states, as one immutable value.

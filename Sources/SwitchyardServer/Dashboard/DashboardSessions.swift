@@ -48,13 +48,7 @@ final class DashboardSessions: Sendable {
 
     /// 256 random bits in hex.
     static func randomToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        var output = ""
-        for _ in 0..<4 {
-            let word = String(generator.next() as UInt64, radix: 16)
-            output += String(repeating: "0", count: 16 - word.count) + word
-        }
-        return output
+        randomHex(words: 4)
     }
 
     static func cookieValue(_ header: String?, named name: String) -> String? {

@@ -15,13 +15,7 @@ struct ResponsesContext: Sendable {
 
     /// A fresh response id: `resp_` and 128 random bits in hex, as long as the vendor's.
     static func newID(prefix: String = "resp_") -> String {
-        var generator = SystemRandomNumberGenerator()
-        var text = prefix
-        for _ in 0..<2 {
-            let word = String(generator.next() as UInt64, radix: 16)
-            text += String(repeating: "0", count: 16 - word.count) + word
-        }
-        return text
+        prefix + randomHex(words: 2)
     }
 
     /// The response object with this request's echoed fields.
