@@ -34,6 +34,17 @@ public struct UTCTime: Sendable, Hashable {
         Self.padded(year, 4) + Self.padded(month, 2) + Self.padded(day, 2) + "T" + Self.padded(hour, 2) + Self.padded(minute, 2) + Self.padded(second, 2) + "Z"
     }
 
+    /// The IMF-fixdate of HTTP's `Date` header: `Sun, 06 Nov 1994 08:49:37 GMT`.
+    public static func httpDate(unixSeconds: Int) -> String {
+        let time = UTCTime(unixSeconds: Double(unixSeconds))
+        let days = unixSeconds >= 0 ? unixSeconds / 86_400 : (unixSeconds - 86_399) / 86_400
+        // 1970-01-01 was a Thursday.
+        let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][((days % 7) + 7) % 7]
+        let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][time.month - 1]
+        return weekday + ", " + padded(time.day, 2) + " " + month + " " + padded(time.year, 4) + " " + padded(time.hour, 2) + ":"
+            + padded(time.minute, 2) + ":" + padded(time.second, 2) + " GMT"
+    }
+
     private static func padded(_ value: Int, _ width: Int) -> String {
         let text = String(value)
         return text.utf8.count >= width ? text : String(repeating: "0", count: width - text.utf8.count) + text

@@ -1,5 +1,6 @@
 import HTTPTypes
 public import Hummingbird
+import HummingbirdCore
 public import Logging
 import NIOCore
 import Prometheus
@@ -27,15 +28,16 @@ public func buildApplication(
     let executors = EventLoopExecutors()
     let openAI = ChatHandler(gateway: gateway, dialect: OpenAIDialect(), name: "openai", connections: connections, executors: executors)
     let anthropic = ChatHandler(gateway: gateway, dialect: AnthropicDialect(), name: "anthropic", connections: connections, executors: executors)
-    router.post("/v1/chat/completions") { request, context in await openAI.handle(request, context: context) }
-    router.post("/v1/embeddings") { request, context in await openAI.handleEmbeddings(request, context: context) }
-    router.get("/v1/models") { request, context in await openAI.handleModels(request, context: context) }
-    router.post("/v1/messages") { request, context in await anthropic.handle(request, context: context) }
-    router.post("/v1/messages/count_tokens") { request, context in await anthropic.handleCountTokens(request, context: context) }
     let responses = ChatHandler(
         gateway: gateway, dialect: ResponsesDialect(store: gateway.responses, logger: gateway.logger), name: "responses", connections: connections,
         executors: executors)
-    router.post("/v1/responses") { request, context in await responses.handle(request, context: context) }
+    var hotRoutes = FastPathRoutes()
+    hotRoutes.post("/v1/chat/completions") { request in await openAI.handle(request) }
+    hotRoutes.post("/v1/embeddings") { request in await openAI.handleEmbeddings(request) }
+    hotRoutes.post("/v1/messages") { request in await anthropic.handle(request) }
+    hotRoutes.post("/v1/messages/count_tokens") { request in await anthropic.handleCountTokens(request) }
+    hotRoutes.post("/v1/responses") { request in await responses.handle(request) }
+    router.get("/v1/models") { request, context in await openAI.handleModels(request, context: context) }
     router.get("/v1/responses/:id") { request, context in await responses.handleRetrieve(request, context: context) }
     router.get("/v1/responses/:id/input_items") { request, context in await responses.handleInputItems(request, context: context) }
     router.delete("/v1/responses/:id") { request, context in await responses.handleDelete(request, context: context) }
@@ -79,11 +81,12 @@ public func buildApplication(
         }
     }
     let listen = gateway.config.listen
+    let fastPath = FastPath(routes: hotRoutes, executors: executors) { gateway.snapshot.config.maxBodyBytes }
+    let http1 = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [connections.makeHandler()], idleTimeout: .nanoseconds(server.idleTimeout.nanoseconds))
     return Application(
         router: router,
-        server: .http1(
-            configuration: .init(
-                additionalChannelHandlers: [connections.makeHandler()], idleTimeout: .nanoseconds(server.idleTimeout.nanoseconds))),
+        server: HTTPServerBuilder { responder in GatewayHTTP1Channel(http1: HTTP1Channel(responder: responder, configuration: http1), fastPath: fastPath) },
         // A burst of thousands of clients must not overflow the accept queue (the kernel caps it at somaxconn).
         configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: nil, backlog: 4096),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? listen.port) },

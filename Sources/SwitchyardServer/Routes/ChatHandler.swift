@@ -23,8 +23,8 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
         self.executors = executors
     }
 
-    func handle(_ request: Request, context: GatewayRequestContext) async -> Response {
-        await respond(to: request, context: context) { key, snapshot, requestID, logger in
+    func handle(_ request: Request) async -> Response {
+        await respond(to: request) { key, snapshot, requestID, logger in
             let body = try await readBody(request, limit: snapshot.config.maxBodyBytes)
             var (chat, dialectContext) = try await dialect.decodeChat(
                 try parseRequestObject(body.readableBytesView), headers: forwardableHeaders(request), key: key)
@@ -99,28 +99,30 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     }
 
     /// Runs `body` for an authenticated request and renders whatever it throws in the caller's dialect.
-    /// The work until the response head (a stream's first content included) is cancelled if the client
-    /// disconnects; a stream's body notices at its next write.
+    /// On the fast path the caller's task is the request's own, started on its connection's event loop,
+    /// and the connection cancels it if the client disconnects (a stream's body notices at its next write).
+    func respond(
+        to request: Request, _ body: @escaping @Sendable (VirtualKeyConfig?, GatewaySnapshot, String, Logger) async throws -> Response
+    ) async -> Response {
+        let started = ContinuousClock.now
+        let response = await RequestTrace.traced(request, tracer: gateway.tracer) { await respondUnmeasured(to: request, body) }
+        metrics.record(status: Int(response.status.code), since: started)
+        return response
+    }
+
+    /// The same for a request on Hummingbird's router, whose task belongs to the connection: the work
+    /// runs in a task of its own, on the connection's event loop, cancelled when the client disconnects.
     func respond(
         to request: Request, context: GatewayRequestContext,
         _ body: @escaping @Sendable (VirtualKeyConfig?, GatewaySnapshot, String, Logger) async throws -> Response
     ) async -> Response {
-        let started = ContinuousClock.now
-        let response: Response
-        let tracer = gateway.tracer
-        if let watch = connections.watch(for: context.channel) {
-            response = await watch.cancellingOnDisconnect(on: executors.executor(for: context.channel.eventLoop)) {
-                await executors.run(on: context.channel.eventLoop) {
-                    await RequestTrace.traced(request, tracer: tracer) { await respondUnmeasured(to: request, body) }
-                }
-            }
-        } else {
-            response = await executors.run(on: context.channel.eventLoop) {
-                await RequestTrace.traced(request, tracer: tracer) { await respondUnmeasured(to: request, body) }
-            }
+        let eventLoop = context.channel.eventLoop
+        guard let watch = connections.watch(for: context.channel) else {
+            return await executors.run(on: eventLoop) { await respond(to: request, body) }
         }
-        metrics.record(status: Int(response.status.code), since: started)
-        return response
+        return await watch.cancellingOnDisconnect(on: executors.executor(for: eventLoop)) {
+            await executors.run(on: eventLoop) { await respond(to: request, body) }
+        }
     }
 
     private func respondUnmeasured(

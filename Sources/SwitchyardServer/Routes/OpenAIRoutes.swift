@@ -6,8 +6,8 @@ import SwitchyardCore
 
 /// The OpenAI-only endpoints: embeddings and the model list.
 extension ChatHandler where Dialect == OpenAIDialect {
-    func handleEmbeddings(_ request: Request, context: GatewayRequestContext) async -> Response {
-        await respond(to: request, context: context) { key, snapshot, requestID, logger in
+    func handleEmbeddings(_ request: Request) async -> Response {
+        await respond(to: request) { key, snapshot, requestID, logger in
             let body = try await readBody(request, limit: snapshot.config.maxBodyBytes)
             let embeddings = try OpenAIRequestDecoder.decodeEmbeddings(try parseRequestObject(body.readableBytesView))
             var route = try snapshot.table.resolve(model: embeddings.model, key: key)
