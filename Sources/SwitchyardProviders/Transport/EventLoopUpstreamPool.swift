@@ -34,10 +34,10 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
     }
 
     /// Sends `exchange` on an idle connection, a new one, or once the host's connection limit allows.
-    func send(_ exchange: UpstreamExchange) {
+    func send(_ exchange: UpstreamExchange, reusing: Bool = true) {
         guard !shared.isShutDown else { return exchange.fail(.cancelled) }
         let key = UpstreamHostKey(exchange.url)
-        if let connection = takeIdle(key) { return connection.start(exchange) }
+        if reusing, let connection = takeIdle(key) { return connection.start(exchange) }
         if shared.limits.reserveOrWait(key, exchange: exchange, pool: self) { connect(key, for: exchange) }
     }
 
@@ -144,7 +144,8 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
         // once more on a fresh connection (what every HTTP client does for this race).
         if !exchange.hasHead, handler.exchangesCarried > 1, !exchange.wasRetried, failure.kind != .timeout, !shared.isShutDown {
             exchange.wasRetried = true
-            return send(exchange)
+            // Not on another idle one: a server that drops kept-alive connections often drops several at once.
+            return send(exchange, reusing: false)
         }
         exchange.fail(shared.isShutDown ? .cancelled : failure)
     }

@@ -160,6 +160,9 @@ final class UpstreamExchange: @unchecked Sendable {
     func abandon(because failure: UpstreamFailure) {
         let connection = connection
         fail(failure)
+        // A response that had already ended is dropped too: a later read must fail, not find a clean end
+        // with no bytes (an empty body would read as the upstream's fault).
+        if case .ended = phase, !chunks.isEmpty { phase = .failed(failure) }
         chunks.removeAll()
         bufferedBytes = 0
         connection?.close()

@@ -36,6 +36,27 @@ struct EventLoopTransportTests {
         await server.stop()
     }
 
+    /// A caller cancelled after the whole (small) answer arrived but before reading it must see a cancellation,
+    /// never a clean end with no bytes: an empty body reads as the upstream's fault and counts against it.
+    @Test func aBodyAbandonedAfterItArrivedFailsAsCancelledNotEmpty() async throws {
+        let server = try await TestUpstreamServer { _ in .respond(chunks: [#"{"answer":true}"#]) }
+        let pool = UpstreamTransportPool()
+        let transport = pool.transport(for: Self.policy)
+        for _ in 0..<20 {
+            let response = try await transport.execute(Self.post(server.url()), headDeadline: Self.soon)
+            let reader = Task {
+                withUnsafeCurrentTask { $0?.cancel() }
+                return try await response.body.collect(upTo: 1 << 20)
+            }
+            switch await reader.result {
+            case .success(let body): Issue.record("a cancelled read returned \(body.readableBytes) bytes instead of failing")
+            case .failure(let error): #expect((error as? UpstreamFailure)?.origin == .cancelled)
+            }
+        }
+        await pool.shutdown()
+        await server.stop()
+    }
+
     @Test func tlsUpstreamIsVerifiedAndNamedBySNI() async throws {
         let server = try await TestUpstreamServer(certificate: "server") { _ in .respond(chunks: ["secure"]) }
         let pool = UpstreamTransportPool(caFile: TestUpstreamServer.tlsFile("ca.pem"))
