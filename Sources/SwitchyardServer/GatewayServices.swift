@@ -144,7 +144,9 @@ struct RequestLogService: Service {
         await cancelWhenGracefulShutdown {
             var lastPrune = ContinuousClock.now - .seconds(3600)
             while !Task.isCancelled {
-                await log.flush()
+                // A batch being written is never interrupted: the shutdown cancels this loop, and a database
+                // driver that honours cancellation (PostgreSQL's) would fail the insert and shed its entries.
+                await Task { await log.flush() }.value
                 if ContinuousClock.now - lastPrune >= .seconds(3600) {
                     lastPrune = .now
                     let horizon = Date().addingTimeInterval(-retention.seconds)

@@ -34,10 +34,10 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
     }
 
     /// Sends `exchange` on an idle connection, a new one, or once the host's connection limit allows.
-    func send(_ exchange: UpstreamExchange, reusing: Bool = true) {
+    func send(_ exchange: UpstreamExchange) {
         guard !shared.isShutDown else { return exchange.fail(.cancelled) }
         let key = UpstreamHostKey(exchange.url)
-        if reusing, let connection = takeIdle(key) { return connection.start(exchange) }
+        if let connection = takeIdle(key) { return connection.start(exchange) }
         if shared.limits.reserveOrWait(key, exchange: exchange, pool: self) { connect(key, for: exchange) }
     }
 
@@ -141,11 +141,10 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
         shared.limits.release(handler.hostKey)
         guard let (exchange, failure) = lost else { return }
         // A kept-alive connection the server had already closed: the request never reached it, so it goes
-        // once more on a fresh connection (what every HTTP client does for this race).
+        // once more (what every HTTP client does for this race).
         if !exchange.hasHead, handler.exchangesCarried > 1, !exchange.wasRetried, failure.kind != .timeout, !shared.isShutDown {
             exchange.wasRetried = true
-            // Not on another idle one: a server that drops kept-alive connections often drops several at once.
-            return send(exchange, reusing: false)
+            return send(exchange)
         }
         exchange.fail(shared.isShutDown ? .cancelled : failure)
     }
