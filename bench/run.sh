@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The black-box benchmark (see bench/README.md): installs nginx and wrk from Debian packages when missing,
+# The black-box benchmark (see "Benchmark" in README.md): installs nginx and wrk from Debian packages when missing,
 # builds Switchyard in release, and measures it beside nginx as a reverse proxy, in one interleaved run.
 # Usage: bench/run.sh [--quick] [--out bench/RESULTS.md]
 set -euo pipefail
