@@ -103,6 +103,43 @@ http {{
     return process
 
 
+def start_fast_upstream(workdir, port):
+    """nginx as the fast upstream: a fixed chat.completion at /v1, a 50-chunk SSE answer at /sse/v1."""
+    # The stream is longer than one nginx string may be: a static file, served to POSTs by re-dispatching
+    # the static module's 405 as a GET.
+    os.makedirs(os.path.join(workdir, "www/sse/v1/chat"), exist_ok=True)
+    with open(os.path.join(workdir, "www/sse/v1/chat/completions"), "w") as out:
+        out.write(sse_body())
+    return start_nginx(workdir, "upstream", f"""
+  server {{
+    listen 127.0.0.1:{port} reuseport backlog=4096;
+    location = /v1/chat/completions {{ default_type application/json; return 200 {nginx_quote(json.dumps(CHAT, separators=(",", ":")))}; }}
+    location = /sse/v1/chat/completions {{ root {workdir}/www; default_type text/event-stream; error_page 405 =200 $uri; }}
+  }}""", 1)
+
+
+def write_gateway_config(workdir, gateway_port, upstream_port, slow_port):
+    """The gateway's config as users run it: a virtual key, the SQLite request log; returns its path."""
+    config = os.path.join(workdir, "switchyard.yaml")
+    with open(config, "w") as out:
+        out.write(f"""
+listen: 127.0.0.1:{gateway_port}
+admin_key: bench-admin-key-0123456789
+storage: "sqlite:{workdir}/switchyard.db"
+providers:
+  fast: {{type: openai, base_url: "http://127.0.0.1:{upstream_port}/v1", keys: [sk-upstream]}}
+  faststream: {{type: openai, base_url: "http://127.0.0.1:{upstream_port}/sse/v1", keys: [sk-upstream]}}
+  slow: {{type: openai, base_url: "http://127.0.0.1:{slow_port}/v1", keys: [sk-upstream]}}
+models:
+  bench: fast/gpt-4o
+  bench-stream: faststream/gpt-4o
+  bench-slow: slow/gpt-4o
+keys:
+  - {{name: bench, key: {KEY}}}
+""")
+    return config
+
+
 def processes(pid):
     """The pid and its children (nginx workers)."""
     result = [pid]
@@ -266,40 +303,14 @@ def main():
     os.chmod(workdir, 0o755)  # nginx workers may run as another user
     upstream_port, proxy_port, gateway_port, slow_port = free_port(), free_port(), free_port(), free_port()
     ahc_port, traced_port, otlp_port = free_port(), free_port(), free_port()
-    # The stream is longer than one nginx string may be: a static file, served to POSTs by re-dispatching
-    # the static module's 405 as a GET.
-    os.makedirs(os.path.join(workdir, "www/sse/v1/chat"), exist_ok=True)
-    with open(os.path.join(workdir, "www/sse/v1/chat/completions"), "w") as out:
-        out.write(sse_body())
-    upstream = start_nginx(workdir, "upstream", f"""
-  server {{
-    listen 127.0.0.1:{upstream_port} reuseport backlog=4096;
-    location = /v1/chat/completions {{ default_type application/json; return 200 {nginx_quote(json.dumps(CHAT, separators=(",", ":")))}; }}
-    location = /sse/v1/chat/completions {{ root {workdir}/www; default_type text/event-stream; error_page 405 =200 $uri; }}
-  }}""", 1)
+    upstream = start_fast_upstream(workdir, upstream_port)
     proxy = start_nginx(workdir, "proxy", f"""
   upstream fast {{ server 127.0.0.1:{upstream_port}; keepalive 256; }}
   server {{
     listen 127.0.0.1:{proxy_port} backlog=4096;
     location / {{ proxy_pass http://fast; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }}
   }}""", "auto")
-    config = os.path.join(workdir, "switchyard.yaml")
-    with open(config, "w") as out:
-        out.write(f"""
-listen: 127.0.0.1:{gateway_port}
-admin_key: bench-admin-key-0123456789
-storage: "sqlite:{workdir}/switchyard.db"
-providers:
-  fast: {{type: openai, base_url: "http://127.0.0.1:{upstream_port}/v1", keys: [sk-upstream]}}
-  faststream: {{type: openai, base_url: "http://127.0.0.1:{upstream_port}/sse/v1", keys: [sk-upstream]}}
-  slow: {{type: openai, base_url: "http://127.0.0.1:{slow_port}/v1", keys: [sk-upstream]}}
-models:
-  bench: fast/gpt-4o
-  bench-stream: faststream/gpt-4o
-  bench-slow: slow/gpt-4o
-keys:
-  - {{name: bench, key: {KEY}}}
-""")
+    config = write_gateway_config(workdir, gateway_port, upstream_port, slow_port)
     # The same gateway with AsyncHTTPClient as its upstream transport (the previous one), for the comparison.
     with open(config) as source, open(os.path.join(workdir, "switchyard-ahc.yaml"), "w") as out:
         out.write(source.read().replace(f"listen: 127.0.0.1:{gateway_port}", f"listen: 127.0.0.1:{ahc_port}")

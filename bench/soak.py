@@ -5,7 +5,6 @@ Usage: python3 bench/soak.py --switchyard .build/release/switchyard [--minutes 1
 (bench/run.sh installs nginx and wrk and builds the release binary; run it once first.)
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -27,24 +26,9 @@ def main():
     workdir = tempfile.mkdtemp(prefix="switchyard-soak-")
     os.chmod(workdir, 0o755)
     upstream_port, gateway_port = bench.free_port(), bench.free_port()
-    upstream = bench.start_nginx(workdir, "upstream", f"""
-  server {{
-    listen 127.0.0.1:{upstream_port} reuseport backlog=4096;
-    location = /v1/chat/completions {{ default_type application/json; return 200 {bench.nginx_quote(json.dumps(bench.CHAT, separators=(",", ":")))}; }}
-  }}""", 1)
-    config = os.path.join(workdir, "switchyard.yaml")
-    with open(config, "w") as out:
-        out.write(f"""
-listen: 127.0.0.1:{gateway_port}
-admin_key: bench-admin-key-0123456789
-storage: "sqlite:{workdir}/switchyard.db"
-providers:
-  fast: {{type: openai, base_url: "http://127.0.0.1:{upstream_port}/v1", keys: [sk-upstream]}}
-models:
-  bench: fast/gpt-4o
-keys:
-  - {{name: bench, key: {bench.KEY}}}
-""")
+    upstream = bench.start_fast_upstream(workdir, upstream_port)
+    # The slow provider is configured as in bench.py but never called here.
+    config = bench.write_gateway_config(workdir, gateway_port, upstream_port, bench.free_port())
     log = open(os.path.join(workdir, "switchyard.log"), "w")
     gateway = subprocess.Popen([options.switchyard, "serve", "--config", config], stdout=log, stderr=subprocess.STDOUT)
     samples = []
