@@ -205,17 +205,32 @@ def run_wrk(port, path, body, connections, duration, workdir, key=True):
             "requests": requests, "errors": failed}
 
 
-async def first_byte_times(port, path, body, concurrency, count, marker=b"Tok0"):
-    """Time to the first content token and to the end of a stream, per request (new connection each)."""
+async def first_byte_times(port, path, body, concurrency, count, marker=b"Tok0", keep_alive=False):
+    """Time to the first content token and to the end of a stream, per request: a new connection each, or
+    with `keep_alive` one connection per worker reused (as SDK clients do)."""
     payload = json.dumps(body).encode()
+    connection = "" if keep_alive else "Connection: close\r\n"
     request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: Bearer {KEY}\r\n"
-               f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n").encode() + payload
+               f"Content-Length: {len(payload)}\r\n{connection}\r\n").encode() + payload
     first, total, errors = [], [], 0
 
-    async def one():
+    def complete(seen):
+        """Whether `seen` holds a whole response (Content-Length or chunked), for a kept-alive connection."""
+        head_end = seen.find(b"\r\n\r\n")
+        if head_end < 0:
+            return False
+        head = seen[:head_end].lower()
+        length = re.search(rb"\r\ncontent-length: *(\d+)", head)
+        if length:
+            return len(seen) - head_end - 4 >= int(length.group(1))
+        return seen.endswith(b"\r\n0\r\n\r\n")
+
+    async def one(streams):
         nonlocal errors
         started = time.perf_counter()
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        if streams[0] is None:
+            streams[0] = await asyncio.open_connection("127.0.0.1", port)
+        reader, writer = streams[0]
         writer.write(request)
         await writer.drain()
         seen = b""
@@ -227,7 +242,11 @@ async def first_byte_times(port, path, body, concurrency, count, marker=b"Tok0")
             seen += data
             if got_first is None and marker in seen:
                 got_first = time.perf_counter()
-        writer.close()
+            if keep_alive and complete(seen):
+                break
+        if not keep_alive or not data:
+            writer.close()
+            streams[0] = None
         if got_first is None or b"[DONE]" not in seen:
             errors += 1
             return
@@ -235,8 +254,11 @@ async def first_byte_times(port, path, body, concurrency, count, marker=b"Tok0")
         total.append((time.perf_counter() - started) * 1000)
 
     async def worker(share):
+        streams = [None]
         for _ in range(share):
-            await one()
+            await one(streams)
+        if streams[0] is not None:
+            streams[0][1].close()
 
     await asyncio.gather(*(worker(count // concurrency) for _ in range(concurrency)))
     first.sort()

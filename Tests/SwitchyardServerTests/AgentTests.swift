@@ -196,7 +196,10 @@ struct AgentTests {
         for turn in 0..<turns {
             let (head, reader) = try await gateway.openStream(
                 "/v1/messages", json: ["model": "agent", "max_tokens": 1000, "stream": true, "messages": .array(messages), "tools": [["name": "run", "input_schema": ["type": "object"]]]])
-            guard head.status == .ok else { throw TestFailure("session \(session) turn \(turn): status \(head.status.code)") }
+            guard head.status == .ok else {
+                let body = try await head.body.collect(upTo: 1 << 20)
+                throw TestFailure("session \(session) turn \(turn): status \(head.status.code) \(head.headers) \(String(buffer: body))")
+            }
             let events = try await reader.all()
             guard events.last?.event == "message_stop" else { throw TestFailure("session \(session) turn \(turn): stream did not complete") }
             var blocks: [JSONValue] = []

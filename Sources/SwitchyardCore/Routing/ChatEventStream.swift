@@ -19,6 +19,8 @@ public struct ChatEventReader {
     private var iterator: UpstreamBody.AsyncIterator
     private var decoder: any ChatStreamDecoder
     private var pending: [ChatEvent] = []
+    /// Bytes read from the vendor and not yet fed to the decoder.
+    private var undecoded: ByteBuffer?
     private var ended = false
     /// Set when the vendor's own events go to the client; they are still decoded, for usage, finish and errors.
     public let passThrough: PassThrough?
@@ -63,12 +65,29 @@ public struct ChatEventReader {
         }
     }
 
-    private mutating func readNext() async throws(UpstreamFailure) -> [ChatEvent]? {
+    /// Decodes what was read but not yet decoded, else reads on; returns once events (or bytes to forward)
+    /// are ready. `eventByEvent` decodes one SSE event at a time, so the first content leaves before the
+    /// rest of a burst is decoded (a vendor's answer often arrives whole in one read); otherwise all of it.
+    private mutating func readNext(eventByEvent: Bool = false) async throws(UpstreamFailure) -> [ChatEvent]? {
         if !pending.isEmpty {
             defer { pending.removeAll() }
             return pending
         }
-        while !ended {
+        while true {
+            if var bytes = undecoded {
+                let piece: ByteBuffer
+                if eventByEvent, let length = bytes.lengthThroughFirstSSEEvent(), length < bytes.readableBytes {
+                    piece = bytes.readSlice(length: length)!
+                    undecoded = bytes
+                } else {
+                    piece = bytes
+                    undecoded = nil
+                }
+                let events = passThrough == nil ? try decoder.decode(piece) : try decodeForwarding(piece)
+                if !events.isEmpty || !forward.isEmpty { return events }
+                continue
+            }
+            if ended { return nil }
             let chunk: ByteBuffer?
             do {
                 chunk = try await iterator.next()
@@ -93,10 +112,8 @@ public struct ChatEventReader {
                 let events = try decoder.finish()
                 return events.isEmpty ? nil : events
             }
-            let events = passThrough == nil ? try decoder.decode(chunk) : try decodeForwarding(chunk)
-            if !events.isEmpty || !forward.isEmpty { return events }
+            undecoded = chunk
         }
-        return nil
     }
 
     /// Splits a chunk into whole events, decodes each and keeps its bytes for the client; only whole
@@ -135,18 +152,22 @@ public struct ChatEventReader {
     private static let nullUsageMember = Array(#","usage":null"#.utf8)
 
     private static func removing(_ pattern: [UInt8], from bytes: [UInt8]) -> [UInt8] {
-        guard bytes.count >= pattern.count else { return bytes }
+        guard let head = pattern.first, bytes.count >= pattern.count else { return bytes }
         var output: [UInt8] = []
-        output.reserveCapacity(bytes.count)
+        var copied = 0
         var index = 0
-        while index < bytes.count {
-            if bytes[index] == pattern[0], index + pattern.count <= bytes.count, bytes[index..<(index + pattern.count)].elementsEqual(pattern) {
-                index += pattern.count
+        while let candidate = bytes[index...].firstIndex(of: head), candidate + pattern.count <= bytes.count {
+            if bytes[candidate..<(candidate + pattern.count)].elementsEqual(pattern) {
+                if output.isEmpty { output.reserveCapacity(bytes.count) }
+                output.append(contentsOf: bytes[copied..<candidate])
+                index = candidate + pattern.count
+                copied = index
             } else {
-                output.append(bytes[index])
-                index += 1
+                index = candidate + 1
             }
         }
+        guard copied > 0 else { return bytes }
+        output.append(contentsOf: bytes[copied...])
         return output
     }
 
@@ -166,7 +187,7 @@ public struct ChatEventReader {
     mutating func awaitFirstContent(by answerDeadline: ContinuousClock.Instant) async throws(UpstreamFailure) {
         var buffered: [ChatEvent] = []
         while !buffered.contains(where: \.carriesContent) {
-            guard let more = try await readNext() else {
+            guard let more = try await readNext(eventByEvent: true) else {
                 if buffered.isEmpty { throw UpstreamFailure(kind: .unavailable, message: "upstream stream ended without any event") }
                 break
             }
@@ -191,14 +212,14 @@ struct SSEEventSplitter {
         var events: [[UInt8]] = []
         var start = 0
         var index = max(scanned, 1)
-        while index < buffer.count {
+        while index < buffer.count, let newline = buffer[index...].firstIndex(of: 0x0A) {
             // A blank line ends an event: "\n\n" or "\n\r\n".
-            let endsEvent = buffer[index] == 0x0A && (buffer[index - 1] == 0x0A || (index >= 2 && buffer[index - 1] == 0x0D && buffer[index - 2] == 0x0A))
-            if endsEvent, index >= start {
-                events.append(Array(buffer[start...index]))
-                start = index + 1
+            let endsEvent = buffer[newline - 1] == 0x0A || (newline >= 2 && buffer[newline - 1] == 0x0D && buffer[newline - 2] == 0x0A)
+            if endsEvent, newline >= start {
+                events.append(Array(buffer[start...newline]))
+                start = newline + 1
             }
-            index += 1
+            index = newline + 1
         }
         if start > 0 { buffer.removeFirst(start) }
         scanned = max(buffer.count, 1)
@@ -209,6 +230,26 @@ struct SSEEventSplitter {
     mutating func remainder() -> [UInt8] {
         defer { buffer.removeAll() }
         return buffer
+    }
+}
+
+extension ByteBuffer {
+    /// The length of the readable bytes up to and including the first blank line ("\n\n" or "\n\r\n"),
+    /// which ends a server-sent event; `nil` without one. Any incremental decoder accepts bytes cut anywhere,
+    /// so a cut here is only ever a matter of timing.
+    fileprivate func lengthThroughFirstSSEEvent() -> Int? {
+        let view = readableBytesView
+        var index = view.startIndex
+        while let newline = view[index...].firstIndex(of: 0x0A) {
+            let next = view.index(after: newline)
+            guard next < view.endIndex else { return nil }
+            if view[next] == 0x0A { return next + 1 - view.startIndex }
+            if view[next] == 0x0D, view.index(after: next) < view.endIndex, view[view.index(after: next)] == 0x0A {
+                return next + 2 - view.startIndex
+            }
+            index = next
+        }
+        return nil
     }
 }
 

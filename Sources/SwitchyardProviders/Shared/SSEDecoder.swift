@@ -36,25 +36,34 @@ public struct SSEDecoder: Sendable {
     /// Feeds bytes and returns the events they complete.
     public mutating func decode(_ buffer: ByteBuffer) throws(UpstreamFailure) -> [SSEEvent] {
         var events: [SSEEvent] = []
-        for byte in buffer.readableBytesView {
+        var bytes = buffer.readableBytesView
+        // Runs between line ends are copied whole: a stream is mostly long `data:` lines.
+        while let first = bytes.first {
             if lastWasCR {
                 lastWasCR = false
-                if byte == 0x0A { continue }
-            }
-            switch byte {
-            case 0x0A:
-                try endLine(into: &events)
-            case 0x0D:
-                lastWasCR = true
-                try endLine(into: &events)
-            default:
-                line.append(byte)
-                if line.count > maximumLineBytes {
-                    throw UpstreamFailure(kind: .unavailable, message: "upstream stream line exceeds \(maximumLineBytes) bytes")
+                if first == 0x0A {
+                    bytes = bytes.dropFirst()
+                    continue
                 }
             }
+            guard let end = bytes.firstIndex(where: { $0 == 0x0A || $0 == 0x0D }) else {
+                try appendToLine(bytes)
+                break
+            }
+            try appendToLine(bytes[..<end])
+            lastWasCR = bytes[end] == 0x0D
+            try endLine(into: &events)
+            bytes = bytes[bytes.index(after: end)...]
         }
         return events
+    }
+
+    private mutating func appendToLine(_ bytes: ByteBufferView) throws(UpstreamFailure) {
+        guard !bytes.isEmpty else { return }
+        guard line.count + bytes.count <= maximumLineBytes else {
+            throw UpstreamFailure(kind: .unavailable, message: "upstream stream line exceeds \(maximumLineBytes) bytes")
+        }
+        line.append(contentsOf: bytes)
     }
 
     /// Flushes an event that the stream ended without a trailing blank line.

@@ -40,3 +40,25 @@ import Testing
         #expect(events.count == 100)
     }
 }
+
+extension SSEDecoderTests {
+    /// Lines are copied in runs between line ends: any cut of the bytes, even between a CR and its LF,
+    /// gives the events of the whole.
+    @Test(arguments: ["\n", "\r\n", "\r"])
+    func cutsAnywhereGiveTheSameEvents(_ newline: String) throws {
+        let text = ["event: a", "data: one", "data:two", "", ": comment", "data: {\"k\":\"v\"}", "", "data: [DONE]", "", ""].joined(separator: newline)
+        var whole = SSEDecoder()
+        let expected = try whole.decode(ByteBuffer(string: text)) + whole.finish()
+        #expect(expected.count == 3)
+        let bytes = Array(text.utf8)
+        for cut in 1..<bytes.count {
+            var decoder = SSEDecoder()
+            let events = try decoder.decode(ByteBuffer(bytes: bytes[..<cut])) + decoder.decode(ByteBuffer(bytes: bytes[cut...])) + decoder.finish()
+            #expect(events == expected, "cut at \(cut)")
+        }
+        var byteByByte = SSEDecoder()
+        var events: [SSEEvent] = []
+        for byte in bytes { events += try byteByByte.decode(ByteBuffer(bytes: [byte])) }
+        #expect(events + (try byteByByte.finish()) == expected)
+    }
+}

@@ -1,0 +1,57 @@
+import NIOCore
+@testable import SwitchyardCore
+import SwitchyardProviders
+import Testing
+
+/// A vendor often sends a short answer whole, in one read: the first content must not wait for the rest
+/// of that burst to be decoded.
+@Suite struct StreamBurstTests {
+    static func chunk(_ delta: String, finish: String? = nil) -> String {
+        let reason = finish.map { "\"\($0)\"" } ?? "null"
+        return #"data: {"id":"c1","object":"chat.completion.chunk","model":"gpt-4o","choices":[{"index":0,"delta":\#(delta),"finish_reason":\#(reason)}]}"#
+            + "\n\n"
+    }
+
+    static let events = [chunk(#"{"role":"assistant","content":""}"#), chunk(#"{"content":"A"}"#), chunk(#"{"content":"B"}"#), chunk(#"{}"#, finish: "stop")]
+    static let burst = events.joined() + "data: [DONE]\n\n"
+
+    /// A reader over `chunks`, delivered as the network would: each one whole, then the end.
+    static func reader(_ chunks: [String], passThrough: Bool) -> ChatEventReader {
+        var remaining = chunks.map { ByteBuffer(string: $0) }[...]
+        let iterator = UpstreamBody.AsyncIterator { remaining.popFirst() }
+        return ChatEventReader(
+            iterator: iterator, decoder: OpenAIStreamDecoder(), deadline: .now + .seconds(60), timeSource: SystemTimeSource(),
+            redactor: SecretRedactor(), passThrough: passThrough ? .init(dropsUsageOnlyEvents: false) : nil)
+    }
+
+    @Test(arguments: [true, false])
+    func theFirstContentOfABurstComesAloneThenTheRestInOneBatch(passThrough: Bool) async throws {
+        var reader = Self.reader([Self.burst], passThrough: passThrough)
+        try await reader.awaitFirstContent(by: .now + .seconds(60))
+
+        let first = try await reader.next()
+        #expect(first == [.start(id: "c1", model: "gpt-4o"), .textDelta("A", choice: 0)])
+        if passThrough { #expect(String(decoding: reader.takeForwardBytes(), as: UTF8.self) == Self.events[0] + Self.events[1]) }
+
+        let rest = try await reader.next()
+        #expect(rest == [.textDelta("B", choice: 0), .finish(.stop, choice: 0)])
+        if passThrough { #expect(String(decoding: reader.takeForwardBytes(), as: UTF8.self) == Self.events[2] + Self.events[3] + "data: [DONE]\n\n") }
+        #expect(try await reader.next() == nil)
+    }
+
+    /// Cut anywhere (inside a line, between CR and LF, inside the blank line), the same events come out.
+    @Test(arguments: [true, false])
+    func aBurstCutAtEveryByteDecodesTheSame(passThrough: Bool) async throws {
+        let bytes: [UInt8] = Array(Self.burst.utf8).flatMap { $0 == 0x0A ? [0x0D, 0x0A] : [$0] }
+        var reader = Self.reader(bytes.map { String(decoding: [$0], as: UTF8.self) }, passThrough: passThrough)
+        try await reader.awaitFirstContent(by: .now + .seconds(60))
+        var events: [ChatEvent] = []
+        var forwarded: [UInt8] = []
+        while let batch = try await reader.next() {
+            events += batch
+            forwarded += reader.takeForwardBytes()
+        }
+        #expect(events == [.start(id: "c1", model: "gpt-4o"), .textDelta("A", choice: 0), .textDelta("B", choice: 0), .finish(.stop, choice: 0)])
+        if passThrough { #expect(forwarded == bytes) }
+    }
+}
