@@ -14,24 +14,32 @@ public struct JSONParser {
 
     /// Parses one complete JSON document.
     public static func parse(_ bytes: some Collection<UInt8>) throws(Failure) -> JSONValue {
-        let array = Array(bytes)
-        return try array.withUnsafeBufferPointer { buffer throws(Failure) in
-            var parser = JSONParser(buffer: buffer)
-            parser.skipWhitespace()
-            let value = try parser.parseValue(depth: 0)
-            parser.skipWhitespace()
-            guard parser.index == buffer.count else { throw parser.failure("unexpected data after the JSON value") }
-            return value
-        }
+        // Contiguous bytes (an array, a ByteBuffer's view, a native string) are read in place.
+        let result = bytes.withContiguousStorageIfAvailable { buffer in Result { () throws(Failure) in try parse(buffer: buffer) } }
+        if let result { return try result.get() }
+        return try Array(bytes).withUnsafeBufferPointer { buffer throws(Failure) in try parse(buffer: buffer) }
     }
 
     /// Parses one complete JSON document from text.
     public static func parse(_ text: String) throws(Failure) -> JSONValue {
-        try parse(Array(text.utf8))
+        try parse(text.utf8)
+    }
+
+    private static func parse(buffer: UnsafeBufferPointer<UInt8>) throws(Failure) -> JSONValue {
+        var parser = JSONParser(buffer: buffer)
+        parser.skipWhitespace()
+        let value = try parser.parseValue(depth: 0)
+        parser.skipWhitespace()
+        guard parser.index == buffer.count else { throw parser.failure("unexpected data after the JSON value") }
+        return value
     }
 
     private let buffer: UnsafeBufferPointer<UInt8>
     private var index = 0
+    /// Members and elements of the objects and arrays being parsed, as stacks shared by the whole document:
+    /// each container is then allocated once, at its exact size, instead of growing member by member.
+    private var pendingKeys: [String] = []
+    private var pendingValues: [JSONValue] = []
 
     private init(buffer: UnsafeBufferPointer<UInt8>) {
         self.buffer = buffer
@@ -77,12 +85,19 @@ public struct JSONParser {
     private mutating func parseObject(depth: Int) throws(Failure) -> JSONValue {
         guard depth <= Self.maximumDepth else { throw failure("JSON nested too deeply") }
         index += 1
-        var object = JSONObject()
         skipWhitespace()
         if index < buffer.count, buffer[index] == UInt8(ascii: "}") {
             index += 1
-            return .object(object)
+            return .object(JSONObject())
         }
+        let keysBase = pendingKeys.count
+        let valuesBase = pendingValues.count
+        defer {
+            pendingKeys.removeSubrange(keysBase...)
+            pendingValues.removeSubrange(valuesBase...)
+        }
+        // Past a few members, duplicates are found through a hash index, so parsing stays linear in the key count.
+        var positions: [String: Int]?
         while true {
             skipWhitespace()
             guard index < buffer.count, buffer[index] == UInt8(ascii: "\"") else { throw failure("expected a string key") }
@@ -92,8 +107,20 @@ public struct JSONParser {
             index += 1
             skipWhitespace()
             let value = try parseValue(depth: depth)
-            // Duplicate keys: the last one wins, as in most JSON parsers.
-            if object[key] != nil { object[key] = value } else { object.append(key, value) }
+            // Duplicate keys: the last one wins, in the first one's place, as in most JSON parsers.
+            let duplicate = positions.map { $0[key] } ?? pendingKeys[keysBase...].firstIndex(of: key).map { $0 - keysBase }
+            if let duplicate {
+                pendingValues[valuesBase + duplicate] = value
+            } else {
+                pendingKeys.append(key)
+                pendingValues.append(value)
+                let count = pendingKeys.count - keysBase
+                if positions != nil {
+                    positions?[key] = count - 1
+                } else if count > JSONObject.indexThreshold {
+                    positions = Dictionary(uniqueKeysWithValues: zip(pendingKeys[keysBase...], 0...))
+                }
+            }
             skipWhitespace()
             guard index < buffer.count else { throw failure("unexpected end of JSON") }
             if buffer[index] == UInt8(ascii: ",") {
@@ -102,22 +129,24 @@ public struct JSONParser {
             }
             guard buffer[index] == UInt8(ascii: "}") else { throw failure("expected ',' or '}'") }
             index += 1
-            return .object(object)
+            return .object(JSONObject(uniqueKeys: Array(pendingKeys[keysBase...]), values: Array(pendingValues[valuesBase...])))
         }
     }
 
     private mutating func parseArray(depth: Int) throws(Failure) -> JSONValue {
         guard depth <= Self.maximumDepth else { throw failure("JSON nested too deeply") }
         index += 1
-        var array: [JSONValue] = []
         skipWhitespace()
         if index < buffer.count, buffer[index] == UInt8(ascii: "]") {
             index += 1
-            return .array(array)
+            return .array([])
         }
+        let base = pendingValues.count
+        defer { pendingValues.removeSubrange(base...) }
         while true {
             skipWhitespace()
-            array.append(try parseValue(depth: depth))
+            let element = try parseValue(depth: depth)
+            pendingValues.append(element)
             skipWhitespace()
             guard index < buffer.count else { throw failure("unexpected end of JSON") }
             if buffer[index] == UInt8(ascii: ",") {
@@ -126,7 +155,7 @@ public struct JSONParser {
             }
             guard buffer[index] == UInt8(ascii: "]") else { throw failure("expected ',' or ']'") }
             index += 1
-            return .array(array)
+            return .array(Array(pendingValues[base...]))
         }
     }
 
