@@ -206,47 +206,77 @@ public struct AttemptLoop: Sendable {
                 return .answered(value, slot)
             } catch {
                 let error = redactor.redact(error)
-                slot.release()
-                // The client named a model the vendor does not have: its mistake, counted against nobody.
-                let isClientMistake = error.kind == .modelNotFound && route.isDirect
-                if error.origin != .upstream || isClientMistake { slot.releaseUntried() }
-                switch error.origin {
-                case .upstream:
-                    if isClientMistake {
-                        report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: error, latency: .now - started))
-                        return .ended(.upstream(error, target: target.name))
+                switch settle(error, target: target, slot: slot, route: route, started: started, report: &report, logger: logger) {
+                case .ended(let ending): return .ended(ending)
+                case .skipped: return .skipped
+                case .counted(let disabled):
+                    if disabled {
+                        await slot.credential.invalidate()
+                        observer.credentialDisabled(provider: target.provider, slot: slot, failure: error, logger: logger)
                     }
-                case .cancelled:
-                    // The client went away or the gateway is shutting down: no verdict on anyone's health.
-                    report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: error, latency: .now - started))
-                    observer.attemptCancelled(target: target, logger: logger)
-                    return .ended(.cancelled)
-                case .gatewaySaturated:
-                    // The gateway's own limit, not the provider's fault: try elsewhere, count against nobody.
-                    logger.warning("Upstream connection limit reached", metadata: ["target": "\(target.name)", "provider": "\(target.provider.name)"])
-                    report.noteSkipped("\(target.name): gateway connection limit reached")
-                    return .skipped
-                case .unsupported:
-                    // Nothing was sent: the next capable target is tried, and this one is not counted as attempted.
-                    if report.noteSkipped("\(target.name): \(error.message)") { report.unsupported.append(error) }
-                    return .skipped
+                    noteCounted(error, target: target, slot: slot, started: started, report: &report, logger: logger)
+                    lastFailure = error.kind
+                    guard error.kind.concernsCredential else { return .failed(error.kind) }
                 }
-                if let transition = slot.recordHealth(failure: error.kind, now: timeSource.now) {
-                    observer.credentialBreakerChanged(provider: target.provider, slot: slot, transition: transition, logger: logger)
-                }
-                if slot.record(failure: error, now: timeSource.now).disabled {
-                    await slot.credential.invalidate()
-                    observer.credentialDisabled(provider: target.provider, slot: slot, failure: error, logger: logger)
-                }
-                report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: error, latency: .now - started))
-                target.countAttempt(failure: error.kind)
-                observer.attemptFailed(target: target, slot: slot, failure: error, logger: logger)
-                if error.kind == .modelNotFound { observer.targetMisconfigured(target: target, failure: error, logger: logger) }
-                lastFailure = error.kind
-                guard error.kind.concernsCredential else { return .failed(error.kind) }
             }
         }
         return lastFailure.map { .failed($0) } ?? .untried
+    }
+
+    /// What a failed attempt means for the visit.
+    private enum FailureVerdict {
+        case ended(GatewayError)
+        case skipped
+        /// It counts against the credential and target; `disabled` when the credential is now unusable.
+        case counted(disabled: Bool)
+    }
+
+    // The bookkeeping of a failure is synchronous and kept out of `visit`: an async function's frame holds
+    // everything inlined into it, and it stays allocated in the task for as long as a stream runs.
+    @inline(never)
+    private func settle(
+        _ error: UpstreamFailure, target: TargetState, slot: CredentialSlot, route: ResolvedRoute, started: ContinuousClock.Instant,
+        report: inout ExecutionReport, logger: Logger
+    ) -> FailureVerdict {
+        slot.release()
+        // The client named a model the vendor does not have: its mistake, counted against nobody.
+        let isClientMistake = error.kind == .modelNotFound && route.isDirect
+        if error.origin != .upstream || isClientMistake { slot.releaseUntried() }
+        switch error.origin {
+        case .upstream:
+            if isClientMistake {
+                report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: error, latency: .now - started))
+                return .ended(.upstream(error, target: target.name))
+            }
+        case .cancelled:
+            // The client went away or the gateway is shutting down: no verdict on anyone's health.
+            report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: error, latency: .now - started))
+            observer.attemptCancelled(target: target, logger: logger)
+            return .ended(.cancelled)
+        case .gatewaySaturated:
+            // The gateway's own limit, not the provider's fault: try elsewhere, count against nobody.
+            logger.warning("Upstream connection limit reached", metadata: ["target": "\(target.name)", "provider": "\(target.provider.name)"])
+            report.noteSkipped("\(target.name): gateway connection limit reached")
+            return .skipped
+        case .unsupported:
+            // Nothing was sent: the next capable target is tried, and this one is not counted as attempted.
+            if report.noteSkipped("\(target.name): \(error.message)") { report.unsupported.append(error) }
+            return .skipped
+        }
+        if let transition = slot.recordHealth(failure: error.kind, now: timeSource.now) {
+            observer.credentialBreakerChanged(provider: target.provider, slot: slot, transition: transition, logger: logger)
+        }
+        return .counted(disabled: slot.record(failure: error, now: timeSource.now).disabled)
+    }
+
+    @inline(never)
+    private func noteCounted(
+        _ error: UpstreamFailure, target: TargetState, slot: CredentialSlot, started: ContinuousClock.Instant, report: inout ExecutionReport, logger: Logger
+    ) {
+        report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: error, latency: .now - started))
+        target.countAttempt(failure: error.kind)
+        observer.attemptFailed(target: target, slot: slot, failure: error, logger: logger)
+        if error.kind == .modelNotFound { observer.targetMisconfigured(target: target, failure: error, logger: logger) }
     }
 
     private func makeContext(target: TargetState, slot: CredentialSlot, deadline: ContinuousClock.Instant) -> AttemptContext {

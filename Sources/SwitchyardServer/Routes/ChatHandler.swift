@@ -26,59 +26,100 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     func handle(_ request: Request) async -> Response {
         await respond(to: request) { key, snapshot, requestID, logger in
             let body = try await readBody(request, limit: snapshot.config.maxBodyBytes)
-            var (chat, dialectContext) = try await dialect.decodeChat(
-                try parseRequestObject(body.readableBytesView), headers: forwardableHeaders(request), key: key)
-            chat.messages.resolveToolResultNames()
-            var route = try snapshot.table.resolve(model: chat.model, key: key)
-            route.prepare(&chat)
-            var logger = logger
-            logger[metadataKey: "route"] = "\(route.name)"
-            RequestTrace.noteRequest(model: chat.model, route: route.name, requestID: requestID)
-            var accounting = RequestAccounting(
-                log: gateway.requestLog, prices: snapshot.table.config.priceBook, requestID: requestID, keyName: key?.name, dialect: metrics.dialect,
-                route: route.name, stream: chat.stream, estimatedPromptTokens: route.estimatedTokens.input)
-            accounting.routeMetrics = route.metrics
-            accounting.pricedRoute = route
-            accounting.endUser = chat.user
-            if route.logsBodies {
-                accounting.requestBody = String(buffer: body)
-                accounting.redactor = snapshot.executor.loop.redactor
-            }
-            if let key, key.limits != nil || key.budget != nil, let state = gateway.keyState(for: key, in: snapshot.table) {
-                accounting.keyState = state
-                accounting.alert = gateway.alert
-                accounting.reservation = try Self.admit(key: key, state: state, route: route, gateway: gateway)
-            }
-            if chat.stream {
+            // Each phase is a function of its own: an async function's frame holds every value of the code
+            // inlined into it for the whole call, and a stream's task keeps its deepest frames for its life.
+            let prepared = try await prepare(body, request: request, key: key, snapshot: snapshot, requestID: requestID, logger: logger)
+            if prepared.chat.stream {
                 return try await stream(
-                    chat, context: dialectContext, route: route, snapshot: snapshot, requestID: requestID, logger: logger, accounting: accounting)
+                    prepared.chat, context: prepared.context, route: prepared.route, snapshot: snapshot, requestID: requestID,
+                    logger: prepared.logger, accounting: prepared.accounting)
             }
-            let (response, report) = try await accounting.recordingFailure {
-                () async throws(ExecutionFailure) in try await snapshot.executor.complete(chat, route: route, table: snapshot.table, logger: logger)
-            }
-            RequestTrace.noteAnswer(response, target: report.target)
-            let answer: ByteBuffer
-            if let passThroughBody = response.passThroughBody {
-                answer = passThroughBody
-                if dialect.keepsAnswers, let json = try? JSONParser.parse(passThroughBody.readableBytesView) {
-                    await dialect.answered(json, context: dialectContext)
-                }
-            } else {
-                let json = dialect.encodeResponse(response, for: chat, context: dialectContext)
-                await dialect.answered(json, context: dialectContext)
-                answer = ByteBuffer(bytes: json.jsonBytes)
-            }
-            accounting.finish(
-                status: 200, report: report, usage: response.usage, firstByteAt: .now, target: route.targets.first { $0.name == report.target },
-                responseBody: accounting.requestBody == nil ? nil : String(buffer: answer))
-            var fields = headers(requestID: requestID, report: report, contentType: "application/json")
-            for (name, value) in accounting.reservation?.headers ?? [] { if let field = HTTPField.Name(name) { fields[field] = value } }
-            if let cost = accounting.cost(of: response.usage, at: report.target) {
-                fields[.switchyardCost] = cost.usdDecimal  // absent when the price or the usage is unknown
-            }
-            // The vendor speaks the client's dialect: its answer goes back as sent, nothing lost in translation.
-            return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: answer))
+            return try await complete(prepared, snapshot: snapshot, requestID: requestID)
         }
+    }
+
+    /// A decoded, routed and admitted request, ready to execute.
+    struct PreparedChat {
+        var chat: ChatRequest
+        var context: Dialect.Context
+        var route: ResolvedRoute
+        var logger: Logger
+        var accounting: RequestAccounting
+    }
+
+    @inline(never)
+    private func prepare(
+        _ body: ByteBuffer, request: Request, key: VirtualKeyConfig?, snapshot: GatewaySnapshot, requestID: String, logger: Logger
+    ) async throws -> PreparedChat {
+        var (chat, dialectContext) = try await dialect.decodeChat(
+            try parseRequestObject(body.readableBytesView), headers: forwardableHeaders(request), key: key)
+        return try admit(body, chat: &chat, context: dialectContext, key: key, snapshot: snapshot, requestID: requestID, logger: logger)
+    }
+
+    @inline(never)
+    private func admit(
+        _ body: ByteBuffer, chat: inout ChatRequest, context: Dialect.Context, key: VirtualKeyConfig?, snapshot: GatewaySnapshot, requestID: String,
+        logger: Logger
+    ) throws -> PreparedChat {
+        chat.messages.resolveToolResultNames()
+        var route = try snapshot.table.resolve(model: chat.model, key: key)
+        route.prepare(&chat)
+        var logger = logger
+        logger[metadataKey: "route"] = "\(route.name)"
+        RequestTrace.noteRequest(model: chat.model, route: route.name, requestID: requestID)
+        var accounting = RequestAccounting(
+            log: gateway.requestLog, prices: snapshot.table.config.priceBook, requestID: requestID, keyName: key?.name, dialect: metrics.dialect,
+            route: route.name, stream: chat.stream, estimatedPromptTokens: route.estimatedTokens.input)
+        accounting.routeMetrics = route.metrics
+        accounting.pricedRoute = route
+        accounting.endUser = chat.user
+        if route.logsBodies {
+            accounting.requestBody = String(buffer: body)
+            accounting.redactor = snapshot.executor.loop.redactor
+        }
+        if let key, key.limits != nil || key.budget != nil, let state = gateway.keyState(for: key, in: snapshot.table) {
+            accounting.keyState = state
+            accounting.alert = gateway.alert
+            accounting.reservation = try Self.admit(key: key, state: state, route: route, gateway: gateway)
+        }
+        return PreparedChat(chat: chat, context: context, route: route, logger: logger, accounting: accounting)
+    }
+
+    @inline(never)
+    private func complete(_ prepared: PreparedChat, snapshot: GatewaySnapshot, requestID: String) async throws -> Response {
+        let (chat, route, logger, accounting) = (prepared.chat, prepared.route, prepared.logger, prepared.accounting)
+        let (response, report) = try await accounting.recordingFailure {
+            () async throws(ExecutionFailure) in try await snapshot.executor.complete(chat, route: route, table: snapshot.table, logger: logger)
+        }
+        RequestTrace.noteAnswer(response, target: report.target)
+        let answer: ByteBuffer
+        if let passThroughBody = response.passThroughBody {
+            answer = passThroughBody
+            if dialect.keepsAnswers, let json = try? JSONParser.parse(passThroughBody.readableBytesView) {
+                await dialect.answered(json, context: prepared.context)
+            }
+        } else {
+            let json = dialect.encodeResponse(response, for: chat, context: prepared.context)
+            await dialect.answered(json, context: prepared.context)
+            answer = ByteBuffer(bytes: json.jsonBytes)
+        }
+        return answered(answer, response: response, report: report, route: route, accounting: accounting, requestID: requestID)
+    }
+
+    @inline(never)
+    private func answered(
+        _ answer: ByteBuffer, response: ChatResponse, report: ExecutionReport, route: ResolvedRoute, accounting: RequestAccounting, requestID: String
+    ) -> Response {
+        accounting.finish(
+            status: 200, report: report, usage: response.usage, firstByteAt: .now, target: route.targets.first { $0.name == report.target },
+            responseBody: accounting.requestBody == nil ? nil : String(buffer: answer))
+        var fields = headers(requestID: requestID, report: report, contentType: "application/json")
+        for (name, value) in accounting.reservation?.headers ?? [] { if let field = HTTPField.Name(name) { fields[field] = value } }
+        if let cost = accounting.cost(of: response.usage, at: report.target) {
+            fields[.switchyardCost] = cost.usdDecimal  // absent when the price or the usage is unknown
+        }
+        // The vendor speaks the client's dialect: its answer goes back as sent, nothing lost in translation.
+        return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: answer))
     }
 
     /// Checks the key's limits and budget before anything is sent, reserving the request's estimated cost
@@ -135,7 +176,16 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
         do {
             let key = try gateway.authenticate(authorization: request.headers[.authorization], apiKey: request.headers[.apiKey], in: snapshot.table)
             return try await body(key, snapshot, requestID, logger)
-        } catch let failure as ExecutionFailure {
+        } catch {
+            return render(error, requestID: requestID, logger: logger)
+        }
+    }
+
+    /// A failure in the caller's dialect (kept out of the async frame above, which every request carries).
+    @inline(never)
+    private func render(_ error: any Error, requestID: String, logger: Logger) -> Response {
+        switch error {
+        case let failure as ExecutionFailure:
             if failure.report.attempts.last?.failure?.origin == .cancelled {
                 logger.debug("Request cancelled", metadata: ["attempts": "\(failure.report.attempts.count)"])
                 return errorResponse(gateway.drain.isGraceOver ? .shuttingDown : failure.error, requestID: requestID, report: failure.report)
@@ -145,9 +195,9 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
                 "Request failed upstream",
                 metadata: ["status": "\(failure.error.status)", "attempts": "\(failure.report.attempts.count)"])
             return errorResponse(failure.error, requestID: requestID, report: failure.report)
-        } catch let error as GatewayError {
+        case let error as GatewayError:
             return errorResponse(error, requestID: requestID, report: nil)
-        } catch {
+        default:
             logger.error("Unexpected error", metadata: ["error.type": "\(String(describing: type(of: error)))"])
             return errorResponse(
                 GatewayError(code: .internalError, status: 500, message: "Internal error."), requestID: requestID, report: nil)
@@ -160,6 +210,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: json.jsonBytes)))
     }
 
+    @inline(never)
     private func stream(
         _ chat: ChatRequest, context dialectContext: Dialect.Context, route: ResolvedRoute, snapshot: GatewaySnapshot, requestID: String, logger: Logger, accounting: RequestAccounting
     ) async throws -> Response {
