@@ -122,7 +122,7 @@ public struct GatewayServices: Sendable {
         if let alerts { services.append(.init(service: alerts)) }
         // Spans are exported until after the HTTP server stopped, so the last requests' spans are sent.
         if let telemetry { services.append(.init(service: telemetry.service)) }
-        services.append(.init(service: app))
+        services.append(.init(service: EventLoopAffineService(app)))
         if reloadOnHangup { services.append(.init(service: ReloadOnHangupService(gateway: gateway))) }
         services.append(.init(service: DrainStartService(drain: gateway.drain, logger: logger)))
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: signals, logger: logger)

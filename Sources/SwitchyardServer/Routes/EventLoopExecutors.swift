@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 
 /// Runs a task's jobs on one NIO event loop: a handler that prefers its connection's event loop stays on
 /// the thread that reads and writes that connection, instead of hopping to the concurrency pool and back
@@ -40,3 +41,30 @@ struct EventLoopExecutors: Sendable {
 }
 
 extension EventLoopTaskExecutor: @unchecked Sendable {}
+
+/// Runs each job on the event loop whose thread made it runnable (else on the global pool). Preferred by
+/// the HTTP server's task tree: a connection's task is resumed by its channel's events on its event loop
+/// and stays there, instead of waking a pool thread (a futex wake-up and a thread hop per connection event).
+final class CurrentEventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
+    func enqueue(_ job: consuming ExecutorJob) {
+        guard let eventLoop = MultiThreadedEventLoopGroup.currentEventLoop else {
+            return globalConcurrentExecutor.enqueue(job)
+        }
+        let job = UnownedJob(job)
+        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}
+
+/// A service run with ``CurrentEventLoopTaskExecutor`` preferred, for itself and every task it starts.
+struct EventLoopAffineService<Wrapped: Service>: Service {
+    let wrapped: Wrapped
+    private let executor = CurrentEventLoopTaskExecutor()
+
+    init(_ wrapped: Wrapped) {
+        self.wrapped = wrapped
+    }
+
+    func run() async throws {
+        try await withTaskExecutorPreference(executor) { try await wrapped.run() }
+    }
+}
