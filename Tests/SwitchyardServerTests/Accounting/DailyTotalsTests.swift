@@ -71,3 +71,41 @@ struct RequestQueryTests {
         await remove()
     }
 }
+
+@Suite("Request log bulk writes")
+struct BulkInsertTests {
+    /// A batch larger than one statement's rows is written whole (several multi-row statements); a record
+    /// whose id is already in the log is not written a second time.
+    @Test(arguments: StoreBackend.available)
+    func aLargeBatchIsWrittenWholeAndDuplicatesAreIgnored(_ backend: StoreBackend) async throws {
+        let (url, remove) = try await backend.scratch()
+        let store = try await StoreBackend.open(url)
+        let count = SQLiteAccountingStore.rowsPerStatement * 2 + 345
+        let records = (0..<count).map { index in
+            RequestRecord(
+                id: "req_\(index)", time: Date(timeIntervalSince1970: 2_000_000 + Double(index % 60)), keyName: index % 2 == 0 ? "web" : nil,
+                dialect: "openai", route: "smart", target: "oai/gpt-4o", attempts: [], status: index % 10 == 0 ? 503 : 200, latencyMilliseconds: index,
+                timeToFirstByteMilliseconds: index % 3 == 0 ? nil : 5, usage: index % 4 == 0 ? nil : Usage(promptTokens: 3, completionTokens: 2),
+                cost: index % 5 == 0 ? nil : 0.001, stream: index % 2 == 1, requestBody: index == 7 ? "{\"q\":\"é\"}" : nil)
+        }
+        try await store.insert(records)
+        let usage = try await store.usage(
+            UsageQuery(since: Date(timeIntervalSince1970: 1_999_000), until: Date(timeIntervalSince1970: 2_001_000), groupBy: .key))
+        #expect(usage.reduce(0) { $0 + $1.requests } == count)
+        #expect(usage.reduce(0) { $0 + $1.errors } == (count + 9) / 10)
+        var one = RequestQuery(limit: 5)
+        one.id = "req_7"
+        let seventh = try #require(try await store.requests(one).first)
+        #expect(seventh.requestBody == "{\"q\":\"é\"}" && seventh.stream && seventh.latencyMilliseconds == 7 && seventh.keyName == nil)
+        one.id = "req_\(count - 1)"
+        #expect(try await store.requests(one).map(\.latencyMilliseconds) == [count - 1])
+
+        var again = records[1_234]
+        again.latencyMilliseconds = -1
+        try await store.insert([again])
+        one.id = again.id
+        #expect(try await store.requests(one).map(\.latencyMilliseconds) == [1_234])
+        await store.close()
+        await remove()
+    }
+}

@@ -3,17 +3,15 @@ import NIOPosix
 @testable import SwitchyardServer
 import Testing
 
-/// The HTTP server's tasks prefer the event loop that resumes them: a connection's task, woken by its
-/// channel, continues on the channel's thread instead of waking a thread of the global pool.
+/// The HTTP server's tasks prefer the event loop whose thread makes them runnable: a connection's task,
+/// started or woken by its channel, runs on an event loop thread instead of waking a thread of the pool.
 @Suite struct EventLoopExecutorTests {
-    @Test func aTaskResumedByAnEventLoopContinuesOnIt() async throws {
-        let loops = MultiThreadedEventLoopGroup.singleton
-        try await withTaskExecutorPreference(CurrentEventLoopTaskExecutor()) {
-            for _ in 0..<20 {
-                let loop = loops.next()
-                try await loop.submit {}.get()
-                #expect(loop.inEventLoop)
-            }
+    @Test func aTaskStartedOnAnEventLoopRunsOnIt() async throws {
+        for loop in MultiThreadedEventLoopGroup.singleton.makeIterator() {
+            let task = try await loop.submit {
+                Task(executorPreference: CurrentEventLoopTaskExecutor()) { loop.inEventLoop }
+            }.get()
+            #expect(await task.value)
         }
     }
 
