@@ -140,7 +140,7 @@ public struct ChatEventReader {
                     events.append(contentsOf: decoded)
                     continue
                 }
-                forward.append(contentsOf: Self.removing(Self.nullUsageMember, from: raw))
+                Self.append(raw, removing: Self.nullUsageMember, to: &forward)
             } else {
                 forward.append(contentsOf: raw)
             }
@@ -151,14 +151,13 @@ public struct ChatEventReader {
 
     private static let nullUsageMember = Array(#","usage":null"#.utf8)
 
-    private static func removing(_ pattern: [UInt8], from bytes: [UInt8]) -> [UInt8] {
-        guard let head = pattern.first, bytes.count >= pattern.count else { return bytes }
-        var output: [UInt8] = []
+    /// Appends `bytes` to `output` without the occurrences of `pattern`, copying the runs between them.
+    private static func append(_ bytes: [UInt8], removing pattern: [UInt8], to output: inout [UInt8]) {
+        guard let head = pattern.first else { return output.append(contentsOf: bytes) }
         var copied = 0
         var index = 0
         while let candidate = bytes[index...].firstIndex(of: head), candidate + pattern.count <= bytes.count {
             if bytes[candidate..<(candidate + pattern.count)].elementsEqual(pattern) {
-                if output.isEmpty { output.reserveCapacity(bytes.count) }
                 output.append(contentsOf: bytes[copied..<candidate])
                 index = candidate + pattern.count
                 copied = index
@@ -166,9 +165,7 @@ public struct ChatEventReader {
                 index = candidate + 1
             }
         }
-        guard copied > 0 else { return bytes }
         output.append(contentsOf: bytes[copied...])
-        return output
     }
 
     /// The vendor's bytes read so far and not yet taken: whole events, ready for the client.
