@@ -26,6 +26,13 @@ final class SSEReader: @unchecked Sendable {
         return pending.isEmpty ? nil : pending.removeFirst()
     }
 
+    /// The rest of the body as text (an error answer is JSON, not events).
+    func remainingText(upTo limit: Int = 1 << 20) async throws -> String {
+        var bytes = ByteBuffer()
+        while bytes.readableBytes < limit, var chunk = try await iterator.next() { bytes.writeBuffer(&chunk) }
+        return String(buffer: bytes)
+    }
+
     /// Every remaining event.
     func all() async throws -> [SSEEvent] {
         var events: [SSEEvent] = []
