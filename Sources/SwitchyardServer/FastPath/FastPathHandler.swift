@@ -29,11 +29,10 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var unanswered = 0
     private var waiting = CircularBuffer<HTTPRequestPart>()
     private var readIsHeld = false
-    /// The fast-path request being answered, cancelled if its client goes away.
+    /// The fast-path request being answered (set until its response ends), cancelled if its client goes away.
     private var inFlight: Task<Void, Never>?
     /// Tells a response's writes from those of a request answered after it.
     private var generation = 0
-    private var isResponding = false
     private var closesAfterResponse = false
     private var isActive = true
     private var date = HTTPDateCache()
@@ -140,7 +139,6 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let request = Request(head: head, body: requestBody)
         generation &+= 1
-        isResponding = true
         let exchange = FastPathExchange(
             eventLoop: context.eventLoop, handler: NIOLoopBound(self, eventLoop: context.eventLoop),
             context: NIOLoopBound(context, eventLoop: context.eventLoop), generation: generation)
@@ -151,7 +149,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     fileprivate func write(_ part: HTTPResponsePart, flush: Bool, promise: EventLoopPromise<Void>?, generation: Int, context: ChannelHandlerContext) {
-        guard isActive, isResponding, generation == self.generation else {
+        guard isActive, inFlight != nil, generation == self.generation else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
@@ -164,7 +162,6 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         if flush { context.flush() }
         guard case .end = part else { return }
-        isResponding = false
         inFlight = nil
         responseEnded(context: context)
     }
@@ -172,8 +169,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// A response that cannot be completed (its body failed or never finished): the client can only
     /// tell by the connection closing.
     fileprivate func abandon(generation: Int, context: ChannelHandlerContext) {
-        guard isActive, isResponding, generation == self.generation else { return }
-        isResponding = false
+        guard isActive, inFlight != nil, generation == self.generation else { return }
         inFlight = nil
         context.close(promise: nil)
     }
