@@ -98,44 +98,24 @@ public actor PostgresAccountingStore: AccountingStore, ManagedKeyStore, Response
         }
     }
 
-    /// One multi-row INSERT of `records` (22 values a row, well under PostgreSQL's 65,535 parameters).
+    /// One multi-row INSERT of `records`.
     static func insertRequests(_ records: ArraySlice<RequestRecord>) throws -> PostgresQuery {
-        var binds = PostgresBindings(capacity: records.count * 22)
+        let width = RequestRow.columns.count
+        var binds = PostgresBindings(capacity: records.count * width)
         var rows: [String] = []
         rows.reserveCapacity(records.count)
         for record in records {
             let first = binds.count + 1
-            rows.append("(" + (first..<(first + 22)).map { "$\($0)" }.joined(separator: ", ") + ")")
-            let usage = record.usage
-            try binds.append(record.id)
-            try binds.append(record.time.timeIntervalSince1970)
-            try binds.append(record.keyName)
-            try binds.append(record.dialect)
-            try binds.append(record.route)
-            try binds.append(record.target)
-            try binds.append(SQLiteAccountingStore.provider(of: record.target))
-            try binds.append(record.status)
-            try binds.append(record.latencyMilliseconds)
-            try binds.append(record.timeToFirstByteMilliseconds)
-            try binds.append(usage?.promptTokens)
-            try binds.append(usage?.completionTokens)
-            try binds.append(usage?.cachedPromptTokens)
-            try binds.append(usage?.cacheWritePromptTokens)
-            try binds.append(usage?.reasoningTokens)
-            try binds.append(record.cost)
-            try binds.append(record.usageEstimated ? 1 : 0)
-            try binds.append(record.stream ? 1 : 0)
-            try binds.append(SQLiteAccountingStore.encode(record.attempts))
-            try binds.append(record.requestBody)
-            try binds.append(record.responseBody)
-            try binds.append(record.endUser)
+            rows.append("(" + (first..<(first + width)).map { "$\($0)" }.joined(separator: ", ") + ")")
+            for value in RequestRow.values(of: record) {
+                switch value {
+                case .text(let text): try binds.append(text)
+                case .integer(let number): try binds.append(number)
+                case .real(let number): try binds.append(number)
+                }
+            }
         }
-        let sql = """
-            INSERT INTO requests (id, time, key_name, dialect, route, target, provider, status, latency_ms, ttfb_ms, prompt_tokens, completion_tokens,
-              cached_tokens, cache_write_tokens, reasoning_tokens, cost, usage_estimated, stream, attempts, request_body, response_body, end_user)
-            VALUES \(rows.joined(separator: ", "))
-            ON CONFLICT (id) DO NOTHING
-            """
+        let sql = "INSERT INTO requests (\(RequestRow.columnList)) VALUES \(rows.joined(separator: ", ")) ON CONFLICT (id) DO NOTHING"
         return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
 
@@ -143,8 +123,7 @@ public actor PostgresAccountingStore: AccountingStore, ManagedKeyStore, Response
         guard !records.isEmpty else { return }
         try await client.withTransaction(logger: Self.logger) { connection in
             // Many rows per statement: a statement per record was a network round trip per record.
-            for start in stride(from: 0, to: records.count, by: SQLiteAccountingStore.rowsPerStatement) {
-                let chunk = records[start..<min(start + SQLiteAccountingStore.rowsPerStatement, records.count)]
+            for chunk in RequestRow.statements(records) {
                 try await connection.query(try Self.insertRequests(chunk), logger: Self.logger)
             }
             // The day's totals, added up per group first: one upsert per group, not per record.

@@ -121,38 +121,26 @@ public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore, ResponseSt
         try await run("DELETE FROM managed_keys WHERE name = ?", [.text(name)])
     }
 
-    /// Columns of one `requests` row, in the order of ``requestColumns``.
-    private static let requestColumns =
-        "id, time, key_name, dialect, route, target, provider, status, latency_ms, ttfb_ms, prompt_tokens, completion_tokens, cached_tokens, "
-        + "cache_write_tokens, reasoning_tokens, cost, usage_estimated, stream, attempts, request_body, response_body, end_user"
-    /// Rows per INSERT statement: parsing a statement costs more than binding its values, and each statement is
-    /// a round trip through the thread pool (three thread wake-ups). 22 values a row stay under SQLite's
-    /// 32,766 bound variables.
-    static let rowsPerStatement = 1_000
-
     public func insert(_ records: [RequestRecord]) async throws {
         guard !records.isEmpty else { return }
         try await run("BEGIN")
         do {
-            for start in stride(from: 0, to: records.count, by: Self.rowsPerStatement) {
-                let chunk = records[start..<min(start + Self.rowsPerStatement, records.count)]
+            let row = "(" + Array(repeating: "?", count: RequestRow.columns.count).joined(separator: ", ") + ")"
+            for chunk in RequestRow.statements(records) {
                 var binds: [SQLiteData] = []
-                binds.reserveCapacity(chunk.count * 22)
+                binds.reserveCapacity(chunk.count * RequestRow.columns.count)
                 for record in chunk {
-                    let usage = record.usage
-                    binds += [
-                        .text(record.id), .float(record.time.timeIntervalSince1970), optional(record.keyName), .text(record.dialect),
-                        optional(record.route), optional(record.target), optional(Self.provider(of: record.target)), .integer(record.status),
-                        .integer(record.latencyMilliseconds), optional(record.timeToFirstByteMilliseconds), optional(usage?.promptTokens),
-                        optional(usage?.completionTokens), optional(usage?.cachedPromptTokens), optional(usage?.cacheWritePromptTokens),
-                        optional(usage?.reasoningTokens), record.cost.map(SQLiteData.float) ?? .null, .integer(record.usageEstimated ? 1 : 0),
-                        .integer(record.stream ? 1 : 0), .text(Self.encode(record.attempts)), optional(record.requestBody), optional(record.responseBody),
-                        optional(record.endUser),
-                    ]
+                    for value in RequestRow.values(of: record) {
+                        switch value {
+                        case .text(let text): binds.append(text.map(SQLiteData.text) ?? .null)
+                        case .integer(let number): binds.append(number.map(SQLiteData.integer) ?? .null)
+                        case .real(let number): binds.append(number.map(SQLiteData.float) ?? .null)
+                        }
+                    }
                 }
-                let row = "(" + Array(repeating: "?", count: 22).joined(separator: ", ") + ")"
                 try await run(
-                    "INSERT OR IGNORE INTO requests (\(Self.requestColumns)) VALUES " + Array(repeating: row, count: chunk.count).joined(separator: ", "), binds)
+                    "INSERT OR IGNORE INTO requests (\(RequestRow.columnList)) VALUES " + Array(repeating: row, count: chunk.count).joined(separator: ", "),
+                    binds)
             }
             // The day's totals, added up per group first: one upsert per group, not per record.
             for total in DailyTotal.totals(of: records) {

@@ -80,7 +80,7 @@ struct BulkInsertTests {
     func aLargeBatchIsWrittenWholeAndDuplicatesAreIgnored(_ backend: StoreBackend) async throws {
         let (url, remove) = try await backend.scratch()
         let store = try await StoreBackend.open(url)
-        let count = SQLiteAccountingStore.rowsPerStatement * 2 + 345
+        let count = RequestRow.rowsPerStatement * 2 + 345
         let records = (0..<count).map { index in
             RequestRecord(
                 id: "req_\(index)", time: Date(timeIntervalSince1970: 2_000_000 + Double(index % 60)), keyName: index % 2 == 0 ? "web" : nil,
