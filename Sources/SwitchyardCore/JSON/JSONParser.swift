@@ -108,7 +108,12 @@ public struct JSONParser {
             skipWhitespace()
             let value = try parseValue(depth: depth)
             // Duplicate keys: the last one wins, in the first one's place, as in most JSON parsers.
-            let duplicate = positions.map { $0[key] } ?? pendingKeys[keysBase...].firstIndex(of: key).map { $0 - keysBase }
+            let duplicate: Int?
+            if let positions {
+                duplicate = positions[key]
+            } else {
+                duplicate = pendingKeys[keysBase...].firstIndex(of: key).map { $0 - keysBase }
+            }
             if let duplicate {
                 pendingValues[valuesBase + duplicate] = value
             } else {
@@ -129,7 +134,7 @@ public struct JSONParser {
             }
             guard buffer[index] == UInt8(ascii: "}") else { throw failure("expected ',' or '}'") }
             index += 1
-            return .object(JSONObject(uniqueKeys: Array(pendingKeys[keysBase...]), values: Array(pendingValues[valuesBase...])))
+            return .object(JSONObject(uniqueKeys: Array(pendingKeys[keysBase...]), values: Array(pendingValues[valuesBase...]), positions: positions))
         }
     }
 

@@ -111,11 +111,13 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         for (key, value) in elements { self[key] = value }
     }
 
-    /// An object of these members, keys already unique (the parser's).
-    init(uniqueKeys keys: [String], values: [JSONValue]) {
+    /// An object of these members, keys already unique (the parser's), with their positions when the parser
+    /// had to index them (past ``indexThreshold`` members), so they are not hashed twice.
+    init(uniqueKeys keys: [String], values: [JSONValue], positions: [String: Int]?) {
         self.keys = keys
         self.values = values
-        if keys.count > Self.indexThreshold { rebuildIndex() }
+        index = positions
+        if index == nil, keys.count > Self.indexThreshold { rebuildIndex() }
     }
 
     public var count: Int { keys.count }

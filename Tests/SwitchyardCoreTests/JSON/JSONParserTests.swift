@@ -28,6 +28,19 @@ import Testing
         #expect(value["a"]?.intValue == 2)
         #expect(value.objectValue?.count == 1)
     }
+
+    /// Past 16 members the parser indexes keys and hands that index to the object: lookups, duplicates and
+    /// later edits behave exactly as for a small object.
+    @Test func aLargeObjectWithDuplicatesKeepsOrderAndFindsEveryKey() throws {
+        let members = (0..<30).map { #""k\#($0)":\#($0)"# } + [#""k3":"again""#, #""k25":"again""#]
+        var object = try #require(try JSONParser.parse("{" + members.joined(separator: ",") + "}").objectValue)
+        #expect(object.keys == (0..<30).map { "k\($0)" })
+        for index in 0..<30 { #expect(object["k\(index)"] == (index == 3 || index == 25 ? "again" : .int(index))) }
+        object["k10"] = nil
+        #expect(object["k11"] == .int(11) && object["k10"] == nil && object.count == 29)
+        object["new"] = true
+        #expect(object.keys.last == "new" && object["new"] == true)
+    }
 }
 
 @Suite struct JSONParserLimitTests {
