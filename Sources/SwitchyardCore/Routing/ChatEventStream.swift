@@ -209,18 +209,28 @@ struct SSEEventSplitter {
         var events: [[UInt8]] = []
         var start = 0
         var index = max(scanned, 1)
-        while index < buffer.count, let newline = buffer[index...].firstIndex(of: 0x0A) {
-            // A blank line ends an event: "\n\n" or "\n\r\n".
-            let endsEvent = buffer[newline - 1] == 0x0A || (newline >= 2 && buffer[newline - 1] == 0x0D && buffer[newline - 2] == 0x0A)
-            if endsEvent, newline >= start {
-                events.append(Array(buffer[start...newline]))
-                start = newline + 1
-            }
-            index = newline + 1
+        while let end = Self.endOfEvent(in: buffer, from: index) {
+            events.append(Array(buffer[start...end]))
+            start = end + 1
+            index = end + 1
         }
         if start > 0 { buffer.removeFirst(start) }
         scanned = max(buffer.count, 1)
         return events
+    }
+
+    /// The position of the line feed that ends an event, at or after `start`: the second of a blank line,
+    /// "\n\n" or "\n\r\n" (looking back no further than the bytes' start); `nil` while none has arrived.
+    static func endOfEvent<Bytes: RandomAccessCollection<UInt8>>(in bytes: Bytes, from start: Int) -> Int? where Bytes.Index == Int {
+        var index = start
+        while index < bytes.endIndex, let newline = bytes[index...].firstIndex(of: 0x0A) {
+            let first = bytes.startIndex
+            if newline > first, bytes[newline - 1] == 0x0A || (newline - 2 >= first && bytes[newline - 1] == 0x0D && bytes[newline - 2] == 0x0A) {
+                return newline
+            }
+            index = newline + 1
+        }
+        return nil
     }
 
     /// Bytes after the last whole event (a stream that ended without its final blank line).
@@ -236,17 +246,7 @@ extension ByteBuffer {
     /// so a cut here is only ever a matter of timing.
     fileprivate func lengthThroughFirstSSEEvent() -> Int? {
         let view = readableBytesView
-        var index = view.startIndex
-        while let newline = view[index...].firstIndex(of: 0x0A) {
-            let next = view.index(after: newline)
-            guard next < view.endIndex else { return nil }
-            if view[next] == 0x0A { return next + 1 - view.startIndex }
-            if view[next] == 0x0D, view.index(after: next) < view.endIndex, view[view.index(after: next)] == 0x0A {
-                return next + 2 - view.startIndex
-            }
-            index = next
-        }
-        return nil
+        return SSEEventSplitter.endOfEvent(in: view, from: view.startIndex).map { $0 + 1 - view.startIndex }
     }
 }
 
