@@ -53,11 +53,12 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     ) async throws -> PreparedChat {
         var (chat, dialectContext) = try await dialect.decodeChat(
             try parseRequestObject(body.readableBytesView), headers: forwardableHeaders(request), key: key)
-        return try admit(body, chat: &chat, context: dialectContext, key: key, snapshot: snapshot, requestID: requestID, logger: logger)
+        return try routeAndAccount(body, chat: &chat, context: dialectContext, key: key, snapshot: snapshot, requestID: requestID, logger: logger)
     }
 
+    /// Resolves the route and sets up the request's accounting, admitting it against the key's limits and budget.
     @inline(never)
-    private func admit(
+    private func routeAndAccount(
         _ body: ByteBuffer, chat: inout ChatRequest, context: Dialect.Context, key: VirtualKeyConfig?, snapshot: GatewaySnapshot, requestID: String,
         logger: Logger
     ) throws -> PreparedChat {

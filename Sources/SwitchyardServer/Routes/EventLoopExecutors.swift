@@ -43,8 +43,9 @@ struct EventLoopExecutors: Sendable {
 extension EventLoopTaskExecutor: @unchecked Sendable {}
 
 /// Runs each job on the event loop whose thread made it runnable (else on the global pool). Preferred by
-/// the HTTP server's task tree: a connection's task is resumed by its channel's events on its event loop
-/// and stays there, instead of waking a pool thread (a futex wake-up and a thread hop per connection event).
+/// the HTTP server's task tree: a connection's task, started or woken by its channel on its event loop,
+/// mostly runs there instead of waking a pool thread (a futex wake-up and a thread hop per connection event).
+/// A preference, not a guarantee: under load the runtime sometimes resumes a job elsewhere.
 final class CurrentEventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
     func enqueue(_ job: consuming ExecutorJob) {
         guard let eventLoop = MultiThreadedEventLoopGroup.currentEventLoop else {
