@@ -121,21 +121,44 @@ public final class Gateway: Sendable {
     }
 }
 
-/// A request id for requests that arrive without one: 128 random bits in hex.
-func makeRequestID() -> String {
-    "req_" + randomHex(words: 2)
+/// A request id for requests that arrive without one: the time in milliseconds (12 hex digits), then
+/// 64 random bits. Ids made later sort later, so the request log's primary-key index grows at its end
+/// instead of dirtying a random page per insert (with 128 random bits, SQLite rewrote about three pages
+/// per logged request); 64 random bits within one millisecond keep them unique.
+func makeRequestID(millisecondsSinceEpoch: UInt64 = UInt64(max(0, Date().timeIntervalSince1970 * 1000))) -> String {
+    var generator = SystemRandomNumberGenerator()
+    let random: UInt64 = generator.next()
+    let prefix = "req_".utf8
+    return String(unsafeUninitializedCapacity: prefix.count + 12 + 16) { text in
+        var end = 0
+        for byte in prefix {
+            text[end] = byte
+            end += 1
+        }
+        end = writeHex(millisecondsSinceEpoch & 0xFFFF_FFFF_FFFF, digits: 12, into: text, at: end)
+        return writeHex(random, digits: 16, into: text, at: end)
+    }
 }
 
 /// `words` × 64 random bits from the system's generator, as lowercase hex (16 digits per word).
 func randomHex(words: Int) -> String {
     var generator = SystemRandomNumberGenerator()
-    var text = ""
-    text.reserveCapacity(words * 16)
-    for _ in 0..<words {
-        let word = String(generator.next() as UInt64, radix: 16)
-        text += String(repeating: "0", count: 16 - word.utf8.count) + word
+    return String(unsafeUninitializedCapacity: words * 16) { text in
+        var end = 0
+        for _ in 0..<words { end = writeHex(generator.next(), digits: 16, into: text, at: end) }
+        return end
     }
-    return text
+}
+
+/// Writes the low `digits` hex digits of `value` (lowercase, zero-padded) at `start`; returns the end.
+private func writeHex(_ value: UInt64, digits: Int, into text: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
+    let alphabet: StaticString = "0123456789abcdef"
+    var remaining = value
+    for index in stride(from: start + digits - 1, through: start, by: -1) {
+        text[index] = alphabet.utf8Start[Int(remaining & 0xF)]
+        remaining >>= 4
+    }
+    return start + digits
 }
 
 /// The managed keys in force and their usage states, as one immutable value.
