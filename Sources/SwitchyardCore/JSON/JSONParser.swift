@@ -165,30 +165,36 @@ public struct JSONParser {
     }
 
     private mutating func parseNumber() throws(Failure) -> JSONValue {
-        let start = index
-        if buffer[index] == UInt8(ascii: "-") { index += 1 }
-        guard index < buffer.count, isDigit(buffer[index]) else { throw failure("invalid number") }
+        guard let end = Self.endOfNumber(in: buffer, at: index) else { throw failure("invalid number") }
+        defer { index = end }
+        return .number(String(decoding: UnsafeBufferPointer(rebasing: buffer[index..<end]), as: UTF8.self))
+    }
+
+    /// Where the number starting at `start` ends, by RFC 8259's grammar; `nil` if none starts there.
+    static func endOfNumber(in buffer: UnsafeBufferPointer<UInt8>, at start: Int) -> Int? {
+        func isDigit(_ index: Int) -> Bool {
+            index < buffer.count && buffer[index] >= UInt8(ascii: "0") && buffer[index] <= UInt8(ascii: "9")
+        }
+        var index = start
+        if index < buffer.count, buffer[index] == UInt8(ascii: "-") { index += 1 }
+        guard isDigit(index) else { return nil }
         if buffer[index] == UInt8(ascii: "0") {
             index += 1
         } else {
-            while index < buffer.count, isDigit(buffer[index]) { index += 1 }
+            while isDigit(index) { index += 1 }
         }
         if index < buffer.count, buffer[index] == UInt8(ascii: ".") {
             index += 1
-            guard index < buffer.count, isDigit(buffer[index]) else { throw failure("invalid number") }
-            while index < buffer.count, isDigit(buffer[index]) { index += 1 }
+            guard isDigit(index) else { return nil }
+            while isDigit(index) { index += 1 }
         }
         if index < buffer.count, buffer[index] == UInt8(ascii: "e") || buffer[index] == UInt8(ascii: "E") {
             index += 1
             if index < buffer.count, buffer[index] == UInt8(ascii: "+") || buffer[index] == UInt8(ascii: "-") { index += 1 }
-            guard index < buffer.count, isDigit(buffer[index]) else { throw failure("invalid number") }
-            while index < buffer.count, isDigit(buffer[index]) { index += 1 }
+            guard isDigit(index) else { return nil }
+            while isDigit(index) { index += 1 }
         }
-        return .number(String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<index]), as: UTF8.self))
-    }
-
-    private func isDigit(_ byte: UInt8) -> Bool {
-        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+        return index
     }
 
     private mutating func parseString() throws(Failure) -> String {

@@ -12,6 +12,9 @@ public struct OpenAIStreamDecoder: SSEChatStreamDecoder {
     /// Set once the stream shows itself as the Responses API's (a request passed through to `/responses`).
     private var responses: OpenAIResponsesEventDecoder?
 
+    /// Off only in tests that compare the plain-chunk reader with the full decode.
+    var usesPlainChunkReader = true
+
     public init() {}
 
     func checkComplete() throws(UpstreamFailure) {
@@ -27,6 +30,10 @@ public struct OpenAIStreamDecoder: SSEChatStreamDecoder {
             return
         }
         guard !event.data.isEmpty else { return }
+        if started, responses == nil, usesPlainChunkReader, let plain = OpenAIPlainChunk.recognise(event.data) {
+            if case .text(let text, let choice) = plain { events.append(.textDelta(text, choice: choice)) }
+            return
+        }
         let chunk: JSONValue
         do {
             chunk = try JSONParser.parse(event.data)

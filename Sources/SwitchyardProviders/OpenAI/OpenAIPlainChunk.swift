@@ -1,0 +1,111 @@
+import SwitchyardCore
+
+/// Recognises the chunk most of an OpenAI stream is made of — one choice whose delta carries plain text,
+/// nothing finished, no usage, no error — straight from its bytes, without building its JSON tree (which
+/// cost more than everything else the gateway does per streamed chunk). Anything else, or anything the
+/// cursor is unsure of, is left to the full decode, so both always agree. A repeated key counts with its
+/// last value, as in the parser.
+enum OpenAIPlainChunk {
+    case text(String, choice: Int)
+    /// A chunk with nothing for the client's tally: a role-only delta, empty content, no choices.
+    case nothing
+
+    /// The chunk's meaning, or `nil` when it needs the full decode.
+    static func recognise(_ data: String) -> OpenAIPlainChunk? {
+        var data = data
+        return data.withUTF8 { bytes in
+            var cursor = JSONCursor(bytes)
+            return try? recognise(&cursor)
+        }
+    }
+
+    private static func recognise(_ cursor: inout JSONCursor) throws(JSONCursor.Unsure) -> OpenAIPlainChunk {
+        var result = OpenAIPlainChunk.nothing
+        try cursor.beginObject()
+        while let key = try cursor.nextKey() {
+            switch Key(key) {
+            case .choices:
+                try cursor.beginArray()
+                result = .nothing
+                if try cursor.nextElement() {
+                    result = try choice(&cursor)
+                    // More than one choice is left to the full decode.
+                    guard try !cursor.nextElement() else { throw JSONCursor.Unsure() }
+                }
+            case .object:
+                if try cursor.peek() == UInt8(ascii: "\"") {
+                    guard try cursor.string() != "error" else { throw JSONCursor.Unsure() }
+                } else {
+                    try cursor.skipValue()
+                }
+            case .error, .usage:
+                // Present but null: nothing to report.
+                guard cursor.skipNull() else { throw JSONCursor.Unsure() }
+            case .type, .xGroq, .index, .delta, .logprobs, .finishReason, .content, .reasoningContent, .reasoning, .refusal, .toolCalls:
+                // A Responses event, Groq's usage, or a key that belongs further in: the full decode's.
+                throw JSONCursor.Unsure()
+            case .other:
+                try cursor.skipValue()
+            }
+        }
+        try cursor.end()
+        return result
+    }
+
+    private static func choice(_ cursor: inout JSONCursor) throws(JSONCursor.Unsure) -> OpenAIPlainChunk {
+        var index = 0
+        var text: String?
+        try cursor.beginObject()
+        while let key = try cursor.nextKey() {
+            switch Key(key) {
+            case .index:
+                index = try cursor.smallInteger()
+            case .delta:
+                text = try delta(&cursor)
+            case .logprobs, .finishReason:
+                guard cursor.skipNull() else { throw JSONCursor.Unsure() }
+            case .choices, .object, .error, .usage, .type, .xGroq, .content, .reasoningContent, .reasoning, .refusal, .toolCalls:
+                throw JSONCursor.Unsure()
+            case .other:
+                try cursor.skipValue()
+            }
+        }
+        guard let text, !text.isEmpty else { return .nothing }
+        return .text(text, choice: index)
+    }
+
+    /// The delta's text, if any; every other member the full decode reads must be null.
+    private static func delta(_ cursor: inout JSONCursor) throws(JSONCursor.Unsure) -> String? {
+        var text: String?
+        try cursor.beginObject()
+        while let key = try cursor.nextKey() {
+            switch Key(key) {
+            case .content:
+                text = cursor.skipNull() ? nil : try cursor.string()
+            case .reasoningContent, .reasoning, .refusal, .toolCalls:
+                guard cursor.skipNull() else { throw JSONCursor.Unsure() }
+            case .choices, .object, .error, .usage, .type, .xGroq, .index, .delta, .logprobs, .finishReason:
+                throw JSONCursor.Unsure()
+            case .other:
+                try cursor.skipValue()
+            }
+        }
+        return text
+    }
+
+    /// The keys the full decode reads, at any level (a known key at the wrong level is left to it).
+    private enum Key {
+        case choices, object, error, usage, type, xGroq, index, delta, logprobs, finishReason
+        case content, reasoningContent, reasoning, refusal, toolCalls, other
+
+        init(_ bytes: UnsafeBufferPointer<UInt8>) {
+            self = Self.names.first { $0.name.count == bytes.count && $0.name.elementsEqual(bytes) }?.key ?? .other
+        }
+
+        private static let names: [(name: [UInt8], key: Key)] = ([
+            ("choices", .choices), ("object", .object), ("error", .error), ("usage", .usage), ("type", .type), ("x_groq", .xGroq),
+            ("index", .index), ("delta", .delta), ("logprobs", .logprobs), ("finish_reason", .finishReason), ("content", .content),
+            ("reasoning_content", .reasoningContent), ("reasoning", .reasoning), ("refusal", .refusal), ("tool_calls", .toolCalls),
+        ] as [(String, Key)]).map { (Array($0.0.utf8), $0.1) }
+    }
+}

@@ -1,0 +1,133 @@
+import NIOCore
+import SwitchyardCore
+@testable import SwitchyardProviders
+import SwitchyardSimulator
+import Testing
+
+/// The plain-chunk reader must never change what a stream means: every chunk decodes to the same events
+/// (or the same failure) with it and without it, and it must actually read the common chunks.
+@Suite struct OpenAIPlainChunkTests {
+    static let opening =
+        #"data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}],"usage":null}"#
+        + "\n\n"
+
+    /// The chunk's events after an opening chunk, with or without the plain-chunk reader.
+    static func decode(_ data: String, plainReader: Bool) -> Result<[ChatEvent], UpstreamFailure> {
+        var decoder = OpenAIStreamDecoder()
+        decoder.usesPlainChunkReader = plainReader
+        return Result { () throws(UpstreamFailure) in
+            _ = try decoder.decode(ByteBuffer(string: opening))
+            return try decoder.decode(ByteBuffer(string: "data: " + data + "\n\n"))
+        }
+    }
+
+    @Test func theFixtureStreamsContentChunksAreReadPlainly() throws {
+        let text = try Fixtures.text("openai/chat_stream_text_tool_call.sse") + Fixtures.text("azure/chat_stream_with_content_filter.sse")
+        var plain = 0
+        for line in text.split(separator: "\n") where line.hasPrefix("data: {") {
+            let data = String(line.dropFirst(6))
+            if case .text = OpenAIPlainChunk.recognise(data) { plain += 1 }
+            #expect(Self.decode(data, plainReader: true) == Self.decode(data, plainReader: false), "\(data)")
+        }
+        #expect(plain >= 3)
+    }
+
+    @Test func aTypicalChunkIsReadWithoutTheFullDecode() {
+        let chunk =
+            #"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1741569952,"model":"gpt-4o","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"content":"Hello"},"logprobs":null,"finish_reason":null}],"usage":null}"#
+        guard case .text(let text, let choice) = OpenAIPlainChunk.recognise(chunk) else {
+            Issue.record("the typical chunk was left to the full decode")
+            return
+        }
+        #expect(text == "Hello" && choice == 0)
+        #expect(Self.decode(chunk, plainReader: true) == .success([.textDelta("Hello", choice: 0)]))
+    }
+
+    /// A repeated key counts with its last value, as in the parser the full decode uses.
+    @Test(arguments: [
+        (#"{"choices":[{"index":0,"delta":{"content":"Hello","content":null}}]}"#, [ChatEvent]()),
+        (#"{"choices":[{"index":0,"delta":{"content":"Hello"}}],"choices":[]}"#, []),
+        (#"{"choices":[{"delta":{"content":"a"},"delta":{"content":"b"}}]}"#, [.textDelta("b", choice: 0)]),
+        (#"{"choices":[{"index":0,"index":2,"delta":{"content":"a"}}]}"#, [.textDelta("a", choice: 2)]),
+    ])
+    func repeatedKeysCountWithTheirLastValue(_ data: String, _ expected: [ChatEvent]) {
+        #expect(OpenAIPlainChunk.recognise(data) != nil)
+        #expect(Self.decode(data, plainReader: true) == .success(expected))
+        #expect(Self.decode(data, plainReader: false) == .success(expected))
+    }
+
+    /// Thousands of generated chunks — every key the full decode reads, in and out of place, null or not,
+    /// repeated, with escapes, non-ASCII text, odd numbers and whitespace — and each damaged by one byte.
+    @Test func generatedChunksMeanTheSameWithAndWithoutIt() {
+        var generator = SplitMix64(seed: 11)
+        var recognised = 0
+        var recognisedWithText = 0
+        for round in 0..<6_000 {
+            var data = Self.chunk(using: &generator)
+            if round % 3 == 2 {
+                var bytes = Array(data.utf8)
+                let position = Int.random(in: 0..<bytes.count, using: &generator)
+                bytes[position] = Array(##"{}[]":,0 n"\"##.utf8).randomElement(using: &generator)!
+                data = String(decoding: bytes, as: UTF8.self)
+            }
+            let plain = OpenAIPlainChunk.recognise(data)
+            if plain != nil { recognised += 1 }
+            if case .text = plain { recognisedWithText += 1 }
+            let withReader = Self.decode(data, plainReader: true)
+            let without = Self.decode(data, plainReader: false)
+            #expect(withReader == without, "\(data)")
+        }
+        #expect(recognised > 300 && recognisedWithText > 100, "recognised \(recognised), with text \(recognisedWithText)")
+    }
+
+    static func chunk(using generator: inout SplitMix64) -> String {
+        func pick<T>(_ options: [T]) -> T { options.randomElement(using: &generator)! }
+        /// `usual` most of the time, else one of `unusual`: each chunk departs from the common shape in a few places.
+        func mostly<T>(_ usual: T, else unusual: [T]) -> T { Int.random(in: 0..<8, using: &generator) == 0 ? pick(unusual) : usual }
+        let space = pick(["", "", " ", "\n "])
+        func object(_ members: [(String, String?)]) -> String {
+            var present = members.compactMap { key, value in value.map { (key, $0) } }
+            // Now and then a key comes twice, with another member's value the second time.
+            if Int.random(in: 0..<8, using: &generator) == 0, let repeated = present.randomElement(using: &generator),
+                let other = present.randomElement(using: &generator)
+            {
+                present.append((repeated.0, other.1))
+            }
+            present.shuffle(using: &generator)
+            return "{" + present.map { "\"\($0.0)\"" + space + ":" + space + $0.1 }.joined(separator: "," + space) + "}"
+        }
+        let text = pick([#""Hello""#, #"" world""#, "\"café 😀\"", #""""#, "null", #""line\nbreak""#, #""caf\u00e9""#, #""say \"hi\"""#, "7"])
+        let delta = object([
+            ("content", mostly(text, else: [nil])),
+            ("role", pick([nil, nil, #""assistant""#])),
+            ("refusal", mostly(nil, else: ["null", #""no""#])),
+            ("reasoning_content", mostly(nil, else: ["null", #""thinking""#])),
+            ("reasoning", mostly(nil, else: ["null", #""hmm""#])),
+            ("tool_calls", mostly(nil, else: ["null", #"[{"index":0,"id":"call_1","function":{"name":"f","arguments":""}}]"#])),
+            ("index", mostly(nil, else: ["0"])),
+        ])
+        func choice() -> String {
+            object([
+                ("index", mostly("0", else: ["1", "2", "-1", "1.0", "1e0", #""0""#, "12345678901", nil])),
+                ("delta", mostly(delta, else: ["null", #""text""#, nil])),
+                ("logprobs", mostly("null", else: [nil, #"{"content":[]}"#])),
+                ("finish_reason", mostly("null", else: [nil, #""stop""#, #""length""#, "3"])),
+                ("content_filter_results", pick([nil, nil, #"{"hate":{"filtered":false,"severity":"safe"}}"#])),
+            ])
+        }
+        let choices = mostly("[" + choice() + "]", else: ["[]", "[" + choice() + "," + choice() + "]", "null", nil])
+        return object([
+            ("id", mostly(#""chatcmpl-1""#, else: [#""""#, nil])),
+            ("object", mostly(#""chat.completion.chunk""#, else: [#""error""#, "null", nil])),
+            ("created", mostly("1741569952", else: ["1.5", nil])),
+            ("model", mostly(#""gpt-4o""#, else: [#""gpt-ö""#, nil])),
+            ("system_fingerprint", pick([nil, #""fp_1""#, "null"])),
+            ("choices", choices),
+            ("usage", mostly("null", else: [nil, #"{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8}"#])),
+            ("error", mostly(nil, else: ["null", #"{"message":"boom","type":"server_error"}"#])),
+            ("type", mostly(nil, else: [#""response.output_text.delta""#, #""chunk""#])),
+            ("x_groq", mostly(nil, else: [#"{"usage":{"prompt_tokens":1,"completion_tokens":2}}"#])),
+            ("content", mostly(nil, else: [#""top-level""#])),
+        ])
+    }
+}
