@@ -62,7 +62,9 @@ public struct JSONCursor {
 
     /// A string value without escapes, as text; throws for anything else, or for invalid UTF-8.
     public mutating func string() throws(Unsure) -> String {
-        guard let text = String(validating: try stringBytes(), as: UTF8.self) else { throw Unsure() }
+        let bytes = try stringBytes()
+        if !bytes.contains(where: { $0 >= 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw Unsure() }
         return text
     }
 
@@ -101,9 +103,9 @@ public struct JSONCursor {
                 }
             case UInt8(ascii: "\""):
                 guard !(try stringBytes()).contains(where: { $0 >= 0x80 }) else { throw Unsure() }
-            case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
-                guard let word = Self.literals.first(where: { literal($0) }) else { throw Unsure() }
-                index += word.utf8CodeUnitCount
+            case UInt8(ascii: "t"): try skipLiteral("true")
+            case UInt8(ascii: "f"): try skipLiteral("false")
+            case UInt8(ascii: "n"): try skipLiteral("null")
             default:
                 guard let end = JSONParser.endOfNumber(in: buffer, at: index) else { throw Unsure() }
                 index = end
@@ -118,8 +120,6 @@ public struct JSONCursor {
             }
         }
     }
-
-    private static let literals: [StaticString] = ["true", "false", "null"]
 
     /// Checks that only whitespace remains.
     public mutating func end() throws(Unsure) {
@@ -165,6 +165,11 @@ public struct JSONCursor {
         skipWhitespace()
         guard index < buffer.count, buffer[index] == byte else { throw Unsure() }
         index += 1
+    }
+
+    private mutating func skipLiteral(_ word: StaticString) throws(Unsure) {
+        guard literal(word) else { throw Unsure() }
+        index += word.utf8CodeUnitCount
     }
 
     private func literal(_ word: StaticString) -> Bool {

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 import SwitchyardCore
 
 /// Recognises the chunk most of an OpenAI stream is made of — one choice whose delta carries plain text,
@@ -99,13 +104,22 @@ enum OpenAIPlainChunk {
         case content, reasoningContent, reasoning, refusal, toolCalls, other
 
         init(_ bytes: UnsafeBufferPointer<UInt8>) {
-            self = Self.names.first { $0.name.count == bytes.count && $0.name.elementsEqual(bytes) }?.key ?? .other
+            // Every key of every chunk comes through here: a switch on the length, then one comparison.
+            func matches(_ name: StaticString) -> Bool {
+                memcmp(bytes.baseAddress!, name.utf8Start, bytes.count) == 0
+            }
+            switch bytes.count {
+            case 4: self = matches("type") ? .type : .other
+            case 5: self = matches("error") ? .error : matches("usage") ? .usage : matches("index") ? .index : matches("delta") ? .delta : .other
+            case 6: self = matches("object") ? .object : matches("x_groq") ? .xGroq : .other
+            case 7: self = matches("choices") ? .choices : matches("content") ? .content : matches("refusal") ? .refusal : .other
+            case 8: self = matches("logprobs") ? .logprobs : .other
+            case 9: self = matches("reasoning") ? .reasoning : .other
+            case 10: self = matches("tool_calls") ? .toolCalls : .other
+            case 13: self = matches("finish_reason") ? .finishReason : .other
+            case 17: self = matches("reasoning_content") ? .reasoningContent : .other
+            default: self = .other
+            }
         }
-
-        private static let names: [(name: [UInt8], key: Key)] = ([
-            ("choices", .choices), ("object", .object), ("error", .error), ("usage", .usage), ("type", .type), ("x_groq", .xGroq),
-            ("index", .index), ("delta", .delta), ("logprobs", .logprobs), ("finish_reason", .finishReason), ("content", .content),
-            ("reasoning_content", .reasoningContent), ("reasoning", .reasoning), ("refusal", .refusal), ("tool_calls", .toolCalls),
-        ] as [(String, Key)]).map { (Array($0.0.utf8), $0.1) }
     }
 }
