@@ -9,6 +9,9 @@ public struct AnthropicStreamDecoder: SSEChatStreamDecoder {
     private var toolIndexByBlock: [Int: Int] = [:]
     private var completed = false
 
+    /// Off only in tests that compare the plain-delta reader with the full decode.
+    var usesPlainDeltaReader = true
+
     public init() {}
 
     func checkComplete() throws(UpstreamFailure) {
@@ -17,6 +20,10 @@ public struct AnthropicStreamDecoder: SSEChatStreamDecoder {
 
     mutating func handle(_ event: SSEEvent, into events: inout [ChatEvent]) throws(UpstreamFailure) {
         guard !event.data.isEmpty else { return }
+        if usesPlainDeltaReader, let text = AnthropicPlainDelta.recognise(event.data) {
+            if let text { events.append(.textDelta(text)) }
+            return
+        }
         let json: JSONValue
         do { json = try JSONParser.parse(event.data) } catch {
             throw UpstreamFailure(kind: .unavailable, message: "Anthropic stream event is not valid JSON")
