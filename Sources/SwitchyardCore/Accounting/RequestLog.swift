@@ -109,15 +109,21 @@ public final class RequestLog: Sendable {
     }
 
     /// Writes everything queued so far. A failed batch is shed and counted, never retried forever.
+    ///
+    /// Records that arrive while it writes wait for the next flush: a flush that chased them would, under
+    /// steady load, never end, and write a transaction of a record or two at a time instead of one batch
+    /// per flush interval.
     public func flush() async {
         await acquireWriter()
         defer { releaseWriter() }
-        while true {
+        var remaining = state.withLock { $0.pending.count }
+        while remaining > 0 {
             let batch: [RequestRecord] = state.withLock { state in
-                let count = min(state.pending.count, Self.batchSize)
+                let count = min(state.pending.count, remaining, Self.batchSize)
                 defer { state.pending.removeFirst(count) }
                 return Array(state.pending.prefix(count))
             }
+            remaining -= batch.count
             queueDepth.record(state.withLock { $0.pending.count })
             guard !batch.isEmpty else { return }
             do {
