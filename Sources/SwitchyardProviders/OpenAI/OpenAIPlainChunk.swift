@@ -46,11 +46,11 @@ enum OpenAIPlainChunk {
             case .error, .usage:
                 // Present but null: nothing to report.
                 guard cursor.skipNull() else { throw JSONCursor.Unsure() }
-            case .type, .xGroq, .index, .delta, .logprobs, .finishReason, .content, .reasoningContent, .reasoning, .refusal, .toolCalls:
-                // A Responses event, Groq's usage, or a key that belongs further in: the full decode's.
-                throw JSONCursor.Unsure()
             case .other:
                 try cursor.skipValue()
+            default:
+                // A Responses event, Groq's usage, or a key that belongs further in: the full decode's.
+                throw JSONCursor.Unsure()
             }
         }
         try cursor.end()
@@ -69,10 +69,10 @@ enum OpenAIPlainChunk {
                 text = try delta(&cursor)
             case .logprobs, .finishReason:
                 guard cursor.skipNull() else { throw JSONCursor.Unsure() }
-            case .choices, .object, .error, .usage, .type, .xGroq, .content, .reasoningContent, .reasoning, .refusal, .toolCalls:
-                throw JSONCursor.Unsure()
             case .other:
                 try cursor.skipValue()
+            default:
+                throw JSONCursor.Unsure()
             }
         }
         guard let text, !text.isEmpty else { return .nothing }
@@ -89,10 +89,10 @@ enum OpenAIPlainChunk {
                 text = cursor.skipNull() ? nil : try cursor.string()
             case .reasoningContent, .reasoning, .refusal, .toolCalls:
                 guard cursor.skipNull() else { throw JSONCursor.Unsure() }
-            case .choices, .object, .error, .usage, .type, .xGroq, .index, .delta, .logprobs, .finishReason:
-                throw JSONCursor.Unsure()
             case .other:
                 try cursor.skipValue()
+            default:
+                throw JSONCursor.Unsure()
             }
         }
         return text

@@ -32,57 +32,25 @@ struct RequestLogFlushTests {
 
 /// Records the batches it is given; its first insert waits until the test releases it.
 private final class GatedStore: AccountingStore {
-    private struct State {
-        var batches: [[Int]] = []
-        var started: CheckedContinuation<Void, Never>?
-        var hasStarted = false
-        var release: CheckedContinuation<Void, Never>?
-        var isReleased = false
-    }
+    private let recorded = Mutex<[[Int]]>([])
+    private let firstStarted = Started()
+    private let firstReleased = Started()
 
-    private let state = Mutex(State())
-
-    var batches: [[Int]] { state.withLock { $0.batches } }
+    var batches: [[Int]] { recorded.withLock { $0 } }
 
     func insert(_ records: [RequestRecord]) async throws {
-        let isFirst = state.withLock { state in
-            state.batches.append(records.map { Int($0.id.dropFirst(4))! })
-            return state.batches.count == 1
+        let isFirst = recorded.withLock { batches in
+            batches.append(records.map { Int($0.id.dropFirst(4))! })
+            return batches.count == 1
         }
         guard isFirst else { return }
-        let started = state.withLock { state in
-            state.hasStarted = true
-            return state.started.take()
-        }
-        started?.resume()
-        await withCheckedContinuation { continuation in
-            let released = state.withLock { state in
-                if state.isReleased { return true }
-                state.release = continuation
-                return false
-            }
-            if released { continuation.resume() }
-        }
+        firstStarted.signal()
+        await firstReleased.wait()
     }
 
-    func firstInsertStarted() async {
-        await withCheckedContinuation { continuation in
-            let started = state.withLock { state in
-                if state.hasStarted { return true }
-                state.started = continuation
-                return false
-            }
-            if started { continuation.resume() }
-        }
-    }
+    func firstInsertStarted() async { await firstStarted.wait() }
 
-    func releaseFirstInsert() {
-        let waiting = state.withLock { state in
-            state.isReleased = true
-            return state.release.take()
-        }
-        waiting?.resume()
-    }
+    func releaseFirstInsert() { firstReleased.signal() }
 
     func migrate() async throws {}
     func requests(_ query: RequestQuery) async throws -> [RequestRecord] { [] }
