@@ -215,8 +215,20 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     private func stream(
         _ chat: ChatRequest, context dialectContext: Dialect.Context, route: ResolvedRoute, snapshot: GatewaySnapshot, requestID: String, logger: Logger, accounting: RequestAccounting
     ) async throws -> Response {
-        let (events, report) = try await accounting.recordingFailure {
-            () async throws(ExecutionFailure) in try await snapshot.executor.openStream(chat, route: route, table: snapshot.table, logger: logger)
+        let (events, report) = try await accounting.recordingFailure { () async throws(ExecutionFailure) in
+            // In a child task: a task keeps the memory of its deepest call chain until it ends, and the
+            // attempts' chain is deeper than the writer's, which then holds the task for the stream's life.
+            let opened = await withTaskGroup(of: Result<(ChatEventStream, ExecutionReport), ExecutionFailure>.self) { group in
+                group.addTask {
+                    do throws(ExecutionFailure) {
+                        return .success(try await snapshot.executor.openStream(chat, route: route, table: snapshot.table, logger: logger))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+                return await group.next()!
+            }
+            return try opened.get()
         }
         let firstByteAt = ContinuousClock.now
         let dialect = dialect
