@@ -139,6 +139,8 @@ struct RequestLogService: Service {
     let logger: Logger
     /// How often queued records are written: the most a crash can lose.
     static let flushInterval: Duration = .milliseconds(250)
+    /// The wait between flushes (tests stand in for the clock).
+    var pause: @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -153,7 +155,9 @@ struct RequestLogService: Service {
                     try? await log.store.prune(before: horizon)
                     try? await (log.store as? any ResponseStore)?.pruneResponses(before: horizon)
                 }
-                try? await Task.sleep(for: Self.flushInterval)
+                // A full batch that queued up while writing goes at once: pausing with a backlog would
+                // cap the log's rate below the store's and shed records under a load the store could take.
+                if !log.hasFullBatchWaiting { await pause(Self.flushInterval) }
             }
         }
         await log.flush()

@@ -76,6 +76,9 @@ public final class RequestLog: Sendable {
         }
     }
 
+    /// Whether at least a transaction's worth of records is queued.
+    public var hasFullBatchWaiting: Bool { state.withLock { $0.pending.count >= Self.batchSize } }
+
     /// Records shed so far.
     public var shedCount: Int { state.withLock { $0.shed } }
 

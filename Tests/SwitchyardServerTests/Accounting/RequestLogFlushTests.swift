@@ -1,7 +1,9 @@
 import CoreMetrics
 import Foundation
 import Logging
+import ServiceLifecycle
 import SwitchyardCore
+@testable import SwitchyardServer
 import Synchronization
 import Testing
 
@@ -21,6 +23,33 @@ struct RequestLogFlushTests {
         #expect(store.batches == [[0, 1, 2]])
         await log.flush()
         #expect(store.batches == [[0, 1, 2], [3, 4]])
+    }
+
+    /// The writer pauses between flushes only when less than a full batch waits: with a backlog it writes on
+    /// at once, so the log keeps up with any rate its store can take.
+    @Test func aFullBatchThatQueuedDuringAFlushIsWrittenWithoutPausing() async throws {
+        let store = GatedStore()
+        let log = RequestLog(store: store, logger: Logger(label: "test"), metrics: NOOPMetricsHandler.instance)
+        let batchesAtFirstPause = Mutex<Int?>(nil)
+        let paused = Started()
+        var service = RequestLogService(log: log, retention: .seconds(3600), logger: Logger(label: "test"))
+        service.pause = { _ in
+            batchesAtFirstPause.withLock { $0 = $0 ?? store.batches.count }
+            paused.signal()
+            try? await Task.sleep(for: .seconds(3600))  // until the shutdown cancels it
+        }
+        for index in 0..<3 { log.record(Self.record(index)) }
+        let group = ServiceGroup(services: [service], logger: Logger(label: "test"))
+        let running = Task { try await group.run() }
+        await store.firstInsertStarted()
+        for index in 3..<603 { log.record(Self.record(index)) }
+        store.releaseFirstInsert()
+        await paused.wait()
+        // The first flush wrote the 3; the 600 that queued meanwhile went at once, as a full batch and the rest.
+        #expect(batchesAtFirstPause.withLock { $0 } == 3)
+        #expect(store.batches.map(\.count) == [3, 500, 100])
+        await group.triggerGracefulShutdown()
+        try await running.value
     }
 
     static func record(_ index: Int) -> RequestRecord {
