@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Walks a JSON document in place, without building values, for recognisers of common shapes on the hot
 /// path (a stream chunk that carries only text, say). It accepts a strict subset of what ``JSONParser``
 /// accepts: whatever it is unsure of — escapes or non-ASCII bytes outside the strings it reads, deep
@@ -33,6 +39,12 @@ public struct JSONCursor {
         guard !key.contains(where: { $0 >= 0x80 }) else { throw Unsure() }
         try expect(UInt8(ascii: ":"))
         return key
+    }
+
+    /// Whether `key`, as `nextKey()` returned it, is `name` (recognisers compare every key of every chunk).
+    public static func key(_ key: UnsafeBufferPointer<UInt8>, is name: StaticString) -> Bool {
+        guard let start = key.baseAddress, key.count == name.utf8CodeUnitCount else { return key.isEmpty && name.utf8CodeUnitCount == 0 }
+        return memcmp(start, name.utf8Start, key.count) == 0
     }
 
     public mutating func beginArray() throws(Unsure) {

@@ -20,9 +20,9 @@ enum AnthropicPlainDelta {
         var text: String??
         try cursor.beginObject()
         while let key = try cursor.nextKey() {
-            if key.elementsEqual("type".utf8) {
+            if JSONCursor.key(key, is: "type") {
                 type = try cursor.string()
-            } else if key.elementsEqual("delta".utf8) {
+            } else if JSONCursor.key(key, is: "delta") {
                 text = try delta(&cursor)
             } else {
                 try cursor.skipValue()
@@ -39,9 +39,9 @@ enum AnthropicPlainDelta {
         var text: String?
         try cursor.beginObject()
         while let key = try cursor.nextKey() {
-            if key.elementsEqual("type".utf8) {
+            if JSONCursor.key(key, is: "type") {
                 type = try cursor.string()
-            } else if key.elementsEqual("text".utf8) {
+            } else if JSONCursor.key(key, is: "text") {
                 text = cursor.skipNull() ? nil : try cursor.string()
             } else {
                 try cursor.skipValue()

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif
 import SwitchyardCore
 
 /// Recognises the chunk most of an OpenAI stream is made of — one choice whose delta carries plain text,
@@ -105,9 +100,7 @@ enum OpenAIPlainChunk {
 
         init(_ bytes: UnsafeBufferPointer<UInt8>) {
             // Every key of every chunk comes through here: a switch on the length, then one comparison.
-            func matches(_ name: StaticString) -> Bool {
-                memcmp(bytes.baseAddress!, name.utf8Start, bytes.count) == 0
-            }
+            func matches(_ name: StaticString) -> Bool { JSONCursor.key(bytes, is: name) }
             switch bytes.count {
             case 4: self = matches("type") ? .type : .other
             case 5: self = matches("error") ? .error : matches("usage") ? .usage : matches("index") ? .index : matches("delta") ? .delta : .other
