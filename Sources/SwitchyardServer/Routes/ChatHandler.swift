@@ -215,9 +215,19 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     private func stream(
         _ chat: ChatRequest, context dialectContext: Dialect.Context, route: ResolvedRoute, snapshot: GatewaySnapshot, requestID: String, logger: Logger, accounting: RequestAccounting
     ) async throws -> Response {
-        let (events, report) = try await accounting.recordingFailure { () async throws(ExecutionFailure) in
-            // In a child task: a task keeps the memory of its deepest call chain until it ends, and the
-            // attempts' chain is deeper than the writer's, which then holds the task for the stream's life.
+        let (events, report) = try await Self.openStream(chat, route: route, snapshot: snapshot, logger: logger, accounting: accounting)
+        return streamResponse(
+            events, report: report, chat: chat, context: dialectContext, route: route, requestID: requestID, logger: logger, accounting: accounting)
+    }
+
+    /// Runs the attempts until one stream starts. In a child task: a task keeps the memory of its deepest
+    /// call chain until it ends, the attempts' chain is deeper than the writer's, and the request's task
+    /// lives as long as the stream.
+    @inline(never)
+    private static func openStream(
+        _ chat: ChatRequest, route: ResolvedRoute, snapshot: GatewaySnapshot, logger: Logger, accounting: RequestAccounting
+    ) async throws(ExecutionFailure) -> (ChatEventStream, ExecutionReport) {
+        try await accounting.recordingFailure { () async throws(ExecutionFailure) in
             let opened = await withTaskGroup(of: Result<(ChatEventStream, ExecutionReport), ExecutionFailure>.self) { group in
                 group.addTask {
                     do throws(ExecutionFailure) {
@@ -230,6 +240,14 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             }
             return try opened.get()
         }
+    }
+
+    /// The response whose body writes the started stream to the client.
+    @inline(never)
+    private func streamResponse(
+        _ events: ChatEventStream, report: ExecutionReport, chat: ChatRequest, context dialectContext: Dialect.Context, route: ResolvedRoute,
+        requestID: String, logger: Logger, accounting: RequestAccounting
+    ) -> Response {
         let firstByteAt = ContinuousClock.now
         let dialect = dialect
         let gateway = gateway
@@ -263,6 +281,10 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     }
 
     /// Writes one stream to the client: re-encoded in its dialect, or forwarded as the vendor sent it.
+    ///
+    /// The request's task lives as long as the stream and keeps the memory of its deepest frames, so the
+    /// async functions here stay thin: the per-batch work is in synchronous helpers, kept out of line.
+    @inline(never)
     private static func pump(
         _ events: inout ChatEventReader, to writer: inout some ResponseBodyWriter, dialect: Dialect, chat: ChatRequest, context: Dialect.Context,
         gateway: Gateway, target: String, logger: Logger, tally: inout StreamTally
@@ -276,67 +298,104 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
         output.reserveCapacity(1024)
         do {
             while let batch = try await events.next() {
-                output.removeAll(keepingCapacity: true)
-                for event in batch {
-                    tally.count(event)
-                    encoder.encode(event, into: &output)
-                }
-                if !output.isEmpty { try await writer.write(ByteBuffer(bytes: output)) }
+                if let bytes = encode(batch, with: &encoder, into: &output, tally: &tally) { try await writer.write(bytes) }
             }
-            output.removeAll(keepingCapacity: true)
-            encoder.encodeEnd(into: &output)
-            if let answer = encoder.answer { await dialect.answered(answer, context: context) }
-            try await writer.write(ByteBuffer(bytes: output))
+            let (end, answer) = encodeEnd(with: &encoder, into: &output)
+            if let answer { await dialect.answered(answer, context: context) }
+            try await writer.write(end)
         } catch let failure as UpstreamFailure {
             // After the first byte there is no failover: end the stream with an error event.
-            let error: GatewayError
-            if gateway.drain.isGraceOver {
-                error = .shuttingDown
-                logger.warning("Stream ended by the shutdown grace", metadata: ["target": "\(target)"])
-            } else {
-                error = .midStream(failure)
-                logger.warning("Stream failed after it started", metadata: ["target": "\(target)", "failure.kind": "\(failure.kind.rawValue)"])
-            }
-            output.removeAll(keepingCapacity: true)
-            encoder.encodeError(error, into: &output)
-            try await writer.write(ByteBuffer(bytes: output))
+            try await writer.write(encodeFailure(failure, with: &encoder, into: &output, gateway: gateway, target: target, logger: logger))
         }
+    }
+
+    @inline(never)
+    private static func encode(_ batch: [ChatEvent], with encoder: inout Dialect.StreamEncoder, into output: inout [UInt8], tally: inout StreamTally) -> ByteBuffer? {
+        output.removeAll(keepingCapacity: true)
+        for event in batch {
+            tally.count(event)
+            encoder.encode(event, into: &output)
+        }
+        return output.isEmpty ? nil : ByteBuffer(bytes: output)
+    }
+
+    @inline(never)
+    private static func encodeEnd(with encoder: inout Dialect.StreamEncoder, into output: inout [UInt8]) -> (ByteBuffer, JSONValue?) {
+        output.removeAll(keepingCapacity: true)
+        encoder.encodeEnd(into: &output)
+        return (ByteBuffer(bytes: output), encoder.answer)
+    }
+
+    @inline(never)
+    private static func encodeFailure(
+        _ failure: UpstreamFailure, with encoder: inout Dialect.StreamEncoder, into output: inout [UInt8], gateway: Gateway, target: String, logger: Logger
+    ) -> ByteBuffer {
+        let error: GatewayError
+        if gateway.drain.isGraceOver {
+            error = .shuttingDown
+            logger.warning("Stream ended by the shutdown grace", metadata: ["target": "\(target)"])
+        } else {
+            error = .midStream(failure)
+            logger.warning("Stream failed after it started", metadata: ["target": "\(target)", "failure.kind": "\(failure.kind.rawValue)"])
+        }
+        output.removeAll(keepingCapacity: true)
+        encoder.encodeError(error, into: &output)
+        return ByteBuffer(bytes: output)
     }
 
     /// A stream in the client's own dialect: the vendor's events are written as they came (each one whole),
     /// while still decoded for usage, finish and errors. A failure the vendor reported in-band is already in
     /// those bytes; any other ends the stream with an error event of the gateway's, after a whole event.
+    @inline(never)
     private static func forward(
         _ events: inout ChatEventReader, to writer: inout some ResponseBodyWriter, encoder: inout Dialect.StreamEncoder, dialect: Dialect,
         context: Dialect.Context, gateway: Gateway, target: String, logger: Logger, tally: inout StreamTally
     ) async throws {
-        var finalEvents = SSEDecoder()
         do {
             while let batch = try await events.next() {
-                var finished = false
-                for event in batch {
-                    tally.count(event)
-                    if case .finish = event { finished = true }
-                }
-                let bytes = events.takeForwardBytes()
-                if finished, dialect.keepsAnswers {
-                    // The answer is kept before the client sees its end (a next turn may follow at once).
-                    let forwarded = (try? finalEvents.decode(ByteBuffer(bytes: bytes))) ?? []
-                    if let answer = forwarded.lazy.compactMap(dialect.answer(inForwarded:)).first { await dialect.answered(answer, context: context) }
-                }
-                if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
+                let (bytes, finished) = Self.forwardBytes(of: batch, from: &events, tally: &tally)
+                if finished, dialect.keepsAnswers { await keepAnswer(in: bytes, dialect: dialect, context: context) }
+                if let bytes { try await writer.write(bytes) }
             }
-            let bytes = events.takeForwardBytes()
-            if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
+            if let bytes = Self.forwardBytes(of: [], from: &events, tally: &tally).bytes { try await writer.write(bytes) }
         } catch let failure as UpstreamFailure {
-            var output = events.takeForwardBytes()
-            if !events.failureWasForwarded {
-                let error: GatewayError = gateway.drain.isGraceOver ? .shuttingDown : .midStream(failure)
-                encoder.encodeError(error, into: &output)
-            }
-            logger.warning("Stream failed after it started", metadata: ["target": "\(target)", "failure.kind": "\(failure.kind.rawValue)"])
-            try await writer.write(ByteBuffer(bytes: output))
+            try await writer.write(forwardFailure(failure, from: &events, with: &encoder, gateway: gateway, target: target, logger: logger))
         }
+    }
+
+    /// The vendor's bytes for `batch`, counted, and whether the batch finished the answer.
+    @inline(never)
+    private static func forwardBytes(of batch: [ChatEvent], from events: inout ChatEventReader, tally: inout StreamTally) -> (bytes: ByteBuffer?, finished: Bool) {
+        var finished = false
+        for event in batch {
+            tally.count(event)
+            if case .finish = event { finished = true }
+        }
+        let bytes = events.takeForwardBytes()
+        return (bytes.isEmpty ? nil : ByteBuffer(bytes: bytes), finished)
+    }
+
+    /// The answer is kept before the client sees its end (a next turn may follow at once).
+    @inline(never)
+    private static func keepAnswer(in bytes: ByteBuffer?, dialect: Dialect, context: Dialect.Context) async {
+        guard let bytes else { return }
+        var decoder = SSEDecoder()
+        let forwarded = (try? decoder.decode(bytes)) ?? []
+        if let answer = forwarded.lazy.compactMap(dialect.answer(inForwarded:)).first { await dialect.answered(answer, context: context) }
+    }
+
+    @inline(never)
+    private static func forwardFailure(
+        _ failure: UpstreamFailure, from events: inout ChatEventReader, with encoder: inout Dialect.StreamEncoder, gateway: Gateway, target: String,
+        logger: Logger
+    ) -> ByteBuffer {
+        var output = events.takeForwardBytes()
+        if !events.failureWasForwarded {
+            let error: GatewayError = gateway.drain.isGraceOver ? .shuttingDown : .midStream(failure)
+            encoder.encodeError(error, into: &output)
+        }
+        logger.warning("Stream failed after it started", metadata: ["target": "\(target)", "failure.kind": "\(failure.kind.rawValue)"])
+        return ByteBuffer(bytes: output)
     }
 
     func readBody(_ request: Request, limit: Int) async throws(GatewayError) -> ByteBuffer {
