@@ -27,7 +27,7 @@ public enum ConfigLoader {
         let prepared = substitution.extract(from: text)
         let root: Node?
         do {
-            root = try Yams.compose(yaml: prepared)
+            root = try Yams.compose(yaml: prepared, .basic)
         } catch {
             throw ConfigError(path: "", message: "invalid YAML: \(error)")
         }
