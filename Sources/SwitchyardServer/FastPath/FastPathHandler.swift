@@ -70,7 +70,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             let limit = fastPath.maxBodyBytes()
-            if let length = head.headerFields[.contentLength].flatMap(Int.init), length > limit {
+            if let length = head.headerFields.value(of: .contentLength).flatMap(Int.init), length > limit {
                 reading = .discarding
                 start(head, body: .tooLarge(limit: limit), respond: respond, context: context)
             } else {
@@ -130,7 +130,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func start(_ head: HTTPRequest, body: CollectedBody, respond: @escaping FastPathRoutes.Respond, context: ChannelHandlerContext) {
-        if let connection = head.headerFields[.connection], connection.lowercased().contains("close") { closesAfterResponse = true }
+        if let connection = head.headerFields.value(of: .connection), connection.lowercased().contains("close") { closesAfterResponse = true }
         let requestBody: RequestBody
         switch body {
         case .complete(let buffer): requestBody = RequestBody(buffer: buffer)

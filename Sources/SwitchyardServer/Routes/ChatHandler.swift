@@ -171,11 +171,11 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
         to request: Request, _ body: (VirtualKeyConfig?, GatewaySnapshot, String, Logger) async throws -> Response
     ) async -> Response {
         let snapshot = gateway.snapshot
-        let requestID = RequestID.accept(request.headers[.requestID])
+        let requestID = RequestID.accept(request.headers.value(of: .requestID))
         var logger = gateway.logger
         logger[metadataKey: "request.id"] = "\(requestID)"
         do {
-            let key = try gateway.authenticate(authorization: request.headers[.authorization], apiKey: request.headers[.apiKey], in: snapshot.table)
+            let key = try gateway.authenticate(authorization: request.headers.value(of: .authorization), apiKey: request.headers.value(of: .apiKey), in: snapshot.table)
             return try await body(key, snapshot, requestID, logger)
         } catch {
             return render(error, requestID: requestID, logger: logger)
@@ -399,7 +399,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     }
 
     func readBody(_ request: Request, limit: Int) async throws(GatewayError) -> ByteBuffer {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+        if let length = request.headers.value(of: .contentLength).flatMap(Int.init), length > limit {
             throw GatewayError.payloadTooLarge(limit: limit)
         }
         do {
@@ -423,11 +423,12 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     }
 
     func headers(requestID: String, report: ExecutionReport?, contentType: String) -> HTTPFields {
+        // Appended, not set: the fields are new and distinct, and setting one scans for earlier ones.
         var fields = HTTPFields()
-        fields[.contentType] = contentType
-        fields[.requestID] = requestID
-        if let target = report?.target { fields[.switchyardTarget] = target }
-        fields[.switchyardAttempts] = String(report?.attempts.count ?? 0)
+        fields.append(HTTPField(name: .contentType, value: contentType))
+        fields.append(HTTPField(name: .requestID, value: requestID))
+        if let target = report?.target { fields.append(HTTPField(name: .switchyardTarget, value: target)) }
+        fields.append(HTTPField(name: .switchyardAttempts, value: String(report?.attempts.count ?? 0)))
         return fields
     }
 
