@@ -82,10 +82,16 @@ public struct JSONCursor {
 
     /// An integer value written without fraction or exponent, of at most nine digits.
     public mutating func smallInteger() throws(Unsure) -> Int {
+        try integer(digits: 9)
+    }
+
+    /// An integer value written without fraction or exponent, of at most `maximumDigits` digits (up to 18).
+    public mutating func integer(digits maximumDigits: Int = 15) throws(Unsure) -> Int {
         skipWhitespace()
         guard let end = JSONParser.endOfNumber(in: buffer, at: index) else { throw Unsure() }
-        let digits = UnsafeBufferPointer(rebasing: buffer[index..<end])
-        guard digits.count <= 10, let number = Int(String(decoding: digits, as: UTF8.self)), abs(number) < 1_000_000_000 else { throw Unsure() }
+        let text = UnsafeBufferPointer(rebasing: buffer[index..<end])
+        let digits = text.first == UInt8(ascii: "-") ? text.count - 1 : text.count
+        guard digits <= min(maximumDigits, 18), let number = Int(String(decoding: text, as: UTF8.self)) else { throw Unsure() }
         index = end
         return number
     }

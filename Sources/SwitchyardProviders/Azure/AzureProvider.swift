@@ -37,7 +37,8 @@ public struct AzureProvider: ChatProvider, EmbeddingsProvider {
     }
 
     public func decodeChatResponse(_ body: ByteBuffer, head: UpstreamHead) throws(UpstreamFailure) -> ChatResponse {
-        try OpenAIResponseDecoder.decode(try body.parseResponseJSON(vendor: "Azure OpenAI"))
+        if let plain = OpenAIPlainResponse.decode(body) { return plain }
+        return try OpenAIResponseDecoder.decode(try body.parseResponseJSON(vendor: "Azure OpenAI"))
     }
 
     /// Azure's answers carry filter annotations and a preamble chunk: normalised for every client.

@@ -6,6 +6,8 @@ public struct OpenAIProvider: ChatProvider, EmbeddingsProvider {
     public let descriptor: ProviderDescriptor
     private let encoder: OpenAIRequestEncoder
     private let extraHeaders: [(name: String, value: String)]
+    /// Whether common answers are read in place (``OpenAIPlainResponse``); tests compare with the full decode.
+    var usesPlainResponseReader = true
 
     public static let defaultBaseURL = "https://api.openai.com/v1"
 
@@ -29,6 +31,7 @@ public struct OpenAIProvider: ChatProvider, EmbeddingsProvider {
     }
 
     public func decodeChatResponse(_ body: ByteBuffer, head: UpstreamHead) throws(UpstreamFailure) -> ChatResponse {
+        if usesPlainResponseReader, let plain = OpenAIPlainResponse.decode(body) { return plain }
         let json = try body.parseResponseJSON(vendor: "OpenAI-format upstream")
         if json["object"] == "response" { return try OpenAIResponsesDecoder.decode(json) }
         return try OpenAIResponseDecoder.decode(json)

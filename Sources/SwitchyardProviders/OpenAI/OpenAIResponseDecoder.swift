@@ -23,7 +23,8 @@ public enum OpenAIResponseDecoder {
                             id: call["id"]?.stringValue ?? "call_\(offset)", name: function?["name"]?.stringValue ?? "",
                             arguments: function?["arguments"]?.stringValue ?? "{}")))
             }
-            let logprobs = choice["logprobs"].flatMap { $0.isNull ? nil : $0 }
+            // `.none`, not `nil`: JSONValue takes a `nil` literal as JSON null, which kept the null here.
+            let logprobs = choice["logprobs"].flatMap { $0.isNull ? .none : $0 }
             return ChatChoice(
                 index: choice["index"]?.intValue ?? offset,
                 message: ChatMessage(role: .assistant, parts: parts),

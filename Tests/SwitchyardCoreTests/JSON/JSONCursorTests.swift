@@ -42,6 +42,21 @@ import Testing
         #expect(!Self.cursorAccepts(text))
     }
 
+    /// Integers are read up to their digit limit; fractions, exponents and longer numbers are left to the parser.
+    @Test(arguments: [
+        ("0", 15, 0), ("-7", 15, -7), ("1741569952", 15, 1_741_569_952), ("999999999999999", 15, 999_999_999_999_999),
+        ("-999999999", 9, -999_999_999), ("1000000000", 9, nil), ("1234567890123456", 15, nil), ("1.0", 15, nil), ("1e3", 15, nil),
+        ("-", 15, nil), ("+1", 15, nil), ("\"1\"", 15, nil),
+    ] as [(String, Int, Int?)])
+    func integersAreReadWithinTheirDigitLimit(_ text: String, _ digits: Int, _ expected: Int?) {
+        var text = text
+        let read: Int? = text.withUTF8 { bytes in
+            var cursor = JSONCursor(bytes)
+            return try? cursor.integer(digits: digits)
+        }
+        #expect(read == expected)
+    }
+
     @Test func nestingBeyondItsLimitIsLeftToTheParser() {
         let deep = String(repeating: "[", count: 40) + String(repeating: "]", count: 40)
         #expect((try? JSONParser.parse(deep)) != nil)
