@@ -1,6 +1,12 @@
 public import NIOCore
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reads one provider stream as canonical events: the events read so far, then the rest as they come.
 ///
 /// A plain value owned by one task at a time: the attempt that opened the stream reads it up to its first
@@ -151,21 +157,29 @@ public struct ChatEventReader {
 
     private static let nullUsageMember = Array(#","usage":null"#.utf8)
 
-    /// Appends `bytes` to `output` without the occurrences of `pattern`, copying the runs between them.
+    /// Appends `bytes` to `output` without the occurrences of `pattern`, copying the runs between them
+    /// (found with `memchr` and `memcmp`: every chunk of such a stream passes here, and its JSON is full of
+    /// the pattern's first byte).
     private static func append(_ bytes: [UInt8], removing pattern: [UInt8], to output: inout [UInt8]) {
-        guard let head = pattern.first else { return output.append(contentsOf: bytes) }
-        var copied = 0
-        var index = 0
-        while let candidate = bytes[index...].firstIndex(of: head), candidate + pattern.count <= bytes.count {
-            if bytes[candidate..<(candidate + pattern.count)].elementsEqual(pattern) {
-                output.append(contentsOf: bytes[copied..<candidate])
-                index = candidate + pattern.count
-                copied = index
-            } else {
-                index = candidate + 1
+        bytes.withUnsafeBufferPointer { haystack in
+            pattern.withUnsafeBufferPointer { needle in
+                guard let start = haystack.baseAddress, let needleStart = needle.baseAddress else { return output.append(contentsOf: haystack) }
+                var copied = 0
+                var index = 0
+                while haystack.count - index >= needle.count, let found = memchr(start + index, Int32(needleStart.pointee), haystack.count - index) {
+                    let candidate = start.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                    guard haystack.count - candidate >= needle.count else { break }
+                    if memcmp(start + candidate, needleStart, needle.count) == 0 {
+                        output.append(contentsOf: haystack[copied..<candidate])
+                        index = candidate + needle.count
+                        copied = index
+                    } else {
+                        index = candidate + 1
+                    }
+                }
+                output.append(contentsOf: haystack[copied...])
             }
         }
-        output.append(contentsOf: bytes[copied...])
     }
 
     /// The vendor's bytes read so far and not yet taken: whole events, ready for the client.

@@ -91,16 +91,23 @@ public struct SSEDecoder: Sendable {
         var valueStart = colon < line.endIndex ? colon + 1 : colon
         if valueStart < line.endIndex, line[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
         let value = line[valueStart...]
-        if field.elementsEqual("data".utf8) {
+        if Self.field(field, is: "data") {
             if hasData { data.append(0x0A) }
             data.append(contentsOf: value)
             if data.count > maximumEventBytes {
                 throw UpstreamFailure(kind: .unavailable, message: "upstream stream event exceeds \(maximumEventBytes) bytes")
             }
             hasData = true
-        } else if field.elementsEqual("event".utf8) {
+        } else if Self.field(field, is: "event") {
             event = String(decoding: value, as: UTF8.self)
         }
+    }
+}
+
+extension SSEDecoder {
+    /// Whether a line's field name is `name` (checked for every line of every stream).
+    fileprivate static func field(_ field: ArraySlice<UInt8>, is name: StaticString) -> Bool {
+        field.withUnsafeBufferPointer { JSONCursor.key($0, is: name) }
     }
 }
 
