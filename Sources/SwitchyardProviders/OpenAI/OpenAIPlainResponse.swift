@@ -112,33 +112,8 @@ enum OpenAIPlainResponse {
             case .completionTokens: completion = try optionalInteger(&cursor)
             case .totalTokens: total = try optionalInteger(&cursor)
             case .promptCacheHitTokens: cacheHit = try optionalInteger(&cursor)
-            case .promptTokensDetails:
-                promptDetails = nil
-                if !cursor.skipNull() {
-                    var details: (cached: Int?, cacheWrite: Int?) = (nil, nil)
-                    try cursor.beginObject()
-                    while let key = try cursor.nextKey() {
-                        switch Key(key) {
-                        case .cachedTokens: details.cached = try optionalInteger(&cursor)
-                        case .cacheWriteTokens: details.cacheWrite = try optionalInteger(&cursor)
-                        case .other: try cursor.skipValue()
-                        default: throw JSONCursor.Unsure()
-                        }
-                    }
-                    promptDetails = details
-                }
-            case .completionTokensDetails:
-                reasoning = nil
-                if !cursor.skipNull() {
-                    try cursor.beginObject()
-                    while let key = try cursor.nextKey() {
-                        switch Key(key) {
-                        case .reasoningTokens: reasoning = try optionalInteger(&cursor)
-                        case .other: try cursor.skipValue()
-                        default: throw JSONCursor.Unsure()
-                        }
-                    }
-                }
+            case .promptTokensDetails: promptDetails = cursor.skipNull() ? nil : try promptTokensDetails(&cursor)
+            case .completionTokensDetails: reasoning = cursor.skipNull() ? nil : try reasoningTokens(&cursor)
             case .other: try cursor.skipValue()
             default: throw JSONCursor.Unsure()
             }
@@ -148,6 +123,35 @@ enum OpenAIPlainResponse {
             promptTokens: promptTokens, completionTokens: completion ?? max(0, (total ?? promptTokens) - promptTokens),
             cachedPromptTokens: promptDetails?.cached ?? cacheHit ?? 0, cacheWritePromptTokens: promptDetails?.cacheWrite ?? 0,
             reasoningTokens: reasoning ?? 0)
+    }
+
+    /// `prompt_tokens_details`: its cached and cache-write counts.
+    private static func promptTokensDetails(_ cursor: inout JSONCursor) throws(JSONCursor.Unsure) -> (cached: Int?, cacheWrite: Int?) {
+        var details: (cached: Int?, cacheWrite: Int?) = (nil, nil)
+        try cursor.beginObject()
+        while let key = try cursor.nextKey() {
+            switch Key(key) {
+            case .cachedTokens: details.cached = try optionalInteger(&cursor)
+            case .cacheWriteTokens: details.cacheWrite = try optionalInteger(&cursor)
+            case .other: try cursor.skipValue()
+            default: throw JSONCursor.Unsure()
+            }
+        }
+        return details
+    }
+
+    /// `completion_tokens_details`: its reasoning count.
+    private static func reasoningTokens(_ cursor: inout JSONCursor) throws(JSONCursor.Unsure) -> Int? {
+        var reasoning: Int?
+        try cursor.beginObject()
+        while let key = try cursor.nextKey() {
+            switch Key(key) {
+            case .reasoningTokens: reasoning = try optionalInteger(&cursor)
+            case .other: try cursor.skipValue()
+            default: throw JSONCursor.Unsure()
+            }
+        }
+        return reasoning
     }
 
     /// A string or null; any other value is left to the full decode.
