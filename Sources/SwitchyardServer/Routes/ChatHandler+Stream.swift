@@ -153,7 +153,9 @@ extension ChatHandler {
                 if finished, dialect.keepsAnswers { await keepAnswer(in: bytes, dialect: dialect, context: context) }
                 if let bytes { try await writer.write(bytes) }
             }
-            if let bytes = Self.forwardBytes(of: [], from: &events, tally: &tally).bytes { try await writer.write(bytes) }
+            // What came after the last batch's events (a final event without its blank line).
+            let rest = events.takeForwardBytes()
+            if !rest.isEmpty { try await writer.write(ByteBuffer(bytes: rest)) }
         } catch let failure as UpstreamFailure {
             try await writer.write(forwardFailure(failure, from: &events, with: &encoder, gateway: gateway, target: target, logger: logger))
         }
