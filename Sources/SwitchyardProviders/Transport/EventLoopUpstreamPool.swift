@@ -15,10 +15,22 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
     private var idle: [UpstreamHostKey: [UpstreamConnectionHandler]] = [:]
     private var open: [ObjectIdentifier: UpstreamConnectionHandler] = [:]
     private var sweeper: RepeatedTask?
+    /// Upstream URLs parsed, by their text: adapters build the same few URLs for every request.
+    private var parsedURLs: [String: UpstreamURL] = [:]
 
     init(eventLoop: any EventLoop, shared: EventLoopTransportShared) {
         self.eventLoop = eventLoop
         self.shared = shared
+    }
+
+    /// `text` parsed, from the cache when this loop saw it before. Call on the pool's event loop only.
+    func parsedURL(_ text: String) -> UpstreamURL {
+        if let url = parsedURLs[text] { return url }
+        let url = UpstreamURL(text)
+        // Model names are part of some vendors' URLs; the cache stays bounded whatever the config holds.
+        if parsedURLs.count >= 512 { parsedURLs.removeAll(keepingCapacity: true) }
+        parsedURLs[text] = url
+        return url
     }
 
     /// Sends `exchange` on an idle connection, a new one, or once the host's connection limit allows.

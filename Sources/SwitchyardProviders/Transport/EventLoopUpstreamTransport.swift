@@ -56,9 +56,12 @@ public final class EventLoopUpstreamTransport: UpstreamTransport {
     }
 
     public func execute(_ request: UpstreamRequest, headDeadline: ContinuousClock.Instant) async throws(UpstreamFailure) -> UpstreamResponse {
-        let url = UpstreamURL(request.url)
+        // On one of the group's loops (the usual case: handlers prefer their connection's loop) that loop's pool
+        // serves the request and its URL cache may be read; from anywhere else the first loop's pool does.
+        let currentPool = MultiThreadedEventLoopGroup.currentEventLoop.flatMap { pools[ObjectIdentifier($0)] }
+        let url = currentPool?.parsedURL(request.url) ?? UpstreamURL(request.url)
         guard url.isValid else { throw UpstreamFailure(kind: .unavailable, message: "the provider's URL is not a valid http(s) URL") }
-        let pool = MultiThreadedEventLoopGroup.currentEventLoop.flatMap { pools[ObjectIdentifier($0)] } ?? homePool
+        let pool = currentPool ?? homePool
         let now = ContinuousClock.now
         let nioNow = NIODeadline.now()
         let exchange = UpstreamExchange(
