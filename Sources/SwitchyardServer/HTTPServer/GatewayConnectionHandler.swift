@@ -158,6 +158,11 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
         serveWaiting(context: context)
     }
 
+    fileprivate func flush(generation: Int, context: ChannelHandlerContext) {
+        guard isActive, inFlight != nil, generation == self.generation else { return }
+        context.flush()
+    }
+
     /// A response that cannot be completed (its body failed or never finished): the client can only
     /// tell by the connection closing.
     fileprivate func abandon(generation: Int, context: ChannelHandlerContext) {
@@ -228,8 +233,10 @@ struct ResponseExchange: Sendable {
     /// chunk, each write awaited, so a slow client slows its stream instead of filling memory.
     func send(_ response: Response) async {
         let isStream = response.body.contentLength == nil
-        // A stream's head goes out at once: its first chunk may be a long time coming (a live feed).
-        perform(.head(response.head), flush: isStream, promise: nil)
+        perform(.head(response.head), flush: false, promise: nil)
+        // A stream's head must not wait for its first chunk, which may be a long time coming (a live feed);
+        // flushed once this task next yields the loop, it still leaves in one write with a chunk that is ready.
+        if isStream { eventLoop.execute { [generation, handler, context] in handler.value.flush(generation: generation, context: context.value) } }
         if omitsBody { return perform(.end(nil), flush: true, promise: nil) }
         do {
             try await response.body.write(ResponseExchangeBodyWriter(exchange: self, isStream: isStream))
