@@ -4,6 +4,7 @@ import HummingbirdCore
 public import Logging
 import NIOCore
 import Prometheus
+public import ServiceLifecycle
 public import SwitchyardCore
 import SwitchyardProviders
 
@@ -20,23 +21,13 @@ import SwitchyardProviders
 public func buildApplication(
     gateway: Gateway,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) -> some ApplicationProtocol {
+) -> some Service {
     let router = Router(context: GatewayRequestContext.self)
     router.add(middleware: HTTPErrorMiddleware(gateway: gateway))
     let server = gateway.config.server
-    let connections = ClientConnections(maximum: server.maxConnections, logger: gateway.logger)
-    let executors = EventLoopExecutors()
-    let openAI = ChatHandler(gateway: gateway, dialect: OpenAIDialect(), name: "openai", connections: connections, executors: executors)
-    let anthropic = ChatHandler(gateway: gateway, dialect: AnthropicDialect(), name: "anthropic", connections: connections, executors: executors)
-    let responses = ChatHandler(
-        gateway: gateway, dialect: ResponsesDialect(store: gateway.responses, logger: gateway.logger), name: "responses", connections: connections,
-        executors: executors)
-    var hotRoutes = FastPathRoutes()
-    hotRoutes.post("/v1/chat/completions") { request in await openAI.handle(request) }
-    hotRoutes.post("/v1/embeddings") { request in await openAI.handleEmbeddings(request) }
-    hotRoutes.post("/v1/messages") { request in await anthropic.handle(request) }
-    hotRoutes.post("/v1/messages/count_tokens") { request in await anthropic.handleCountTokens(request) }
-    hotRoutes.post("/v1/responses") { request in await responses.handle(request) }
+    let openAI = ChatHandler(gateway: gateway, dialect: OpenAIDialect(), name: "openai")
+    let anthropic = ChatHandler(gateway: gateway, dialect: AnthropicDialect(), name: "anthropic")
+    let responses = ChatHandler(gateway: gateway, dialect: ResponsesDialect(store: gateway.responses, logger: gateway.logger), name: "responses")
     router.get("/v1/models") { request, context in await openAI.handleModels(request, context: context) }
     router.get("/v1/responses/:id") { request, context in await responses.handleRetrieve(request, context: context) }
     router.get("/v1/responses/:id/input_items") { request, context in await responses.handleInputItems(request, context: context) }
@@ -80,17 +71,28 @@ public func buildApplication(
             }
         }
     }
+    // The router's responder is built once every route is on it.
+    let routerResponder = router.buildResponder()
+    let logger = gateway.logger
+    var routes = GatewayRoutes { request, channel in
+        let context = GatewayRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: logger))
+        do {
+            return try await routerResponder.respond(to: request, context: context)
+        } catch {
+            // The error middleware renders everything a route throws; this is a backstop.
+            return HTTPErrorMiddleware<GatewayRequestContext>.render(GatewayError(code: .internalError, status: 500, message: "Request failed."), for: request)
+        }
+    }
+    routes.post("/v1/chat/completions") { request in await openAI.handle(request) }
+    routes.post("/v1/embeddings") { request in await openAI.handleEmbeddings(request) }
+    routes.post("/v1/messages") { request in await anthropic.handle(request) }
+    routes.post("/v1/messages/count_tokens") { request in await anthropic.handleCountTokens(request) }
+    routes.post("/v1/responses") { request in await responses.handle(request) }
     let listen = gateway.config.listen
-    let fastPath = FastPath(routes: hotRoutes, executors: executors) { gateway.snapshot.config.maxBodyBytes }
-    let http1 = HTTP1Channel.Configuration(
-        additionalChannelHandlers: [connections.makeHandler()], idleTimeout: .nanoseconds(server.idleTimeout.nanoseconds))
-    return Application(
-        router: router,
-        server: HTTPServerBuilder { responder in GatewayHTTP1Channel(http1: HTTP1Channel(responder: responder, configuration: http1), fastPath: fastPath) },
-        // A burst of thousands of clients must not overflow the accept queue (the kernel caps it at somaxconn).
-        configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port), serverName: nil, backlog: 4096),
-        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? listen.port) },
-        logger: gateway.logger)
+    return GatewayHTTPServer(
+        routes: routes, executors: EventLoopExecutors(), connections: ClientConnections(maximum: server.maxConnections, logger: gateway.logger),
+        host: listen.host, port: listen.port, idleTimeout: server.idleTimeout, maxBodyBytes: { gateway.snapshot.config.maxBodyBytes },
+        logger: gateway.logger, onServerRunning: onServerRunning)
 }
 
 /// Keeps the client's `x-request-id` (when reasonable, else a fresh one) on every response, and renders

@@ -12,15 +12,11 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     let gateway: Gateway
     let dialect: Dialect
     let metrics: RequestMetrics
-    let connections: ClientConnections
-    let executors: EventLoopExecutors
 
-    init(gateway: Gateway, dialect: Dialect, name: String, connections: ClientConnections, executors: EventLoopExecutors = EventLoopExecutors()) {
+    init(gateway: Gateway, dialect: Dialect, name: String) {
         self.gateway = gateway
         self.dialect = dialect
         self.metrics = RequestMetrics(dialect: name, factory: gateway.metrics)
-        self.connections = connections
-        self.executors = executors
     }
 
     func handle(_ request: Request) async -> Response {
@@ -141,8 +137,8 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     }
 
     /// Runs `body` for an authenticated request and renders whatever it throws in the caller's dialect.
-    /// On the fast path the caller's task is the request's own, started on its connection's event loop,
-    /// and the connection cancels it if the client disconnects (a stream's body notices at its next write).
+    /// The caller's task is the request's own, started on its connection's event loop by the server, which
+    /// cancels it if the client disconnects (a stream's body notices at its next write).
     func respond(
         to request: Request, _ body: @escaping @Sendable (VirtualKeyConfig?, GatewaySnapshot, String, Logger) async throws -> Response
     ) async -> Response {
@@ -152,19 +148,12 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
         return response
     }
 
-    /// The same for a request on Hummingbird's router, whose task belongs to the connection: the work
-    /// runs in a task of its own, on the connection's event loop, cancelled when the client disconnects.
+    /// The same for a request the router passed on.
     func respond(
         to request: Request, context: GatewayRequestContext,
         _ body: @escaping @Sendable (VirtualKeyConfig?, GatewaySnapshot, String, Logger) async throws -> Response
     ) async -> Response {
-        let eventLoop = context.channel.eventLoop
-        guard let watch = connections.watch(for: context.channel) else {
-            return await executors.run(on: eventLoop) { await respond(to: request, body) }
-        }
-        return await watch.cancellingOnDisconnect(on: executors.executor(for: eventLoop)) {
-            await executors.run(on: eventLoop) { await respond(to: request, body) }
-        }
+        await respond(to: request, body)
     }
 
     private func respondUnmeasured(

@@ -2,11 +2,10 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// The gateway's client connections: how many are open (refusing those beyond `server.max_connections`)
-/// and, for each, a ``ConnectionWatch`` that cancels the request in progress when its client goes away,
-/// so an abandoned request stops costing upstream tokens.
+/// The gateway's client connections: how many are open, refusing those beyond `server.max_connections`,
+/// and which, so that a shutdown past its backstop can close them all.
 final class ClientConnections: Sendable {
-    private let watches = Mutex<[ObjectIdentifier: ConnectionWatch]>([:])
+    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
     private let open = Atomic<Int>(0)
     /// Whether the limit was hit since it last had room: the refusal is logged once per episode, not per connection.
     private let isSaturated = Atomic<Bool>(false)
@@ -26,13 +25,13 @@ final class ClientConnections: Sendable {
         ClientConnectionHandler(connections: self)
     }
 
-    /// The watch of the connection `channel`, if it is still open.
-    func watch(for channel: any Channel) -> ConnectionWatch? {
-        watches.withLock { $0[ObjectIdentifier(channel)] }
+    /// Closes every open connection (requests in flight are cancelled by their connection's handler).
+    func closeAll() {
+        for channel in channels.withLock({ Array($0.values) }) { channel.close(promise: nil) }
     }
 
     /// Registers a new connection; `false` when it is one too many.
-    fileprivate func admit(_ channel: any Channel, watch: ConnectionWatch) -> Bool {
+    fileprivate func admit(_ channel: any Channel) -> Bool {
         let now = open.wrappingAdd(1, ordering: .relaxed).newValue
         guard now <= maximum else {
             open.wrappingSubtract(1, ordering: .relaxed)
@@ -43,58 +42,21 @@ final class ClientConnections: Sendable {
             return false
         }
         if now < maximum, isSaturated.load(ordering: .relaxed) { isSaturated.store(false, ordering: .relaxed) }
-        watches.withLock { $0[ObjectIdentifier(channel)] = watch }
+        channels.withLock { $0[ObjectIdentifier(channel)] = channel }
         return true
     }
 
     fileprivate func remove(_ channel: any Channel) {
-        let removed = watches.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+        let removed = channels.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
         if removed != nil { open.wrappingSubtract(1, ordering: .relaxed) }
     }
 }
 
-/// One client connection's current request, cancelled if the client goes away before it is answered.
-final class ConnectionWatch: Sendable {
-    private struct State {
-        var isGone = false
-        var cancelCurrent: (@Sendable () -> Void)?
-    }
-
-    private let state = Mutex(State())
-
-    /// Runs `work` (one request) so that it is cancelled when the client disconnects; the answer is
-    /// still returned (and goes nowhere). A task, rather than a child of the connection's task, because
-    /// only a task handle can be cancelled from the connection's event loop; it starts on `executor` (the
-    /// connection's event loop) rather than hopping through the global pool first.
-    func cancellingOnDisconnect<T: Sendable>(on executor: (any TaskExecutor)?, _ work: @escaping @Sendable () async -> T) async -> T {
-        let task = Task(executorPreference: executor) { await work() }
-        let isGone = state.withLock { state in
-            state.cancelCurrent = { task.cancel() }
-            return state.isGone
-        }
-        if isGone { task.cancel() }
-        let value = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
-        state.withLock { $0.cancelCurrent = nil }
-        return value
-    }
-
-    fileprivate func clientWentAway() {
-        let cancel = state.withLock { state -> (@Sendable () -> Void)? in
-            state.isGone = true
-            defer { state.cancelCurrent = nil }
-            return state.cancelCurrent
-        }
-        cancel?()
-    }
-}
-
-/// Counts the connection, refuses it beyond the limit, and tells its watch when the client leaves
-/// (the connection closes, fails, or the client closes its sending side).
+/// Counts the connection and refuses it beyond the limit.
 final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
 
     private let connections: ClientConnections
-    private let watch = ConnectionWatch()
     private var isRegistered = false
     private var isRefused = false
 
@@ -103,7 +65,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        guard connections.admit(context.channel, watch: watch) else {
+        guard connections.admit(context.channel) else {
             // The handler may be added before the channel is active; a refused connection closes as soon as it can.
             isRefused = true
             if context.channel.isActive { context.close(promise: nil) }
@@ -134,13 +96,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         context.fireChannelInactive()
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .inputClosed? = event as? ChannelEvent { watch.clientWentAway() }
-        context.fireUserInboundEventTriggered(event)
-    }
-
     private func leave(_ context: ChannelHandlerContext) {
-        watch.clientWentAway()
         guard isRegistered else { return }
         isRegistered = false
         connections.remove(context.channel)

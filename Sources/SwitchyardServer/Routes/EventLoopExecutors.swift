@@ -32,12 +32,6 @@ struct EventLoopExecutors: Sendable {
     func executor(for eventLoop: any EventLoop) -> (any TaskExecutor)? {
         executors[ObjectIdentifier(eventLoop)]
     }
-
-    /// Runs `body` on `eventLoop` when it is one of the group's (else where the caller runs).
-    func run<T: Sendable>(on eventLoop: any EventLoop, _ body: () async -> T) async -> T {
-        guard let executor = executors[ObjectIdentifier(eventLoop)] else { return await body() }
-        return await withTaskExecutorPreference(executor, operation: body)
-    }
 }
 
 extension EventLoopTaskExecutor: @unchecked Sendable {}

@@ -1,35 +1,41 @@
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import NIOHTTPTypes
 
-/// One connection's fast path. Requests for ``FastPathRoutes`` are collected here and answered by a task
-/// that prefers this connection's event loop; any other request passes on to Hummingbird untouched.
+/// The end of every client connection's pipeline: collects each request (its body up to the limit) and
+/// answers it from a task that prefers the connection's event loop, cancelled if the client goes away.
 ///
-/// Answers leave in request order: while a request (either side's) is unanswered, later requests a client
-/// pipelines wait here, and reads stop until they are served, so the wait is bounded by one read.
-final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
+/// Answers leave in request order: while a request is unanswered, requests a client pipelines behind it
+/// wait here, and reads stop until they are served, so the wait is bounded by one read.
+final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundIn = Never
     typealias OutboundOut = HTTPResponsePart
+
+    /// What every connection's handler shares.
+    struct Shared: Sendable {
+        let routes: GatewayRoutes
+        let executors: EventLoopExecutors
+        let maxBodyBytes: @Sendable () -> Int
+        let logger: Logger
+    }
 
     private enum Reading {
         case betweenRequests
-        /// A request for Hummingbird: its parts pass on.
-        case forwarding
-        case collecting(head: HTTPRequest, respond: FastPathRoutes.Respond, body: ByteBuffer?, limit: Int)
+        case collecting(head: HTTPRequest, respond: GatewayRoutes.Respond, body: ByteBuffer?, limit: Int)
         /// The rest of a body that was already refused as too large.
         case discarding
     }
 
-    private let fastPath: FastPath
+    private let shared: Shared
     private var reading = Reading.betweenRequests
-    /// Requests whose response has not ended yet, forwarded ones included.
-    private var unanswered = 0
+    /// Whether a request was read whose response has not ended yet.
+    private var isAnswering = false
     private var waiting = CircularBuffer<HTTPRequestPart>()
     private var readIsHeld = false
-    /// The fast-path request being answered (set until its response ends), cancelled if its client goes away.
+    /// The request being answered (set until its response ends), cancelled if its client goes away.
     private var inFlight: Task<Void, Never>?
     /// Tells a response's writes from those of a request answered after it.
     private var generation = 0
@@ -37,15 +43,15 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var isActive = true
     private var date = HTTPDateCache()
 
-    init(fastPath: FastPath) {
-        self.fastPath = fastPath
+    init(shared: Shared) {
+        self.shared = shared
     }
 
     // MARK: Reading
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
-        if !waiting.isEmpty || (unanswered > 0 && part.isHead) {
+        if !waiting.isEmpty || (isAnswering && part.isHead) {
             waiting.append(part)
             return
         }
@@ -63,13 +69,9 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func process(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
         switch part {
         case .head(let head):
-            unanswered += 1
-            guard let respond = fastPath.routes.responder(for: head) else {
-                reading = .forwarding
-                context.fireChannelRead(wrapInboundOut(part))
-                return
-            }
-            let limit = fastPath.maxBodyBytes()
+            isAnswering = true
+            let respond = shared.routes.responder(for: head)
+            let limit = shared.maxBodyBytes()
             if let length = head.headerFields.value(of: .contentLength).flatMap(Int.init), length > limit {
                 reading = .discarding
                 start(head, body: .tooLarge(limit: limit), respond: respond, context: context)
@@ -77,29 +79,18 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 reading = .collecting(head: head, respond: respond, body: nil, limit: limit)
             }
         case .body(let buffer):
-            switch reading {
-            case .forwarding:
-                context.fireChannelRead(wrapInboundOut(part))
-            case .collecting(let head, let respond, var body, let limit):
-                reading = .betweenRequests  // the body buffer is uniquely referenced while it grows
-                if body == nil { body = buffer } else { body!.writeImmutableBuffer(buffer) }
-                if body!.readableBytes > limit {
-                    reading = .discarding
-                    start(head, body: .tooLarge(limit: limit), respond: respond, context: context)
-                } else {
-                    reading = .collecting(head: head, respond: respond, body: body, limit: limit)
-                }
-            case .discarding, .betweenRequests:
-                break
+            guard case .collecting(let head, let respond, var body, let limit) = reading else { return }
+            reading = .betweenRequests  // the body buffer is uniquely referenced while it grows
+            if body == nil { body = buffer } else { body!.writeImmutableBuffer(buffer) }
+            if body!.readableBytes > limit {
+                reading = .discarding
+                start(head, body: .tooLarge(limit: limit), respond: respond, context: context)
+            } else {
+                reading = .collecting(head: head, respond: respond, body: body, limit: limit)
             }
         case .end:
-            switch reading {
-            case .forwarding:
-                context.fireChannelRead(wrapInboundOut(part))
-            case .collecting(let head, let respond, let body, _):
+            if case .collecting(let head, let respond, let body, _) = reading {
                 start(head, body: .complete(body ?? ByteBuffer()), respond: respond, context: context)
-            case .discarding, .betweenRequests:
-                break
             }
             reading = .betweenRequests
         }
@@ -107,15 +98,10 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Serves what waited behind the response that just ended, up to the next request that must wait.
     private func serveWaiting(context: ChannelHandlerContext) {
-        var forwarded = false
-        while let part = waiting.first, !(unanswered > 0 && part.isHead) {
+        while let part = waiting.first, !(isAnswering && part.isHead) {
             waiting.removeFirst()
-            if case .forwarding = reading { forwarded = true }
             process(part, context: context)
-            if case .forwarding = reading { forwarded = true }
         }
-        // Hummingbird's side takes parts in batches at read-complete.
-        if forwarded { context.fireChannelReadComplete() }
         if waiting.isEmpty, readIsHeld {
             readIsHeld = false
             context.read()
@@ -129,7 +115,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case tooLarge(limit: Int)
     }
 
-    private func start(_ head: HTTPRequest, body: CollectedBody, respond: @escaping FastPathRoutes.Respond, context: ChannelHandlerContext) {
+    private func start(_ head: HTTPRequest, body: CollectedBody, respond: @escaping GatewayRoutes.Respond, context: ChannelHandlerContext) {
         if let connection = head.headerFields.value(of: .connection), connection.lowercased().contains("close") { closesAfterResponse = true }
         let requestBody: RequestBody
         switch body {
@@ -139,11 +125,12 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let request = Request(head: head, body: requestBody)
         generation &+= 1
-        let exchange = FastPathExchange(
+        let exchange = ResponseExchange(
             eventLoop: context.eventLoop, handler: NIOLoopBound(self, eventLoop: context.eventLoop),
-            context: NIOLoopBound(context, eventLoop: context.eventLoop), generation: generation)
-        inFlight = Task(executorPreference: fastPath.executors.executor(for: context.eventLoop)) {
-            let response = await respond(request)
+            context: NIOLoopBound(context, eventLoop: context.eventLoop), generation: generation, omitsBody: head.method == .head)
+        let channel = context.channel
+        inFlight = Task(executorPreference: shared.executors.executor(for: context.eventLoop)) {
+            let response = await respond(request, channel)
             await exchange.send(response)
         }
     }
@@ -162,8 +149,18 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         if flush { context.flush() }
         guard case .end = part else { return }
+        isAnswering = false
         inFlight = nil
-        responseEnded(context: context)
+        if closesAfterResponse {
+            context.close(promise: nil)
+            return
+        }
+        serveWaiting(context: context)
+    }
+
+    fileprivate func flush(generation: Int, context: ChannelHandlerContext) {
+        guard isActive, inFlight != nil, generation == self.generation else { return }
+        context.flush()
     }
 
     /// A response that cannot be completed (its body failed or never finished): the client can only
@@ -172,23 +169,6 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard isActive, inFlight != nil, generation == self.generation else { return }
         inFlight = nil
         context.close(promise: nil)
-    }
-
-    private func responseEnded(context: ChannelHandlerContext) {
-        unanswered -= 1
-        if closesAfterResponse, unanswered == 0 {
-            context.close(promise: nil)
-            return
-        }
-        serveWaiting(context: context)
-    }
-
-    /// Hummingbird's responses pass here on their way out; their end lets waiting requests go.
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let isEnd: Bool
-        if case .end = unwrapOutboundIn(data) { isEnd = true } else { isEnd = false }
-        context.write(data, promise: promise)
-        if isEnd { responseEnded(context: context) }
     }
 
     // MARK: The client going away
@@ -203,8 +183,12 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // A client that stops sending has given up on its answer (as on Hummingbird's side).
-        if case .inputClosed? = event as? ChannelEvent { inFlight?.cancel() }
+        // A client that stops sending has given up on its answer.
+        if case .inputClosed? = event as? ChannelEvent {
+            inFlight?.cancel()
+            // Nothing more will be asked: the connection closes once the answer in progress (if any) ends.
+            if isAnswering { closesAfterResponse = true } else { context.close(promise: nil) }
+        }
         context.fireUserInboundEventTriggered(event)
     }
 
@@ -235,21 +219,27 @@ private struct TooLargeBody: AsyncSequence, Sendable {
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(limit: limit) }
 }
 
-/// One fast-path response on its way from the request's task to the connection. Every channel operation
+/// One response on its way from the request's task to the connection. Every channel operation
 /// runs on the connection's event loop, which is almost always where the task already is.
-struct FastPathExchange: Sendable {
+struct ResponseExchange: Sendable {
     let eventLoop: any EventLoop
-    let handler: NIOLoopBound<FastPathHandler>
+    let handler: NIOLoopBound<GatewayConnectionHandler>
     let context: NIOLoopBound<ChannelHandlerContext>
     let generation: Int
+    /// The answer to a HEAD request: its head says what a GET would get, and no body follows.
+    let omitsBody: Bool
 
     /// Writes `response`. A body of known length goes out in one flush; a stream is flushed chunk by
     /// chunk, each write awaited, so a slow client slows its stream instead of filling memory.
     func send(_ response: Response) async {
         let isStream = response.body.contentLength == nil
         perform(.head(response.head), flush: false, promise: nil)
+        // A stream's head must not wait for its first chunk, which may be a long time coming (a live feed);
+        // flushed once this task next yields the loop, it still leaves in one write with a chunk that is ready.
+        if isStream { eventLoop.execute { [generation, handler, context] in handler.value.flush(generation: generation, context: context.value) } }
+        if omitsBody { return perform(.end(nil), flush: true, promise: nil) }
         do {
-            try await response.body.write(FastPathBodyWriter(exchange: self, isStream: isStream))
+            try await response.body.write(ResponseExchangeBodyWriter(exchange: self, isStream: isStream))
         } catch {}
         // A body that threw, or returned without finishing, leaves a response the client cannot complete.
         onLoop { handler, context in handler.abandon(generation: generation, context: context) }
@@ -260,7 +250,7 @@ struct FastPathExchange: Sendable {
         onLoop { handler, context in handler.write(part, flush: flush, promise: promise, generation: generation, context: context) }
     }
 
-    private func onLoop(_ body: @escaping @Sendable (FastPathHandler, ChannelHandlerContext) -> Void) {
+    private func onLoop(_ body: @escaping @Sendable (GatewayConnectionHandler, ChannelHandlerContext) -> Void) {
         if eventLoop.inEventLoop {
             body(handler.value, context.value)
         } else {
@@ -269,8 +259,8 @@ struct FastPathExchange: Sendable {
     }
 }
 
-private struct FastPathBodyWriter: ResponseBodyWriter {
-    let exchange: FastPathExchange
+private struct ResponseExchangeBodyWriter: ResponseBodyWriter {
+    let exchange: ResponseExchange
     let isStream: Bool
 
     mutating func write(_ buffer: ByteBuffer) async throws {
