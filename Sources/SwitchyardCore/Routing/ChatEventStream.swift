@@ -112,7 +112,7 @@ public struct ChatEventReader {
                     // A trailing event without its blank line still goes out, once the decoder accepts the end.
                     let rest = splitter.remainder()
                     let events = try decoder.finish()
-                    forward.append(contentsOf: rest)
+                    forward.append(contentsOf: rest.readableBytesView)
                     return events.isEmpty ? nil : events
                 }
                 let events = try decoder.finish()
@@ -126,15 +126,16 @@ public struct ChatEventReader {
     /// events are forwarded, so an error event of the gateway's can always follow cleanly.
     private mutating func decodeForwarding(_ chunk: ByteBuffer) throws(UpstreamFailure) -> [ChatEvent] {
         var events: [ChatEvent] = []
-        for raw in splitter.split(chunk) {
+        splitter.append(chunk)
+        while let raw = splitter.nextEvent() {
             let decoded: [ChatEvent]
             do {
-                decoded = try decoder.decode(ByteBuffer(bytes: raw))
+                decoded = try decoder.decode(raw)
             } catch {
                 // The vendor's own error event, in the client's dialect, goes out as the vendor sent it, unless
                 // it echoes a secret: then the gateway's redacted error event replaces it.
-                if !redactor.containsSecret(raw) {
-                    forward.append(contentsOf: raw)
+                if !redactor.containsSecret(raw.readableBytesView) {
+                    forward.append(contentsOf: raw.readableBytesView)
                     failureWasForwarded = true
                 }
                 throw error
@@ -146,9 +147,9 @@ public struct ChatEventReader {
                     events.append(contentsOf: decoded)
                     continue
                 }
-                Self.append(raw, removing: Self.nullUsageMember, to: &forward)
+                raw.withUnsafeReadableBytes { Self.append($0, removing: Self.nullUsageMember, to: &forward) }
             } else {
-                forward.append(contentsOf: raw)
+                forward.append(contentsOf: raw.readableBytesView)
             }
             events.append(contentsOf: decoded)
         }
@@ -160,25 +161,24 @@ public struct ChatEventReader {
     /// Appends `bytes` to `output` without the occurrences of `pattern`, copying the runs between them
     /// (found with `memchr` and `memcmp`: every chunk of such a stream passes here, and its JSON is full of
     /// the pattern's first byte).
-    private static func append(_ bytes: [UInt8], removing pattern: [UInt8], to output: inout [UInt8]) {
-        bytes.withUnsafeBufferPointer { haystack in
-            pattern.withUnsafeBufferPointer { needle in
-                guard let start = haystack.baseAddress, let needleStart = needle.baseAddress else { return output.append(contentsOf: haystack) }
-                var copied = 0
-                var index = 0
-                while haystack.count - index >= needle.count, let found = memchr(start + index, Int32(needleStart.pointee), haystack.count - index) {
-                    let candidate = start.distance(to: found.assumingMemoryBound(to: UInt8.self))
-                    guard haystack.count - candidate >= needle.count else { break }
-                    if memcmp(start + candidate, needleStart, needle.count) == 0 {
-                        output.append(contentsOf: haystack[copied..<candidate])
-                        index = candidate + needle.count
-                        copied = index
-                    } else {
-                        index = candidate + 1
-                    }
+    private static func append(_ bytes: UnsafeRawBufferPointer, removing pattern: [UInt8], to output: inout [UInt8]) {
+        let haystack = bytes.assumingMemoryBound(to: UInt8.self)
+        pattern.withUnsafeBufferPointer { needle in
+            guard let start = haystack.baseAddress, let needleStart = needle.baseAddress else { return output.append(contentsOf: haystack) }
+            var copied = 0
+            var index = 0
+            while haystack.count - index >= needle.count, let found = memchr(start + index, Int32(needleStart.pointee), haystack.count - index) {
+                let candidate = start.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                guard haystack.count - candidate >= needle.count else { break }
+                if memcmp(start + candidate, needleStart, needle.count) == 0 {
+                    output.append(contentsOf: haystack[copied..<candidate])
+                    index = candidate + needle.count
+                    copied = index
+                } else {
+                    index = candidate + 1
                 }
-                output.append(contentsOf: haystack[copied...])
             }
+            output.append(contentsOf: haystack[copied...])
         }
     }
 
@@ -212,25 +212,31 @@ public struct ChatEventReader {
 }
 
 /// Cuts an SSE byte stream into whole events (each ending in a blank line, LF or CRLF), as the bytes arrived.
+/// Events are slices of the bytes read (no copy) unless an event spans reads, which joins those reads.
 struct SSEEventSplitter {
-    private var buffer: [UInt8] = []
-    /// Where the search for the next boundary resumes.
+    private var buffer = ByteBuffer()
+    /// How many of the buffer's readable bytes were already searched for the end of an event.
     private var scanned = 0
 
-    /// The whole events completed by `chunk`.
-    mutating func split(_ chunk: ByteBuffer) -> [[UInt8]] {
-        buffer.append(contentsOf: chunk.readableBytesView)
-        var events: [[UInt8]] = []
-        var start = 0
-        var index = max(scanned, 1)
-        while let end = Self.endOfEvent(in: buffer, from: index) {
-            events.append(Array(buffer[start...end]))
-            start = end + 1
-            index = end + 1
+    /// Adds bytes read from the vendor.
+    mutating func append(_ chunk: ByteBuffer) {
+        if buffer.readableBytes == 0 {
+            buffer = chunk
+            scanned = 0
+        } else {
+            buffer.writeImmutableBuffer(chunk)
         }
-        if start > 0 { buffer.removeFirst(start) }
-        scanned = max(buffer.count, 1)
-        return events
+    }
+
+    /// The next whole event among the bytes added, its blank line included; `nil` until one is complete.
+    mutating func nextEvent() -> ByteBuffer? {
+        let from = max(scanned, 1)
+        guard let end = buffer.withUnsafeReadableBytes({ Self.endOfEvent(in: $0, from: from) }) else {
+            scanned = buffer.readableBytes
+            return nil
+        }
+        scanned = 0
+        return buffer.readSlice(length: end + 1)
     }
 
     /// The position of the line feed that ends an event, at or after `start`: the second of a blank line,
@@ -248,8 +254,11 @@ struct SSEEventSplitter {
     }
 
     /// Bytes after the last whole event (a stream that ended without its final blank line).
-    mutating func remainder() -> [UInt8] {
-        defer { buffer.removeAll() }
+    mutating func remainder() -> ByteBuffer {
+        defer {
+            buffer = ByteBuffer()
+            scanned = 0
+        }
         return buffer
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 @testable import SwitchyardCore
 import SwitchyardProviders
@@ -53,5 +54,35 @@ import Testing
         }
         #expect(events == [.start(id: "c1", model: "gpt-4o"), .textDelta("A", choice: 0), .textDelta("B", choice: 0), .finish(.stop, choice: 0)])
         if passThrough { #expect(forwarded == bytes) }
+    }
+
+    /// Cut into pieces of every size (events whole in one read, spanning reads, several per read), with or
+    /// without the unasked usage to take out, a stream forwards exactly its events and decodes the same.
+    @Test(arguments: [false, true])
+    func piecesOfEverySizeForwardTheSameBytes(dropsUsage: Bool) async throws {
+        let usageNull = #","usage":null"#
+        let withUsage = Self.events.map { $0.replacingOccurrences(of: "]}\n\n", with: "]\(usageNull)}\n\n") }
+        let usageOnly = #"data: {"id":"c1","object":"chat.completion.chunk","model":"gpt-4o","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"# + "\r\n\r\n"
+        // The last event lacks its blank line: it still goes out when the stream ends.
+        let stream = withUsage.joined() + usageOnly + "data: [DONE]"
+        let expected = dropsUsage ? withUsage.joined().replacingOccurrences(of: usageNull, with: "") + "data: [DONE]" : stream
+        let bytes = Array(stream.utf8)
+        for size in 1...bytes.count {
+            let pieces = stride(from: 0, to: bytes.count, by: size).map { String(decoding: bytes[$0..<min($0 + size, bytes.count)], as: UTF8.self) }
+            var remaining = pieces.map { ByteBuffer(string: $0) }[...]
+            var reader = ChatEventReader(
+                iterator: UpstreamBody.AsyncIterator { remaining.popFirst() }, decoder: OpenAIStreamDecoder(), deadline: .now + .seconds(60),
+                timeSource: SystemTimeSource(), redactor: SecretRedactor(), passThrough: .init(dropsUsageOnlyEvents: dropsUsage))
+            var events: [ChatEvent] = []
+            var forwarded: [UInt8] = []
+            while let batch = try await reader.next() {
+                events += batch
+                forwarded += reader.takeForwardBytes()
+            }
+            forwarded += reader.takeForwardBytes()
+            #expect(String(decoding: forwarded, as: UTF8.self) == expected, "pieces of \(size) bytes")
+            #expect(events.contains(.usage(Usage(promptTokens: 3, completionTokens: 2))), "pieces of \(size) bytes")
+            #expect(events.filter(\.carriesContent).count == 3, "pieces of \(size) bytes")
+        }
     }
 }
