@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import SwitchyardCore
 import SwitchyardProviders
+import SwitchyardServer
 import SwitchyardSimulator
 import Testing
 
@@ -106,6 +107,31 @@ struct ErrorHandlingTests {
             let good = try await gateway.post("/v1/chat/completions", json: ["model": "smart", "messages": [["role": "user", "content": "hi"]]])
             #expect(good.status == 200)
             #expect(good.json?["choices"]?.arrayValue?.first?["message"]?["content"] == "still alive")
+        }
+    }
+
+    /// The same while the upstream is silent mid-stream (a model thinking): no write fails to tell the
+    /// gateway, so the client's going away must cancel the stream itself, whichever task writes it.
+    @Test func clientDisconnectCancelsASilentUpstreamStream() async throws {
+        let silence = SimulatorGate()
+        let vendor = SimulatedVendor(name: "oai", format: .openai, defaultReply: SimulatedReply(text: "one two", holdBeforeFinish: silence))
+        try await LiveGateway.run(vendors: [vendor], config: TestConfigs.openAI()) { gateway in
+            let request: JSONValue = ["model": "smart", "stream": true, "messages": [["role": "user", "content": "talk"]]]
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            var outgoing = HTTPClientRequest(url: gateway.baseURL + "/v1/chat/completions")
+            outgoing.method = .POST
+            outgoing.headers.add(name: "authorization", value: "Bearer test-key")
+            outgoing.body = .bytes(ByteBuffer(string: request.jsonString))
+            let response = try await client.execute(outgoing, timeout: .seconds(30))
+            var body = response.body.makeAsyncIterator()
+            _ = try await body.next()
+            try await client.shutdown()
+            // Cancelled, the stream ends and is logged at once; without cancellation it would wait out the
+            // provider's read timeout (the vendor, blocked on its gate, cannot tell either way).
+            let log = try #require(gateway.gateway.requestLog)
+            try await withTestTimeout(.seconds(10)) { await log.waitUntilRecorded(1) }
+            #expect(gateway.gateway.table.allTargets.first?.inFlight == 0)
+            silence.open()
         }
     }
 
