@@ -136,12 +136,35 @@ extension Double {
             whole += 1
             fraction -= 10_000_000_000
         }
-        var text = (self < 0 && scaled > 0 ? "-" : "") + String(whole)
-        guard fraction > 0 else { return text }
-        var digits = String(fraction)
-        digits = String(repeating: "0", count: 10 - digits.count) + digits
-        while digits.hasSuffix("0") { digits.removeLast() }
-        text += "." + digits
-        return text
+        let sign = self < 0 && scaled > 0 ? 1 : 0
+        var wholeDigits = 1
+        var rest = whole / 10
+        while rest > 0 {
+            wholeDigits += 1
+            rest /= 10
+        }
+        var fractionDigits = fraction > 0 ? 10 : 0
+        while fraction > 0, fraction % 10 == 0 {
+            fraction /= 10
+            fractionDigits -= 1
+        }
+        let length = sign + wholeDigits + (fractionDigits > 0 ? 1 + fractionDigits : 0)
+        // Written in place at its exact length: a typical cost ("0.0001175") fits a small string (up to 15
+        // bytes), which needs no allocation; the former concatenations made five strings per answer.
+        return String(unsafeUninitializedCapacity: length) { out in
+            if sign == 1 { out[0] = UInt8(ascii: "-") }
+            rest = whole
+            for position in stride(from: sign + wholeDigits - 1, through: sign, by: -1) {
+                out[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+            guard fractionDigits > 0 else { return length }
+            out[sign + wholeDigits] = UInt8(ascii: ".")
+            for position in stride(from: length - 1, through: sign + wholeDigits + 1, by: -1) {
+                out[position] = UInt8(ascii: "0") + UInt8(fraction % 10)
+                fraction /= 10
+            }
+            return length
+        }
     }
 }

@@ -49,7 +49,7 @@ import Testing
             return text
         }
         var generator = SystemRandomNumberGenerator()
-        var values: [Double] = [0.00000795, 1.5, 12.0000000001, 123.456, 0.99999999999, 9.99999999995, 1e-11, 42, 0.1 + 0.2]
+        var values: [Double] = [0.00000795, 1.5, 12.0000000001, 123.456, 0.99999999999, 9.99999999995, 1e-11, 42, 0.1 + 0.2, 99999.9999999999, -2.5, -0.0001175, 1e5, -1e5, 0.9999999999]
         for _ in 0..<2000 { values.append(Double(generator.next() % 100_000_000) / Double(1 << (generator.next() % 40))) }
         for value in values { #expect(value.usdDecimal == reference(value), "\(value)") }
     }
