@@ -62,7 +62,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
         var route = try snapshot.table.resolve(model: chat.model, key: key)
         route.prepare(&chat)
         var logger = logger
-        logger[metadataKey: "route"] = "\(route.name)"
+        logger[metadataKey: "route"] = .string(route.name)
         RequestTrace.noteRequest(model: chat.model, route: route.name, requestID: requestID)
         var accounting = RequestAccounting(
             log: gateway.requestLog, prices: snapshot.table.config.priceBook, requestID: requestID, keyName: key?.name, dialect: metrics.dialect,
@@ -162,7 +162,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
         let snapshot = gateway.snapshot
         let requestID = RequestID.accept(request.headers.value(of: .requestID))
         var logger = gateway.logger
-        logger[metadataKey: "request.id"] = "\(requestID)"
+        logger[metadataKey: "request.id"] = .string(requestID)
         do {
             let key = try gateway.authenticate(authorization: request.headers.value(of: .authorization), apiKey: request.headers.value(of: .apiKey), in: snapshot.table)
             return try await body(key, snapshot, requestID, logger)
