@@ -68,6 +68,31 @@ struct FastPathTests {
         }
     }
 
+    /// HTTP/1.0 clients (health checks of load balancers, old tools) get HTTP/1.0 answers, a stream without
+    /// chunked framing, and the connection closed after their request.
+    @Test(arguments: [false, true])
+    func http10RequestsAreAnsweredInHTTP10AndTheConnectionCloses(stream: Bool) async throws {
+        let a = SimulatedVendor(name: "a", format: .openai, defaultReply: SimulatedReply(text: "one two three"))
+        try await LiveGateway.run(vendors: [a], config: Self.config) { gateway in
+            let body = #"{"model":"smart","stream":\#(stream),"messages":[{"role":"user","content":"x"}]}"#
+            let request = Self.post("/v1/chat/completions", body).replacingOccurrences(of: "HTTP/1.1", with: "HTTP/1.0")
+            let connection = try await RawConnection.open(port: gateway.port)
+            try await connection.send(request)
+            // Returns only when the gateway closes the connection.
+            let text = try await connection.readToEnd()
+            let head = text.components(separatedBy: "\r\n\r\n")[0].lowercased()
+            #expect(head.hasPrefix("http/1.0 200"))
+            #expect(head.contains("connection: close"))
+            #expect(!head.contains("transfer-encoding"))
+            if stream {
+                #expect(text.hasSuffix("data: [DONE]\n\n"), "the body is the events themselves, ended by the close")
+                #expect(text.contains("one") && text.contains("three"))
+            } else {
+                #expect(text.contains(#""content":"one two three""#))
+            }
+        }
+    }
+
     static func post(_ path: String, _ body: String, key: String = "test-key") -> String {
         "POST \(path) HTTP/1.1\r\nhost: gateway\r\nauthorization: Bearer \(key)\r\ncontent-type: application/json\r\n"
             + "content-length: \(body.utf8.count)\r\n\r\n\(body)"
