@@ -110,22 +110,27 @@ struct ErrorHandlingTests {
         }
     }
 
+    /// Opens a stream from a client of its own, reads its first piece, then drops the connection.
+    static func startStreamThenHangUp(_ gateway: LiveGateway.Context) async throws {
+        let request: JSONValue = ["model": "smart", "stream": true, "messages": [["role": "user", "content": "talk"]]]
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        var outgoing = HTTPClientRequest(url: gateway.baseURL + "/v1/chat/completions")
+        outgoing.method = .POST
+        outgoing.headers.add(name: "authorization", value: "Bearer test-key")
+        outgoing.body = .bytes(ByteBuffer(string: request.jsonString))
+        let response = try await client.execute(outgoing, timeout: .seconds(30))
+        var body = response.body.makeAsyncIterator()
+        _ = try await body.next()
+        try await client.shutdown()
+    }
+
     /// The same while the upstream is silent mid-stream (a model thinking): no write fails to tell the
     /// gateway, so the client's going away must cancel the stream itself, whichever task writes it.
     @Test func clientDisconnectCancelsASilentUpstreamStream() async throws {
         let silence = SimulatorGate()
         let vendor = SimulatedVendor(name: "oai", format: .openai, defaultReply: SimulatedReply(text: "one two", holdBeforeFinish: silence))
         try await LiveGateway.run(vendors: [vendor], config: TestConfigs.openAI()) { gateway in
-            let request: JSONValue = ["model": "smart", "stream": true, "messages": [["role": "user", "content": "talk"]]]
-            let client = HTTPClient(eventLoopGroupProvider: .singleton)
-            var outgoing = HTTPClientRequest(url: gateway.baseURL + "/v1/chat/completions")
-            outgoing.method = .POST
-            outgoing.headers.add(name: "authorization", value: "Bearer test-key")
-            outgoing.body = .bytes(ByteBuffer(string: request.jsonString))
-            let response = try await client.execute(outgoing, timeout: .seconds(30))
-            var body = response.body.makeAsyncIterator()
-            _ = try await body.next()
-            try await client.shutdown()
+            try await Self.startStreamThenHangUp(gateway)
             // Cancelled, the stream ends and is logged at once; without cancellation it would wait out the
             // provider's read timeout (the vendor, blocked on its gate, cannot tell either way).
             let log = try #require(gateway.gateway.requestLog)
@@ -141,17 +146,7 @@ struct ErrorHandlingTests {
             defaultReply: SimulatedReply(text: Array(repeating: "word", count: 2000).joined(separator: " "), chunkInterval: .milliseconds(2)))
         try await LiveGateway.run(vendors: [vendor], config: TestConfigs.openAI()) { gateway in
             var events = vendor.events.makeAsyncIterator()
-            let request: JSONValue = ["model": "smart", "stream": true, "messages": [["role": "user", "content": "talk"]]]
-            // A separate client whose connection we can drop.
-            let client = HTTPClient(eventLoopGroupProvider: .singleton)
-            var outgoing = HTTPClientRequest(url: gateway.baseURL + "/v1/chat/completions")
-            outgoing.method = .POST
-            outgoing.headers.add(name: "authorization", value: "Bearer test-key")
-            outgoing.body = .bytes(ByteBuffer(string: request.jsonString))
-            let response = try await client.execute(outgoing, timeout: .seconds(30))
-            var body = response.body.makeAsyncIterator()
-            _ = try await body.next()
-            try await client.shutdown()
+            try await Self.startStreamThenHangUp(gateway)
             // The upstream notices: its stream is cancelled long before its 2,000 words are sent.
             while let event = await events.next() {
                 if event == .streamCancelled { break }

@@ -20,7 +20,7 @@ final class HTTP10Handler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .head(var head) = unwrapInboundIn(data) else { return context.fireChannelRead(data) }
-        // A client sends a handful of pipelined requests at most before reads stop: the list stays short.
+        // Bounded: reads stop while a request waits behind another, so at most one read's worth of pipelined heads.
         unanswered.append(head.version)
         if head.version.major == 1, head.version.minor == 0 {
             head.headers.replaceOrAdd(name: "connection", value: "close")
