@@ -127,7 +127,7 @@ public struct ChatEventReader {
     private mutating func decodeForwarding(_ chunk: ByteBuffer) throws(UpstreamFailure) -> [ChatEvent] {
         var events: [ChatEvent] = []
         splitter.append(chunk)
-        while let raw = splitter.nextEvent() {
+        while let raw = try splitter.nextEvent() {
             let decoded: [ChatEvent]
             do {
                 decoded = try decoder.decode(raw)
@@ -217,6 +217,13 @@ struct SSEEventSplitter {
     private var buffer = ByteBuffer()
     /// How many of the buffer's readable bytes were already searched for the end of an event.
     private var scanned = 0
+    /// An event longer than this is an error, so a vendor that never ends one cannot grow memory without
+    /// bound (the same limit as the SSE decoder's).
+    let maximumEventBytes: Int
+
+    init(maximumEventBytes: Int = 16 << 20) {
+        self.maximumEventBytes = maximumEventBytes
+    }
 
     /// Adds bytes read from the vendor.
     mutating func append(_ chunk: ByteBuffer) {
@@ -229,10 +236,14 @@ struct SSEEventSplitter {
     }
 
     /// The next whole event among the bytes added, its blank line included; `nil` until one is complete.
-    mutating func nextEvent() -> ByteBuffer? {
+    /// - Throws: ``UpstreamFailure`` when the event under way is already longer than ``maximumEventBytes``.
+    mutating func nextEvent() throws(UpstreamFailure) -> ByteBuffer? {
         let from = max(scanned, 1)
         guard let end = buffer.withUnsafeReadableBytes({ Self.endOfEvent(in: $0, from: from) }) else {
             scanned = buffer.readableBytes
+            if scanned > maximumEventBytes {
+                throw UpstreamFailure(kind: .unavailable, message: "upstream stream event exceeds \(maximumEventBytes) bytes")
+            }
             return nil
         }
         scanned = 0

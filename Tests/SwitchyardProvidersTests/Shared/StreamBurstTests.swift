@@ -85,4 +85,18 @@ import Testing
             #expect(events.filter(\.carriesContent).count == 3, "pieces of \(size) bytes")
         }
     }
+
+    /// A vendor that never ends an event cannot make a pass-through stream buffer without bound.
+    @Test func anEventLongerThanTheLimitFailsTheStream() throws {
+        var splitter = SSEEventSplitter(maximumEventBytes: 64)
+        splitter.append(ByteBuffer(string: "data: " + String(repeating: "x", count: 50)))
+        #expect(try splitter.nextEvent() == nil)
+        splitter.append(ByteBuffer(string: String(repeating: "y", count: 20)))
+        #expect(throws: UpstreamFailure.self) { try splitter.nextEvent() }
+        // Whole events up to the limit still pass.
+        var small = SSEEventSplitter(maximumEventBytes: 64)
+        small.append(ByteBuffer(string: "data: " + String(repeating: "x", count: 50) + "\n\ndata: y\n\n"))
+        #expect(try small.nextEvent()?.readableBytes == 58)
+        #expect(try small.nextEvent() == ByteBuffer(string: "data: y\n\n"))
+    }
 }
