@@ -28,7 +28,7 @@ public func buildApplication(
     let openAI = ChatHandler(gateway: gateway, dialect: OpenAIDialect(), name: "openai")
     let anthropic = ChatHandler(gateway: gateway, dialect: AnthropicDialect(), name: "anthropic")
     let responses = ChatHandler(gateway: gateway, dialect: ResponsesDialect(store: gateway.responses, logger: gateway.logger), name: "responses")
-    router.get("/v1/models") { request, context in await openAI.handleModels(request, context: context) }
+    router.get("/v1/models") { request, _ in await openAI.handleModels(request) }
     router.get("/v1/responses/:id") { request, context in await responses.handleRetrieve(request, context: context) }
     router.get("/v1/responses/:id/input_items") { request, context in await responses.handleInputItems(request, context: context) }
     router.delete("/v1/responses/:id") { request, context in await responses.handleDelete(request, context: context) }

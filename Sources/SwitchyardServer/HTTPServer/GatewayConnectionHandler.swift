@@ -1,6 +1,5 @@
 import HTTPTypes
 import Hummingbird
-import Logging
 import NIOCore
 import NIOHTTPTypes
 
@@ -19,7 +18,6 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
         let routes: GatewayRoutes
         let executors: EventLoopExecutors
         let maxBodyBytes: @Sendable () -> Int
-        let logger: Logger
     }
 
     private enum Reading {

@@ -57,7 +57,7 @@ struct GatewayHTTPServer: Service {
 
     func run() async throws {
         let quiescing = ServerQuiescingHelper(group: group)
-        let shared = GatewayConnectionHandler.Shared(routes: routes, executors: executors, maxBodyBytes: maxBodyBytes, logger: logger)
+        let shared = GatewayConnectionHandler.Shared(routes: routes, executors: executors, maxBodyBytes: maxBodyBytes)
         let connections = connections
         let idleTimeout = idleTimeout
         let logger = logger

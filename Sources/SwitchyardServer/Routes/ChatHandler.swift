@@ -148,14 +148,6 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
         return response
     }
 
-    /// The same for a request the router passed on.
-    func respond(
-        to request: Request, context: GatewayRequestContext,
-        _ body: @escaping @Sendable (VirtualKeyConfig?, GatewaySnapshot, String, Logger) async throws -> Response
-    ) async -> Response {
-        await respond(to: request, body)
-    }
-
     private func respondUnmeasured(
         to request: Request, _ body: (VirtualKeyConfig?, GatewaySnapshot, String, Logger) async throws -> Response
     ) async -> Response {

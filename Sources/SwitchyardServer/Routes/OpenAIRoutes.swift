@@ -30,8 +30,8 @@ extension ChatHandler where Dialect == OpenAIDialect {
         }
     }
 
-    func handleModels(_ request: Request, context: GatewayRequestContext) async -> Response {
-        await respond(to: request, context: context) { key, snapshot, requestID, _ in
+    func handleModels(_ request: Request) async -> Response {
+        await respond(to: request) { key, snapshot, requestID, _ in
             let created = currentUnixTime()
             let models = snapshot.table.visibleModels(for: key).map { name -> JSONValue in
                 ["id": .string(name), "object": "model", "created": .int(created), "owned_by": name.contains("/") ? "switchyard-target" : "switchyard"]

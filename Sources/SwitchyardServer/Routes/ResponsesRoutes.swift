@@ -6,7 +6,7 @@ import SwitchyardCore
 /// `GET` and `DELETE /v1/responses/{id}`: stored responses, visible only to the key that created them.
 extension ChatHandler where Dialect == ResponsesDialect {
     func handleRetrieve(_ request: Request, context: GatewayRequestContext) async -> Response {
-        await respond(to: request, context: context) { key, _, requestID, _ in
+        await respond(to: request) { key, _, requestID, _ in
             let stored = try await storedResponse(context: context, key: key)
             return Response(
                 status: .ok, headers: headers(requestID: requestID, report: nil, contentType: "application/json"),
@@ -15,7 +15,7 @@ extension ChatHandler where Dialect == ResponsesDialect {
     }
 
     func handleInputItems(_ request: Request, context: GatewayRequestContext) async -> Response {
-        await respond(to: request, context: context) { key, _, requestID, _ in
+        await respond(to: request) { key, _, requestID, _ in
             let stored = try await storedResponse(context: context, key: key)
             // Newest first, as the vendor lists them; each item gets the id the list needs.
             let items = ((try? JSONParser.parse(stored.inputItems))?.arrayValue ?? []).enumerated().map { offset, item -> JSONValue in
@@ -33,7 +33,7 @@ extension ChatHandler where Dialect == ResponsesDialect {
     }
 
     func handleDelete(_ request: Request, context: GatewayRequestContext) async -> Response {
-        await respond(to: request, context: context) { key, _, requestID, _ in
+        await respond(to: request) { key, _, requestID, _ in
             let stored = try await storedResponse(context: context, key: key)
             do {
                 _ = try await dialect.store.deleteResponse(id: stored.id)
