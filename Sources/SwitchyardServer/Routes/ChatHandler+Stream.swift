@@ -54,8 +54,8 @@ extension ChatHandler {
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
-                // A client that goes away makes the next write fail; leaving the loop releases the upstream
-                // body, and AsyncHTTPClient cancels the upstream request.
+                // A client that goes away cancels this task (its connection holds it) and makes the next write
+                // fail; either way the loop ends, and the upstream body it releases closes the upstream request.
                 guard var events = events.takeReader() else { return try await writer.finish(nil) }
                 var tally = StreamTally(text: accounting.requestBody == nil ? nil : "")
                 let outcome: Result<Void, any Error>
