@@ -1,6 +1,7 @@
 public import Atomics
 public import CoreMetrics
 import Foundation
+import Synchronization
 import Tracing
 public import Logging
 public import Prometheus
@@ -122,12 +123,11 @@ public final class Gateway: Sendable {
 }
 
 /// A request id for requests that arrive without one: the time in milliseconds (12 hex digits), then
-/// 64 random bits. Ids made later sort later, so the request log's primary-key index grows at its end
-/// instead of dirtying a random page per insert (with 128 random bits, SQLite rewrote about three pages
-/// per logged request); 64 random bits within one millisecond keep them unique.
+/// 64 bits that look random. Ids made later sort later, so the request log's primary-key index grows at its
+/// end instead of dirtying a random page per insert (with 128 random bits, SQLite rewrote about three pages
+/// per logged request).
 func makeRequestID(millisecondsSinceEpoch: UInt64 = UInt64(max(0, Date().timeIntervalSince1970 * 1000))) -> String {
-    var generator = SystemRandomNumberGenerator()
-    let random: UInt64 = generator.next()
+    let random = RequestIDBits.next()
     let prefix = "req_".utf8
     return String(unsafeUninitializedCapacity: prefix.count + 12 + 16) { text in
         var end = 0
@@ -169,5 +169,25 @@ final class ManagedKeysBox: AtomicReference, Sendable {
     init(_ table: ManagedKeyTable, states: [String: KeyState]) {
         self.table = table
         self.states = states
+    }
+}
+
+/// The 64 bits after a request id's time: a process-wide counter, started at a random value and passed
+/// through a bijective mix keyed by a random secret, so no two ids of one process share them (a random draw
+/// per request cost a `getrandom` call each) while they still look random and differ across processes.
+enum RequestIDBits {
+    private static let key: UInt64 = { var generator = SystemRandomNumberGenerator(); return generator.next() }()
+    private static let counter = Atomic<UInt64>({ var generator = SystemRandomNumberGenerator(); return generator.next() }())
+
+    static func next() -> UInt64 {
+        mix(counter.add(1, ordering: .relaxed).oldValue ^ key)
+    }
+
+    /// SplitMix64's finaliser: a bijection of 64-bit values that spreads every input bit over the output.
+    static func mix(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

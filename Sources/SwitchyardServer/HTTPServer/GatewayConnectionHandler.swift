@@ -38,6 +38,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
     /// Tells a response's writes from those of a request answered after it.
     private var generation = 0
     private var closesAfterResponse = false
+    private var flushIsScheduled = false
     private var isActive = true
     private var date = HTTPDateCache()
 
@@ -133,10 +134,12 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
         }
     }
 
-    fileprivate func write(_ part: HTTPResponsePart, flush: Bool, promise: EventLoopPromise<Void>?, generation: Int, context: ChannelHandlerContext) {
+    /// Writes one part of the current response; false (and the promise failed) when it cannot be written any more.
+    @discardableResult
+    fileprivate func write(_ part: HTTPResponsePart, flush: Bool, promise: EventLoopPromise<Void>?, generation: Int, context: ChannelHandlerContext) -> Bool {
         guard isActive, inFlight != nil, generation == self.generation else {
             promise?.fail(ChannelError.ioOnClosedChannel)
-            return
+            return false
         }
         switch part {
         case .head(var head):
@@ -146,19 +149,35 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
             context.write(wrapOutboundOut(part), promise: promise)
         }
         if flush { context.flush() }
-        guard case .end = part else { return }
+        guard case .end = part else { return true }
         isAnswering = false
         inFlight = nil
         if closesAfterResponse {
             context.close(promise: nil)
-            return
+            return true
         }
         serveWaiting(context: context)
+        return true
     }
 
     fileprivate func flush(generation: Int, context: ChannelHandlerContext) {
+        flushIsScheduled = false
         guard isActive, inFlight != nil, generation == self.generation else { return }
         context.flush()
+    }
+
+    /// Flushes once the task that writes yields the event loop: what it writes until then (the rest of a
+    /// burst the vendor sent in one piece, the stream's end) leaves in one write.
+    fileprivate func flushSoon(generation: Int, context: ChannelHandlerContext) {
+        guard !flushIsScheduled else { return }
+        flushIsScheduled = true
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.execute { loopBound.value.0.flush(generation: generation, context: loopBound.value.1) }
+    }
+
+    /// Whether the connection takes more without waiting (below NIO's high watermark of unwritten bytes).
+    fileprivate func isWritable(generation: Int, context: ChannelHandlerContext) -> Bool {
+        isActive && inFlight != nil && generation == self.generation && context.channel.isWritable
     }
 
     /// A response that cannot be completed (its body failed or never finished): the client can only
@@ -227,14 +246,16 @@ struct ResponseExchange: Sendable {
     /// The answer to a HEAD request: its head says what a GET would get, and no body follows.
     let omitsBody: Bool
 
-    /// Writes `response`. A body of known length goes out in one flush; a stream is flushed chunk by
-    /// chunk, each write awaited, so a slow client slows its stream instead of filling memory.
+    /// Writes `response`. A body of known length goes out in one flush. A stream's writes go out as the
+    /// task yields the event loop (one write per burst of events read together, the first content at once);
+    /// a write is awaited only when the client is not taking what was written, so a slow client slows its
+    /// stream instead of filling memory.
     func send(_ response: Response) async {
         let isStream = response.body.contentLength == nil
         perform(.head(response.head), flush: false, promise: nil)
         // A stream's head must not wait for its first chunk, which may be a long time coming (a live feed);
         // flushed once this task next yields the loop, it still leaves in one write with a chunk that is ready.
-        if isStream { eventLoop.execute { [generation, handler, context] in handler.value.flush(generation: generation, context: context.value) } }
+        if isStream { flushSoon() }
         if omitsBody { return perform(.end(nil), flush: true, promise: nil) }
         do {
             try await response.body.write(ResponseExchangeBodyWriter(exchange: self, isStream: isStream))
@@ -246,6 +267,25 @@ struct ResponseExchange: Sendable {
     func perform(_ part: HTTPResponsePart, flush: Bool, promise: EventLoopPromise<Void>?) {
         let generation = generation
         onLoop { handler, context in handler.write(part, flush: flush, promise: promise, generation: generation, context: context) }
+    }
+
+    func flushSoon() {
+        let generation = generation
+        onLoop { handler, context in handler.flushSoon(generation: generation, context: context) }
+    }
+
+    /// Writes a stream's chunk without waiting when the task is on the connection's loop and the client keeps
+    /// up; the flush is left to ``flushSoon()`` unless `flush`. Nil when the write must be awaited instead.
+    func writeWithoutWaiting(_ buffer: ByteBuffer, flush: Bool) -> Result<Void, ChannelError>? {
+        guard eventLoop.inEventLoop else { return nil }
+        let handler = handler.value
+        let context = context.value
+        guard handler.isWritable(generation: generation, context: context) else { return nil }
+        guard handler.write(.body(buffer), flush: flush, promise: nil, generation: generation, context: context) else {
+            return .failure(.ioOnClosedChannel)
+        }
+        if !flush { handler.flushSoon(generation: generation, context: context) }
+        return .success(())
     }
 
     private func onLoop(_ body: @escaping @Sendable (GatewayConnectionHandler, ChannelHandlerContext) -> Void) {
@@ -260,9 +300,19 @@ struct ResponseExchange: Sendable {
 private struct ResponseExchangeBodyWriter: ResponseBodyWriter {
     let exchange: ResponseExchange
     let isStream: Bool
+    private var hasWritten = false
+
+    init(exchange: ResponseExchange, isStream: Bool) {
+        self.exchange = exchange
+        self.isStream = isStream
+    }
 
     mutating func write(_ buffer: ByteBuffer) async throws {
         guard isStream else { return exchange.perform(.body(buffer), flush: false, promise: nil) }
+        // The first chunk (the first content, usually) leaves at once; later ones with the rest of their burst.
+        let flush = !hasWritten
+        hasWritten = true
+        if let written = exchange.writeWithoutWaiting(buffer, flush: flush) { return try written.get() }
         let written = exchange.eventLoop.makePromise(of: Void.self)
         exchange.perform(.body(buffer), flush: true, promise: written)
         try await written.futureResult.get()

@@ -24,6 +24,16 @@ struct RequestIDTests {
         }
     }
 
+    /// The bits after the time come from a counter, but mixed: consecutive ids differ in about half of
+    /// them, so an id says nothing about the ids made next to it.
+    @Test func consecutiveIdsDifferInAboutHalfTheirBits() {
+        let bits = (0..<2_000).map { _ in RequestIDBits.next() }
+        let distances = zip(bits, bits.dropFirst()).map { ($0 ^ $1).nonzeroBitCount }
+        let mean = Double(distances.reduce(0, +)) / Double(distances.count)
+        #expect((29...35).contains(mean), "mean Hamming distance \(mean)")
+        #expect(Set(bits).count == bits.count)
+    }
+
     @Test func randomHexHasSixteenDigitsPerWord() {
         let words = (0..<1_000).map { _ in randomHex(words: 2) }
         #expect(Set(words).count == words.count)

@@ -51,6 +51,23 @@ struct FastPathTests {
         }
     }
 
+    /// A stream's writes are flushed as the answering task yields, not only when the stream ends: every
+    /// chunk the vendor sent is with the client while the vendor still holds the stream open, in both dialects.
+    @Test(arguments: ["/v1/chat/completions", "/v1/messages"])
+    func streamedChunksReachTheClientBeforeTheStreamEnds(path: String) async throws {
+        let finish = SimulatorGate()
+        let a = SimulatedVendor(name: "a", format: .openai, defaultReply: SimulatedReply(text: "alpha bravo charlie zulu", chunkInterval: .milliseconds(20), holdBeforeFinish: finish))
+        try await LiveGateway.run(vendors: [a], config: Self.config) { gateway in
+            let connection = try await RawConnection.open(port: gateway.port)
+            try await connection.send(
+                Self.post(path, #"{"model":"smart","stream":true,"max_tokens":20,"messages":[{"role":"user","content":"x"}]}"#))
+            let seen = try await withTestTimeout(.seconds(10)) { try await connection.readUntil("zulu") }
+            #expect(seen.contains("alpha") && seen.contains("charlie"))
+            finish.open()
+            try await connection.close()
+        }
+    }
+
     @Test func aClientThatClosesWhileItsRequestIsQueuedLeavesTheConnectionCleanly() async throws {
         let finish = SimulatorGate()
         let a = SimulatedVendor(name: "a", format: .openai, defaultReply: SimulatedReply(text: "one two", holdBeforeFinish: finish))
