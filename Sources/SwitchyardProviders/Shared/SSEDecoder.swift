@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 public import NIOCore
 public import SwitchyardCore
 
@@ -37,6 +42,8 @@ public struct SSEDecoder: Sendable {
     public mutating func decode(_ buffer: ByteBuffer) throws(UpstreamFailure) -> [SSEEvent] {
         var events: [SSEEvent] = []
         var bytes = buffer.readableBytesView
+        let taken = takeWholeDataEvents(bytes, into: &events)
+        if taken > 0 { bytes = bytes.dropFirst(taken) }
         // Runs between line ends are copied whole: a stream is mostly long `data:` lines.
         while let first = bytes.first {
             if lastWasCR {
@@ -56,6 +63,34 @@ public struct SSEDecoder: Sendable {
             bytes = bytes[bytes.index(after: end)...]
         }
         return events
+    }
+
+    /// Takes the events at the start of `bytes` that are one `data:` line and a blank line, `\n`-ended (what
+    /// vendors send), straight from the bytes: their data is the line's rest, with no copy into the line and
+    /// data buffers the general rules use. Stops at the first event of any other shape, or one cut off, and
+    /// returns how many bytes it took; the general path reads on from there.
+    private mutating func takeWholeDataEvents(_ bytes: ByteBufferView, into events: inout [SSEEvent]) -> Int {
+        guard line.isEmpty, !hasData, event == nil, !lastWasCR else { return 0 }
+        let limit = min(maximumLineBytes, maximumEventBytes)
+        return bytes.withContiguousStorageIfAvailable { raw -> Int in
+            guard let base = raw.baseAddress else { return 0 }
+            var offset = 0
+            while raw.count - offset >= 7, memcmp(base + offset, "data:", 5) == 0 {
+                let lineStart = base + offset
+                let remaining = raw.count - offset
+                guard let newline = memchr(lineStart, 0x0A, remaining)?.assumingMemoryBound(to: UInt8.self) else { break }
+                let lineLength = lineStart.distance(to: newline)
+                // The blank line must follow; a bare CR anywhere in the line ends it by the rules: not this path.
+                guard lineLength + 1 < remaining, newline[1] == 0x0A, memchr(lineStart, 0x0D, lineLength) == nil else { break }
+                var valueStart = 5
+                if valueStart < lineLength, lineStart[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
+                guard lineLength - valueStart <= limit, lineLength <= maximumLineBytes else { break }
+                let value = UnsafeBufferPointer(start: lineStart + valueStart, count: lineLength - valueStart)
+                events.append(SSEEvent(event: nil, data: String(decoding: value, as: UTF8.self)))
+                offset += lineLength + 2
+            }
+            return offset
+        } ?? 0
     }
 
     private mutating func appendToLine(_ bytes: ByteBufferView) throws(UpstreamFailure) {

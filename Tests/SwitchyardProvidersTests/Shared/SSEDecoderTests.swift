@@ -13,6 +13,33 @@ import Testing
         #expect(events == [SSEEvent(event: "a", data: "one\ntwo"), SSEEvent(event: nil, data: "[DONE]")])
     }
 
+    /// Whole events of one `data:` line are read straight from the bytes; every other shape, and every event
+    /// cut across reads, by the general rules. Both must agree, whatever the cut and the mix.
+    @Test func wholeDataEventsDecodeAsTheGeneralRulesDo() throws {
+        let pieces = [
+            "data: {\"a\":1}\n\n", "data:no-space\n\n", "data:\n\n", "data: \n\n", "data:  two spaces\n\n", "data: crlf\r\n\r\n",
+            "data: bare\rcr\n\n", "event: named\ndata: x\n\n", ": comment\n\n", "data: one\ndata: two\n\n", "data: [DONE]\n\n",
+            "datum: not data\n\n", "data: ünïcödé \u{1F600}\n\n", "data: tail without blank line\n",
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<300 {
+            let text = (0..<Int.random(in: 1...8, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            var whole = SSEDecoder()
+            let wholeEvents = try whole.decode(ByteBuffer(string: text)) + whole.finish()
+            var byByte = SSEDecoder()
+            var byteEvents: [SSEEvent] = []
+            for byte in text.utf8 { byteEvents += try byByte.decode(ByteBuffer(bytes: [byte])) }
+            byteEvents += try byByte.finish()
+            #expect(wholeEvents == byteEvents, "\(text.debugDescription)")
+            // Cut once at a random place: the first part's whole events, then the rest.
+            let bytes = Array(text.utf8)
+            let cut = Int.random(in: 0...bytes.count, using: &generator)
+            var twoPieces = SSEDecoder()
+            let cutEvents = try twoPieces.decode(ByteBuffer(bytes: bytes[..<cut])) + twoPieces.decode(ByteBuffer(bytes: bytes[cut...])) + twoPieces.finish()
+            #expect(cutEvents == byteEvents, "\(text.debugDescription) cut at \(cut)")
+        }
+    }
+
     @Test func flushesAnUnterminatedFinalEvent() throws {
         var decoder = SSEDecoder()
         _ = try decoder.decode(ByteBuffer(string: "data: tail"))
