@@ -312,7 +312,13 @@ private struct ResponseExchangeBodyWriter: ResponseBodyWriter {
         // The first chunk (the first content, usually) leaves at once; later ones with the rest of their burst.
         let flush = !hasWritten
         hasWritten = true
-        if let written = exchange.writeWithoutWaiting(buffer, flush: flush) { return try written.get() }
+        if let written = exchange.writeWithoutWaiting(buffer, flush: flush) {
+            try written.get()
+            // With its first content out, the stream lets the loop's other work go first (other streams' first
+            // content among it) before it writes the rest of a burst.
+            if flush { await Task.yield() }
+            return
+        }
         let written = exchange.eventLoop.makePromise(of: Void.self)
         exchange.perform(.body(buffer), flush: true, promise: written)
         try await written.futureResult.get()
