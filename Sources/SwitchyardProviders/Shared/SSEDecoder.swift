@@ -71,7 +71,6 @@ public struct SSEDecoder: Sendable {
     /// returns how many bytes it took; the general path reads on from there.
     private mutating func takeWholeDataEvents(_ bytes: ByteBufferView, into events: inout [SSEEvent]) -> Int {
         guard line.isEmpty, !hasData, event == nil, !lastWasCR else { return 0 }
-        let limit = min(maximumLineBytes, maximumEventBytes)
         return bytes.withContiguousStorageIfAvailable { raw -> Int in
             guard let base = raw.baseAddress else { return 0 }
             var offset = 0
@@ -84,7 +83,8 @@ public struct SSEDecoder: Sendable {
                 guard lineLength + 1 < remaining, newline[1] == 0x0A, memchr(lineStart, 0x0D, lineLength) == nil else { break }
                 var valueStart = 5
                 if valueStart < lineLength, lineStart[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
-                guard lineLength - valueStart <= limit, lineLength <= maximumLineBytes else { break }
+                // Over a limit: the general path reports it.
+                guard lineLength <= maximumLineBytes, lineLength - valueStart <= maximumEventBytes else { break }
                 let value = UnsafeBufferPointer(start: lineStart + valueStart, count: lineLength - valueStart)
                 events.append(SSEEvent(event: nil, data: String(decoding: value, as: UTF8.self)))
                 offset += lineLength + 2

@@ -160,19 +160,18 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
         return true
     }
 
-    fileprivate func flush(generation: Int, context: ChannelHandlerContext) {
-        flushIsScheduled = false
-        guard isActive, inFlight != nil, generation == self.generation else { return }
-        context.flush()
-    }
-
     /// Flushes once the task that writes yields the event loop: what it writes until then (the rest of a
-    /// burst the vendor sent in one piece, the stream's end) leaves in one write.
-    fileprivate func flushSoon(generation: Int, context: ChannelHandlerContext) {
+    /// burst the vendor sent in one piece, the stream's end) leaves in one write. Whichever response the
+    /// pending bytes belong to, they are in order, so the flush need not know.
+    fileprivate func flushSoon(context: ChannelHandlerContext) {
         guard !flushIsScheduled else { return }
         flushIsScheduled = true
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        context.eventLoop.execute { loopBound.value.0.flush(generation: generation, context: loopBound.value.1) }
+        context.eventLoop.execute {
+            let (handler, context) = loopBound.value
+            handler.flushIsScheduled = false
+            if handler.isActive { context.flush() }
+        }
     }
 
     /// Whether the connection takes more without waiting (below NIO's high watermark of unwritten bytes).
@@ -270,8 +269,7 @@ struct ResponseExchange: Sendable {
     }
 
     func flushSoon() {
-        let generation = generation
-        onLoop { handler, context in handler.flushSoon(generation: generation, context: context) }
+        onLoop { handler, context in handler.flushSoon(context: context) }
     }
 
     /// Writes a stream's chunk without waiting when the task is on the connection's loop and the client keeps
@@ -284,7 +282,7 @@ struct ResponseExchange: Sendable {
         guard handler.write(.body(buffer), flush: flush, promise: nil, generation: generation, context: context) else {
             return .failure(.ioOnClosedChannel)
         }
-        if !flush { handler.flushSoon(generation: generation, context: context) }
+        if !flush { handler.flushSoon(context: context) }
         return .success(())
     }
 
