@@ -58,12 +58,13 @@ struct FastPathTests {
         let finish = SimulatorGate()
         let a = SimulatedVendor(name: "a", format: .openai, defaultReply: SimulatedReply(text: "alpha bravo charlie zulu", chunkInterval: .milliseconds(20), holdBeforeFinish: finish))
         try await LiveGateway.run(vendors: [a], config: Self.config) { gateway in
+            // Released however the test ends, so a failure stops the gateway cleanly instead of holding its drain.
+            defer { finish.open() }
             let connection = try await RawConnection.open(port: gateway.port)
             try await connection.send(
                 Self.post(path, #"{"model":"smart","stream":true,"max_tokens":20,"messages":[{"role":"user","content":"x"}]}"#))
             let seen = try await withTestTimeout(.seconds(10)) { try await connection.readUntil("zulu") }
             #expect(seen.contains("alpha") && seen.contains("charlie"))
-            finish.open()
             try await connection.close()
         }
     }
