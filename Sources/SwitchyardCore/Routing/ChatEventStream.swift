@@ -252,11 +252,13 @@ struct SSEEventSplitter {
 
     /// The position of the line feed that ends an event, at or after `start`: the second of a blank line,
     /// "\n\n" or "\n\r\n" (looking back no further than the bytes' start); `nil` while none has arrived.
-    static func endOfEvent<Bytes: RandomAccessCollection<UInt8>>(in bytes: Bytes, from start: Int) -> Int? where Bytes.Index == Int {
+    /// Line feeds are found with `memchr`: every byte of every pass-through stream is searched here.
+    static func endOfEvent(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard let base = bytes.baseAddress else { return nil }
         var index = start
-        while index < bytes.endIndex, let newline = bytes[index...].firstIndex(of: 0x0A) {
-            let first = bytes.startIndex
-            if newline > first, bytes[newline - 1] == 0x0A || (newline - 2 >= first && bytes[newline - 1] == 0x0D && bytes[newline - 2] == 0x0A) {
+        while index < bytes.count, let found = memchr(base + index, 0x0A, bytes.count - index) {
+            let newline = base.distance(to: UnsafeRawPointer(found))
+            if newline > 0, bytes[newline - 1] == 0x0A || (newline >= 2 && bytes[newline - 1] == 0x0D && bytes[newline - 2] == 0x0A) {
                 return newline
             }
             index = newline + 1
@@ -279,8 +281,7 @@ extension ByteBuffer {
     /// which ends a server-sent event; `nil` without one. Any incremental decoder accepts bytes cut anywhere,
     /// so a cut here is only ever a matter of timing.
     fileprivate func lengthThroughFirstSSEEvent() -> Int? {
-        let view = readableBytesView
-        return SSEEventSplitter.endOfEvent(in: view, from: view.startIndex).map { $0 + 1 - view.startIndex }
+        withUnsafeReadableBytes { SSEEventSplitter.endOfEvent(in: $0, from: 0).map { $0 + 1 } }
     }
 }
 
