@@ -211,17 +211,22 @@ public struct ChatEventReader {
     }
 }
 
+/// The bounds every reader of a vendor's server-sent events keeps, whichever way it reads them.
+public enum SSELimits {
+    /// The longest line, and the longest event (its joined `data:` lines), a stream may carry.
+    public static let maximumEventBytes = 16 << 20
+}
+
 /// Cuts an SSE byte stream into whole events (each ending in a blank line, LF or CRLF), as the bytes arrived.
 /// Events are slices of the bytes read (no copy) unless an event spans reads, which joins those reads.
 struct SSEEventSplitter {
     private var buffer = ByteBuffer()
     /// How many of the buffer's readable bytes were already searched for the end of an event.
     private var scanned = 0
-    /// An event longer than this is an error, so a vendor that never ends one cannot grow memory without
-    /// bound (the same limit as the SSE decoder's).
+    /// An event longer than this is an error, so a vendor that never ends one cannot grow memory without bound.
     let maximumEventBytes: Int
 
-    init(maximumEventBytes: Int = 16 << 20) {
+    init(maximumEventBytes: Int = SSELimits.maximumEventBytes) {
         self.maximumEventBytes = maximumEventBytes
     }
 

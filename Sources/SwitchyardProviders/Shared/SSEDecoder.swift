@@ -33,7 +33,7 @@ public struct SSEDecoder: Sendable {
     /// An event whose joined `data:` lines exceed this is an error too (many short lines add up).
     private let maximumEventBytes: Int
 
-    public init(maximumLineBytes: Int = 16 << 20, maximumEventBytes: Int = 16 << 20) {
+    public init(maximumLineBytes: Int = SSELimits.maximumEventBytes, maximumEventBytes: Int = SSELimits.maximumEventBytes) {
         self.maximumLineBytes = maximumLineBytes
         self.maximumEventBytes = maximumEventBytes
     }

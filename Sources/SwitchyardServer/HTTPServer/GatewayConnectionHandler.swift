@@ -134,10 +134,15 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
         }
     }
 
+    /// Whether `generation` is the response being answered on a connection still open.
+    private func isCurrent(_ generation: Int) -> Bool {
+        isActive && inFlight != nil && generation == self.generation
+    }
+
     /// Writes one part of the current response; false (and the promise failed) when it cannot be written any more.
     @discardableResult
     fileprivate func write(_ part: HTTPResponsePart, flush: Bool, promise: EventLoopPromise<Void>?, generation: Int, context: ChannelHandlerContext) -> Bool {
-        guard isActive, inFlight != nil, generation == self.generation else {
+        guard isCurrent(generation) else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return false
         }
@@ -176,13 +181,13 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
 
     /// Whether the connection takes more without waiting (below NIO's high watermark of unwritten bytes).
     fileprivate func isWritable(generation: Int, context: ChannelHandlerContext) -> Bool {
-        isActive && inFlight != nil && generation == self.generation && context.channel.isWritable
+        isCurrent(generation) && context.channel.isWritable
     }
 
     /// A response that cannot be completed (its body failed or never finished): the client can only
     /// tell by the connection closing.
     fileprivate func abandon(generation: Int, context: ChannelHandlerContext) {
-        guard isActive, inFlight != nil, generation == self.generation else { return }
+        guard isCurrent(generation) else { return }
         inFlight = nil
         context.close(promise: nil)
     }
