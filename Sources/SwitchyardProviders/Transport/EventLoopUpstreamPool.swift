@@ -14,6 +14,14 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
     private let shared: EventLoopTransportShared
     private var idle: [UpstreamHostKey: [UpstreamConnectionHandler]] = [:]
     private var open: [ObjectIdentifier: UpstreamConnectionHandler] = [:]
+    /// HTTP/2 connections that take new streams, per host; the newest is tried first.
+    private var http2: [UpstreamHostKey: [UpstreamHTTP2Connection]] = [:]
+    private var openHTTP2: [ObjectIdentifier: UpstreamHTTP2Connection] = [:]
+    /// TLS connections being opened, per host, and the exchanges waiting to learn whether one speaks HTTP/2.
+    private var connecting: [UpstreamHostKey: Int] = [:]
+    private var waitingForConnection: [UpstreamHostKey: [UpstreamExchange]] = [:]
+    /// Hosts whose last TLS connection chose HTTP/1.1: their requests do not wait for each other's connections.
+    private var speaksHTTP1: [UpstreamHostKey: Bool] = [:]
     private var sweeper: RepeatedTask?
     /// Upstream URLs parsed, by their text: adapters build the same few URLs for every request.
     private var parsedURLs: [String: UpstreamURL] = [:]
@@ -37,19 +45,25 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
     func send(_ exchange: UpstreamExchange) {
         guard !shared.isShutDown else { return exchange.fail(.cancelled) }
         let key = UpstreamHostKey(exchange.url)
+        if let connection = http2[key]?.last(where: \.hasCapacity) { return start(exchange, on: connection) }
         if let connection = takeIdle(key) { return connection.start(exchange) }
+        // A TLS connection to this host is being opened and may turn out HTTP/2: wait for it rather than open
+        // another (a burst of requests to a new host would otherwise open one connection each).
+        if key.isTLS, shared.offersHTTP2, speaksHTTP1[key] == nil, connecting[key, default: 0] > 0 {
+            return waitingForConnection[key, default: []].append(exchange)
+        }
         if shared.limits.reserveOrWait(key, exchange: exchange, pool: self) { connect(key, for: exchange) }
     }
 
     /// Opens a connection to `key` with a slot already reserved for it, then sends `exchange` on it (or keeps
-    /// it idle when the exchange ended while connecting).
+    /// it idle when the exchange ended while connecting). A TLS connection speaks what ALPN chose: HTTP/2
+    /// when the server offers it (and the pool may), HTTP/1.1 otherwise.
     func connect(_ key: UpstreamHostKey, for exchange: UpstreamExchange) {
         guard !exchange.isFinished, !shared.isShutDown else {
             shared.limits.release(key)
             if !exchange.isFinished { exchange.fail(.cancelled) }
             return
         }
-        let handler = UpstreamConnectionHandler(hostKey: key)
         let tlsHandler: NIOSSLClientHandler?
         do {
             tlsHandler = key.isTLS ? try NIOSSLClientHandler(context: try shared.tlsContext(), serverHostname: Self.serverName(key.host)) : nil
@@ -57,15 +71,38 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
             shared.limits.release(key)
             return exchange.fail(UpstreamFailure(kind: .unavailable, message: "upstream TLS setup failed: \(error)"))
         }
+        let selected = eventLoop.makePromise(of: UpstreamProtocolSelector.Selected.self)
+        // The connected channel, or true once the connection was given up (a channel connecting after that closes).
+        let connection = NIOLoopBoundBox<(channel: (any Channel)?, isGivenUp: Bool)>((nil, false), eventLoop: eventLoop)
+        // Plain HTTP has nothing to negotiate: HTTP/1.1 from the start.
+        let plainHandler = tlsHandler == nil ? UpstreamConnectionHandler(hostKey: key) : nil
+        if tlsHandler != nil {
+            connecting[key, default: 0] += 1
+            // The handshake is part of waiting for the answer's head: it gets no longer than that.
+            let handshakeTimer = eventLoop.scheduleTask(deadline: exchange.headDeadline) {
+                selected.fail(UpstreamFailure(kind: .timeout, message: "upstream did not complete the TLS handshake in time"))
+            }
+            selected.futureResult.assumeIsolated().whenComplete { result in
+                handshakeTimer.cancel()
+                guard case .failure = result else { return }
+                connection.value.isGivenUp = true
+                connection.value.channel?.close(promise: nil)
+            }
+        }
         let timeout = max(TimeAmount.milliseconds(1), exchange.connectDeadline - .now())
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 do {
-                    if let tlsHandler { try channel.pipeline.syncOperations.addHandler(tlsHandler) }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .fireError)
-                    try channel.pipeline.syncOperations.addHandler(handler)
+                    let pipeline = channel.pipeline.syncOperations
+                    if let tlsHandler {
+                        try pipeline.addHandler(tlsHandler)
+                        try pipeline.addHandler(UpstreamProtocolSelector(hostKey: key, selected: selected))
+                    } else if let plainHandler {
+                        try pipeline.addHTTPClientHandlers(leftOverBytesStrategy: .fireError)
+                        try pipeline.addHandler(plainHandler)
+                    }
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)
@@ -73,16 +110,33 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
             }
         bootstrap.connect(host: key.host, port: key.port).assumeIsolated().whenComplete { result in
             switch result {
-            case .success:
+            case .success(let channel):
+                if connection.value.isGivenUp { return channel.close(promise: nil) }
+                connection.value.channel = channel
+                if let plainHandler { selected.succeed(.http1(plainHandler)) }
+            case .failure(let error): selected.fail(Self.connectFailure(error))
+            }
+        }
+        selected.futureResult.assumeIsolated().whenComplete { result in
+            defer { if tlsHandler != nil { self.settleWaiters(for: key, with: result) } }
+            switch result {
+            case .success(.http1(let handler)):
                 self.register(handler)
                 if exchange.isFinished {
                     self.connectionIdle(handler, reusable: true)
                 } else {
                     handler.start(exchange)
                 }
+            case .success(.http2(let connection)):
+                self.register(connection)
+                if exchange.isFinished {
+                    self.http2ConnectionIdle(connection)
+                } else {
+                    self.start(exchange, on: connection)
+                }
             case .failure(let error):
                 self.shared.limits.release(key)
-                exchange.fail(Self.connectFailure(error))
+                exchange.fail(error as? UpstreamFailure ?? Self.connectFailure(error))
             }
         }
     }
@@ -92,6 +146,7 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
         sweeper?.cancel()
         sweeper = nil
         for connection in open.values { connection.close() }
+        for connection in openHTTP2.values { connection.close() }
     }
 
     // MARK: Connections
@@ -118,11 +173,75 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
             guard let self else { return lost.map { $0.exchange.fail($0.failure) } ?? () }
             connectionClosed(handler, lost: lost)
         }
+        startSweeper()
+    }
+
+    private func startSweeper() {
         if sweeper == nil {
             sweeper = eventLoop.scheduleRepeatedTask(initialDelay: shared.idleTimeout, delay: .nanoseconds(shared.idleTimeout.nanoseconds / 2)) { [weak self] _ in
                 self?.sweepIdle()
             }
         }
+    }
+
+    private func register(_ connection: UpstreamHTTP2Connection) {
+        openHTTP2[ObjectIdentifier(connection)] = connection
+        http2[connection.hostKey, default: []].append(connection)
+        connection.onUnusable = { [weak self] connection in self?.removeFromUsable(connection) }
+        connection.onIdle = { [weak self] connection in
+            guard let self else { return connection.close() }
+            http2ConnectionIdle(connection)
+        }
+        connection.onClosed = { [weak self] connection in
+            guard let self else { return }
+            openHTTP2[ObjectIdentifier(connection)] = nil
+            shared.limits.release(connection.hostKey)
+        }
+        startSweeper()
+    }
+
+    /// Sends `exchange` on a stream of `connection`; an exchange the server refused unprocessed (or that found
+    /// the connection gone before its stream opened) is sent once more, like a request on a stale HTTP/1.1
+    /// connection.
+    private func start(_ exchange: UpstreamExchange, on connection: UpstreamHTTP2Connection) {
+        connection.start(exchange) { [weak self] exchange, failure in
+            guard let self else { return exchange.fail(failure) }
+            if shared.isShutDown { return exchange.fail(.cancelled) }
+            guard !exchange.wasRetried else { return exchange.fail(failure) }
+            exchange.wasRetried = true
+            send(exchange)
+        }
+    }
+
+    /// A TLS connection to `key` was set up (or failed): the exchanges that waited for it go on its streams
+    /// when it speaks HTTP/2, fail with it when it failed, and otherwise find connections of their own.
+    private func settleWaiters(for key: UpstreamHostKey, with result: Result<UpstreamProtocolSelector.Selected, any Error>) {
+        connecting[key, default: 1] -= 1
+        if connecting[key] == 0 { connecting[key] = nil }
+        switch result {
+        case .success(.http1): speaksHTTP1[key] = true
+        case .success(.http2): speaksHTTP1[key] = nil
+        case .failure: break
+        }
+        guard let waiting = waitingForConnection.removeValue(forKey: key) else { return }
+        for exchange in waiting where !exchange.isFinished {
+            if case .failure(let error) = result {
+                exchange.fail(error as? UpstreamFailure ?? Self.connectFailure(error))
+            } else {
+                send(exchange)
+            }
+        }
+    }
+
+    private func removeFromUsable(_ connection: UpstreamHTTP2Connection) {
+        guard var connections = http2[connection.hostKey], let index = connections.firstIndex(where: { $0 === connection }) else { return }
+        connections.remove(at: index)
+        http2[connection.hostKey] = connections.isEmpty ? nil : connections
+    }
+
+    private func http2ConnectionIdle(_ connection: UpstreamHTTP2Connection) {
+        // As for HTTP/1.1: while requests wait for a slot anywhere, an idle connection gives its slot up.
+        if shared.isShutDown || shared.limits.hasWaiters { connection.close() }
     }
 
     private func connectionIdle(_ handler: UpstreamConnectionHandler, reusable: Bool) {
@@ -154,6 +273,7 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
         for connections in idle.values {
             for connection in connections where connection.idleSince <= oldest { connection.close() }
         }
+        for connection in openHTTP2.values where connection.openStreams == 0 && connection.idleSince <= oldest { connection.close() }
     }
 
     // MARK: Helpers

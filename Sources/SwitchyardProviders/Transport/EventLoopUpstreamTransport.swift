@@ -24,6 +24,8 @@ final class EventLoopTransportShared: Sendable {
     func markShutDown() { shutDown.store(true, ordering: .relaxed) }
 
     func tlsContext() throws -> NIOSSLContext { try tls.context() }
+
+    var offersHTTP2: Bool { tls.offersHTTP2 }
 }
 
 /// The upstream transport whose connections live on event loops: a request is sent from the loop it runs
@@ -117,10 +119,13 @@ public final class EventLoopUpstreamTransport: UpstreamTransport {
 /// since loading the system roots takes milliseconds.
 final class UpstreamTLS: Sendable {
     private let caFile: String?
+    /// Whether ALPN offers HTTP/2 (first) besides HTTP/1.1.
+    let offersHTTP2: Bool
     private let cached = Mutex<NIOSSLContext?>(nil)
 
-    init(caFile: String?) {
+    init(caFile: String?, offersHTTP2: Bool = true) {
         self.caFile = caFile
+        self.offersHTTP2 = offersHTTP2
     }
 
     var hasCAFile: Bool { caFile != nil }
@@ -130,7 +135,7 @@ final class UpstreamTLS: Sendable {
             if let cached { return cached }
             var configuration = TLSConfiguration.makeClientConfiguration()
             if let caFile { configuration.additionalTrustRoots = [.file(caFile)] }
-            configuration.applicationProtocols = ["http/1.1"]
+            configuration.applicationProtocols = offersHTTP2 ? ["h2", "http/1.1"] : ["http/1.1"]
             let context = try NIOSSLContext(configuration: configuration)
             cached = context
             return context

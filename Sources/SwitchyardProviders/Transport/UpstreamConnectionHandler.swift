@@ -25,7 +25,8 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, @unchecked Sendable
     private var lastReadAt = NIODeadline.now()
     private var timer: Scheduled<Void>?
     private var requestKeepsAlive = true
-    private var lastError: (any Error)?
+    /// The first error the connection (or stream) saw.
+    private(set) var lastError: (any Error)?
     private(set) var exchangesCarried = 0
     private(set) var isOpen = true
     /// When the connection last became idle, for dropping connections idle too long to trust.

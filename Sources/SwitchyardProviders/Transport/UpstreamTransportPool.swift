@@ -29,18 +29,21 @@ public final class UpstreamTransportPool: UpstreamTransportFactory, Service {
     private let transports = Mutex<[ConnectionPolicy: Transport]>([:])
     private let isShutDown = Atomic<Bool>(false)
 
-    /// - Parameter caFile: a PEM file of CA certificates trusted for TLS upstreams besides the system's.
-    public init(kind: Kind = .eventLoop, caFile: String? = nil) {
+    /// - Parameters:
+    ///   - caFile: a PEM file of CA certificates trusted for TLS upstreams besides the system's.
+    ///   - http2: whether TLS upstreams may be spoken to in HTTP/2 when they offer it (ALPN).
+    public init(kind: Kind = .eventLoop, caFile: String? = nil, http2: Bool = true) {
         self.kind = kind
-        self.tls = UpstreamTLS(caFile: caFile)
+        self.tls = UpstreamTLS(caFile: caFile, offersHTTP2: http2)
     }
 
-    /// The pool the environment asks for: `SWITCHYARD_UPSTREAM_TRANSPORT` (`asynchttpclient`) and
-    /// `SWITCHYARD_CA_FILE`.
+    /// The pool the environment asks for: `SWITCHYARD_UPSTREAM_TRANSPORT` (`asynchttpclient`),
+    /// `SWITCHYARD_CA_FILE` and `SWITCHYARD_UPSTREAM_HTTP2` (`off` keeps every upstream on HTTP/1.1).
     public convenience init(environment: [String: String]) {
         let kind: Kind = environment["SWITCHYARD_UPSTREAM_TRANSPORT"]?.lowercased() == "asynchttpclient" ? .asyncHTTPClient : .eventLoop
         let caFile = environment["SWITCHYARD_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
-        self.init(kind: kind, caFile: caFile)
+        let http2 = !["off", "false", "0", "no"].contains(environment["SWITCHYARD_UPSTREAM_HTTP2"]?.lowercased() ?? "")
+        self.init(kind: kind, caFile: caFile, http2: http2)
     }
 
     public var hasCAFile: Bool { tls.hasCAFile }

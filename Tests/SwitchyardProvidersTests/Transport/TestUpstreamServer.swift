@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
 import NIOSSL
 import NIOTLS
@@ -20,6 +21,10 @@ final class TestUpstreamServer: Sendable {
         case silence
         /// The connection closes without a byte of response.
         case closeAtOnce
+        /// A response, then (HTTP/2 only) GOAWAY on its connection: the streams open so far may finish.
+        case respondThenGoAway(chunks: [String])
+        /// (HTTP/2 only) The stream is reset with REFUSED_STREAM: the request was not processed.
+        case refuseStream
     }
 
     struct Request: Sendable {
@@ -28,6 +33,8 @@ final class TestUpstreamServer: Sendable {
         let headers: [(String, String)]
         let body: String
         let indexOnConnection: Int
+        /// `HTTP/1.1`, or `HTTP/2.0` for a request that came on an HTTP/2 stream.
+        let version: String
     }
 
     let port: Int
@@ -39,15 +46,19 @@ final class TestUpstreamServer: Sendable {
             .appendingPathComponent("Fixtures/tls/\(name)").path
     }
 
-    /// - Parameter certificate: `server` or `other` to serve TLS with that fixture; nil for plain HTTP.
-    init(certificate: String? = nil, behavior: @escaping @Sendable (Request) -> Behavior) async throws {
+    /// - Parameters:
+    ///   - certificate: `server` or `other` to serve TLS with that fixture; nil for plain HTTP.
+    ///   - http2: with TLS, offer HTTP/2 (and HTTP/1.1) by ALPN; otherwise the server names no protocol.
+    init(certificate: String? = nil, http2: Bool = false, behavior: @escaping @Sendable (Request) -> Behavior) async throws {
         let state = ServerRecord()
         self.state = state
         let tls: NIOSSLContext? = try certificate.map { name in
             let configuration = TLSConfiguration.makeServerConfiguration(
                 certificateChain: try NIOSSLCertificate.fromPEMFile(Self.tlsFile("\(name).pem")).map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(file: Self.tlsFile("\(name).key"), format: .pem)))
-            return try NIOSSLContext(configuration: configuration)
+            var tlsConfiguration = configuration
+            if http2 { tlsConfiguration.applicationProtocols = ["h2", "http/1.1"] }
+            return try NIOSSLContext(configuration: tlsConfiguration)
         }
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -62,6 +73,23 @@ final class TestUpstreamServer: Sendable {
                                     return channel.eventLoop.makeSucceededVoidFuture()
                                 }))
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                        if http2 {
+                            return channel.configureHTTP2SecureUpgrade(
+                                h2ChannelConfigurator: { channel in
+                                    channel.configureHTTP2Pipeline(mode: .server) { stream in
+                                        stream.eventLoop.makeCompletedFuture {
+                                            try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                                            try stream.pipeline.syncOperations.addHandler(ResponderHandler(state: state, behavior: behavior))
+                                        }
+                                    }.map { _ in }
+                                },
+                                http1ChannelConfigurator: { channel in
+                                    channel.eventLoop.makeCompletedFuture {
+                                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
+                                        try channel.pipeline.syncOperations.addHandler(ResponderHandler(state: state, behavior: behavior))
+                                    }
+                                })
+                        }
                     }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
                     try channel.pipeline.syncOperations.addHandler(ResponderHandler(state: state, behavior: behavior))
@@ -115,7 +143,8 @@ private final class ResponderHandler: ChannelInboundHandler, @unchecked Sendable
         case .end:
             guard let head else { return }
             let request = TestUpstreamServer.Request(
-                method: head.method.rawValue, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) }, body: body, indexOnConnection: index)
+                method: head.method.rawValue, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) }, body: body, indexOnConnection: index,
+                version: "\(head.version)")
             index += 1
             state.lock.withLock { $0.requests.append(request) }
             respond(context: context, behavior(request))
@@ -147,6 +176,15 @@ private final class ResponderHandler: ChannelInboundHandler, @unchecked Sendable
             break
         case .closeAtOnce:
             context.close(promise: nil)
+        case .respondThenGoAway(let chunks):
+            respond(context: context, .respond(chunks: chunks))
+            guard let connection = context.channel.parent else { return }
+            let goAway = HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: .maxID, errorCode: .noError, opaqueData: nil))
+            connection.writeAndFlush(goAway, promise: nil)
+        case .refuseStream:
+            // Written below the HTTP/1 codec, which only takes HTTP/1 parts.
+            guard let codec = try? context.pipeline.syncOperations.context(handlerType: HTTP2FramePayloadToHTTP1ServerCodec.self) else { return }
+            codec.writeAndFlush(NIOAny(HTTP2Frame.FramePayload.rstStream(.refusedStream)), promise: nil)
         }
     }
 }

@@ -1,0 +1,70 @@
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOTLS
+import SwitchyardCore
+
+/// The last handler of a new TLS upstream connection until its handshake ends: it then sets the connection
+/// up for the protocol ALPN chose (HTTP/2, or HTTP/1.1 when the server chose it or chose nothing) and
+/// removes itself. A handshake that fails (an untrusted certificate, the wrong host name) fails `selected`
+/// with what went wrong; no request has been written by then.
+final class UpstreamProtocolSelector: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+
+    enum Selected {
+        case http1(UpstreamConnectionHandler)
+        case http2(UpstreamHTTP2Connection)
+    }
+
+    private let hostKey: UpstreamHostKey
+    private let selected: EventLoopPromise<Selected>
+    private var lastError: (any Error)?
+    private var isDone = false
+
+    init(hostKey: UpstreamHostKey, selected: EventLoopPromise<Selected>) {
+        self.hostKey = hostKey
+        self.selected = selected
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let event = event as? TLSUserEvent, case .handshakeCompleted(let negotiated) = event, !isDone else {
+            return context.fireUserInboundEventTriggered(event)
+        }
+        isDone = true
+        do {
+            let pipeline = context.pipeline.syncOperations
+            if negotiated == "h2" {
+                let multiplexer = try pipeline.configureHTTP2Pipeline(
+                    mode: .client, connectionConfiguration: .init(), streamConfiguration: .init(),
+                    // Servers do not open streams to clients here (push is off); any that tries is refused.
+                    inboundStreamInitializer: { channel in channel.close() })
+                let connection = UpstreamHTTP2Connection(hostKey: hostKey, channel: context.channel, multiplexer: multiplexer)
+                try pipeline.addHandler(connection)
+                pipeline.removeHandler(context: context, promise: nil)
+                selected.succeed(.http2(connection))
+            } else {
+                let handler = UpstreamConnectionHandler(hostKey: hostKey)
+                try pipeline.addHTTPClientHandlers(leftOverBytesStrategy: .fireError)
+                try pipeline.addHandler(handler)
+                pipeline.removeHandler(context: context, promise: nil)
+                selected.succeed(.http1(handler))
+            }
+        } catch {
+            selected.fail(UpstreamConnectionHandler.classify(error))
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if lastError == nil { lastError = error }
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !isDone {
+            isDone = true
+            selected.fail(lastError.map(UpstreamConnectionHandler.classify) ?? UpstreamConnectionHandler.closedFailure)
+        }
+        context.fireChannelInactive()
+    }
+}

@@ -1,0 +1,148 @@
+import NIOCore
+import SwitchyardCore
+import SwitchyardProviders
+import Synchronization
+import Testing
+
+/// HTTP/2 to TLS upstreams that offer it by ALPN: real TLS, real HTTP/2 framing (NIO's server on 127.0.0.1).
+@Suite("The event-loop upstream transport over HTTP/2")
+struct HTTP2TransportTests {
+    static let policy = EventLoopTransportTests.policy
+    static var soon: ContinuousClock.Instant { .now + .seconds(10) }
+
+    static func post(_ server: TestUpstreamServer, _ path: String = "/v1/chat/completions") -> UpstreamRequest {
+        EventLoopTransportTests.post(server.url(path, scheme: "https", host: "localhost"))
+    }
+
+    static func text(_ response: UpstreamResponse) async throws -> String {
+        try await EventLoopTransportTests.text(response)
+    }
+
+    @Test func concurrentRequestsShareOneConnectionAsStreams() async throws {
+        let server = try await TestUpstreamServer(certificate: "server", http2: true) { request in
+            .respond(headers: [("content-type", "text/event-stream")], chunks: ["data: one\n\n", "data: \(request.uri.split(separator: "/").last!)\n\n"])
+        }
+        let pool = UpstreamTransportPool(caFile: TestUpstreamServer.tlsFile("ca.pem"))
+        let transport = pool.transport(for: Self.policy)
+        // A burst to a host not seen before: the requests wait for the first connection instead of opening
+        // one each, and all go on its streams.
+        let answers = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    let response = try await transport.execute(Self.post(server, "/v1/\(index)"), headDeadline: Self.soon)
+                    #expect(response.head.status == 200)
+                    #expect(response.head.headers["content-type"] == "text/event-stream")
+                    return (index, try await Self.text(response))
+                }
+            }
+            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+        for index in 0..<40 { #expect(answers[index] == "data: one\n\ndata: \(index)\n\n") }
+        #expect(server.connectionCount == 1)
+        #expect(server.requests.count == 40)
+        let first = try #require(server.requests.first)
+        #expect(first.version == "HTTP/2.0")
+        #expect(first.method == "POST" && first.body == #"{"x":1}"#)
+        // HTTP/2's names are lower case, and the connection-only fields of HTTP/1.1 are not sent.
+        #expect(first.headers.contains { $0.0 == "authorization" && $0.1 == "Bearer k" })
+        #expect(!first.headers.contains { $0.0.lowercased() == "connection" })
+        #expect(server.sniNames == ["localhost"])
+        await pool.shutdown()
+        await server.stop()
+    }
+
+    @Test func aSilentStreamTimesOutAloneWhileItsConnectionServesOthers() async throws {
+        let server = try await TestUpstreamServer(certificate: "server", http2: true) { request in
+            request.uri.hasSuffix("silent") ? .silence : .respond(chunks: ["fine"])
+        }
+        let pool = UpstreamTransportPool(caFile: TestUpstreamServer.tlsFile("ca.pem"))
+        let transport = pool.transport(for: Self.policy)
+        #expect(try await Self.text(try await transport.execute(Self.post(server, "/first"), headDeadline: Self.soon)) == "fine")
+        let failure = await #expect(throws: UpstreamFailure.self) {
+            _ = try await transport.execute(Self.post(server, "/silent"), headDeadline: .now + .milliseconds(300))
+        }
+        #expect(failure?.kind == .timeout)
+        #expect(try await Self.text(try await transport.execute(Self.post(server, "/after"), headDeadline: Self.soon)) == "fine")
+        #expect(server.connectionCount == 1)
+        await pool.shutdown()
+        await server.stop()
+    }
+
+    @Test func aLargeBodyArrivesWholeThroughTheFlowControlWindows() async throws {
+        // 4 MiB: sixty-four times HTTP/2's initial stream window, read slowly, so the reader's held reads and
+        // the window updates after them decide whether it all arrives.
+        let server = try await TestUpstreamServer(certificate: "server", http2: true) { _ in .bulk(chunkSize: 16 * 1024, count: 256) }
+        let pool = UpstreamTransportPool(caFile: TestUpstreamServer.tlsFile("ca.pem"))
+        let response = try await pool.transport(for: Self.policy).execute(Self.post(server), headDeadline: Self.soon)
+        var total = 0
+        for try await chunk in response.body {
+            total += chunk.readableBytes
+            await Task.yield()
+        }
+        #expect(total == 256 * 16 * 1024)
+        await pool.shutdown()
+        await server.stop()
+    }
+
+    @Test func afterGoAwayNewRequestsGoToAFreshConnection() async throws {
+        let server = try await TestUpstreamServer(certificate: "server", http2: true) { request in
+            request.uri.hasSuffix("last") ? .respondThenGoAway(chunks: ["last on this one"]) : .respond(chunks: ["ok"])
+        }
+        let pool = UpstreamTransportPool(caFile: TestUpstreamServer.tlsFile("ca.pem"))
+        let transport = pool.transport(for: Self.policy)
+        #expect(try await Self.text(try await transport.execute(Self.post(server, "/a"), headDeadline: Self.soon)) == "ok")
+        #expect(try await Self.text(try await transport.execute(Self.post(server, "/last"), headDeadline: Self.soon)) == "last on this one")
+        for _ in 0..<3 {
+            #expect(try await Self.text(try await transport.execute(Self.post(server, "/b"), headDeadline: Self.soon)) == "ok")
+        }
+        #expect(server.connectionCount == 2)
+        await pool.shutdown()
+        await server.stop()
+    }
+
+    @Test func aRefusedStreamIsSentOnceMoreButNotTwice() async throws {
+        let onceSeen = Atomic<Int>(0)
+        let server = try await TestUpstreamServer(certificate: "server", http2: true) { request in
+            if request.uri.hasSuffix("always") { return .refuseStream }
+            // The first try of /once is refused, the second answered.
+            if request.uri.hasSuffix("once"), onceSeen.add(1, ordering: .relaxed).oldValue == 0 { return .refuseStream }
+            return .respond(chunks: ["ok"])
+        }
+        let pool = UpstreamTransportPool(caFile: TestUpstreamServer.tlsFile("ca.pem"))
+        let transport = pool.transport(for: Self.policy)
+        let failure = await #expect(throws: UpstreamFailure.self) {
+            _ = try await transport.execute(Self.post(server, "/always"), headDeadline: Self.soon)
+        }
+        #expect(failure?.kind == .unavailable)
+        #expect(server.requests.filter { $0.uri.hasSuffix("always") }.count == 2)
+        #expect(try await Self.text(try await transport.execute(Self.post(server, "/once"), headDeadline: Self.soon)) == "ok")
+        #expect(onceSeen.load(ordering: .relaxed) == 2)
+        await pool.shutdown()
+        await server.stop()
+    }
+
+    @Test func withHTTP2OffTheSameServerIsSpokenToInHTTP1() async throws {
+        let server = try await TestUpstreamServer(certificate: "server", http2: true) { _ in .respond(chunks: ["one"]) }
+        let pool = UpstreamTransportPool(caFile: TestUpstreamServer.tlsFile("ca.pem"), http2: false)
+        let transport = pool.transport(for: Self.policy)
+        for _ in 0..<3 { #expect(try await Self.text(try await transport.execute(Self.post(server), headDeadline: Self.soon)) == "one") }
+        #expect(server.requests.map(\.version) == ["HTTP/1.1", "HTTP/1.1", "HTTP/1.1"])
+        #expect(server.connectionCount == 1)
+        await pool.shutdown()
+        await server.stop()
+    }
+
+    @Test func aBurstToAnHTTP1OnlyTLSServerStillGetsItsAnswers() async throws {
+        // The server names no protocol: after the first connection the pool knows, and stops waiting for it.
+        let server = try await TestUpstreamServer(certificate: "server") { _ in .respond(chunks: ["h1"]) }
+        let pool = UpstreamTransportPool(caFile: TestUpstreamServer.tlsFile("ca.pem"))
+        let transport = pool.transport(for: Self.policy)
+        try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<12 { group.addTask { try await Self.text(try await transport.execute(Self.post(server), headDeadline: Self.soon)) } }
+            for try await answer in group { #expect(answer == "h1") }
+        }
+        #expect(server.requests.allSatisfy { $0.version == "HTTP/1.1" } && server.requests.count == 12)
+        await pool.shutdown()
+        await server.stop()
+    }
+}
