@@ -104,7 +104,10 @@ final class UpstreamHTTP2Connection: ChannelInboundHandler, @unchecked Sendable 
         openStreams -= 1
         guard openStreams == 0 else { return }
         idleSince = .now()
-        if isOpen { onIdle?(self) }
+        guard isOpen else { return }
+        // Going away with nothing left to finish: its slot is better spent on a fresh connection.
+        if goAwayLastStreamID != nil { return close() }
+        onIdle?(self)
     }
 
     // MARK: Stream 0

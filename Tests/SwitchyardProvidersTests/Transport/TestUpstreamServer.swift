@@ -21,8 +21,9 @@ final class TestUpstreamServer: Sendable {
         case silence
         /// The connection closes without a byte of response.
         case closeAtOnce
-        /// A response, then (HTTP/2 only) GOAWAY on its connection: the streams open so far may finish.
-        case respondThenGoAway(chunks: [String])
+        /// (HTTP/2 only) GOAWAY on its connection naming this stream the last it processes, then the head
+        /// and the first chunk, then silence: the client learns of the GOAWAY while this stream is open.
+        case goAwayThenHold(firstChunk: String)
         /// (HTTP/2 only) The stream is reset with REFUSED_STREAM: the request was not processed.
         case refuseStream
     }
@@ -176,11 +177,13 @@ private final class ResponderHandler: ChannelInboundHandler, @unchecked Sendable
             break
         case .closeAtOnce:
             context.close(promise: nil)
-        case .respondThenGoAway(let chunks):
-            respond(context: context, .respond(chunks: chunks))
-            guard let connection = context.channel.parent else { return }
-            let goAway = HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: .maxID, errorCode: .noError, opaqueData: nil))
-            connection.writeAndFlush(goAway, promise: nil)
+        case .goAwayThenHold(let firstChunk):
+            if let connection = context.channel.parent, let streamID = try? context.channel.syncOptions?.getOption(HTTP2StreamChannelOptions.streamID) {
+                // Nothing after this stream will be processed, as a server going down says.
+                let goAway = HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: streamID, errorCode: .noError, opaqueData: nil))
+                connection.writeAndFlush(goAway, promise: nil)
+            }
+            respond(context: context, .headThenSilence(firstChunk: firstChunk))
         case .refuseStream:
             // Written below the HTTP/1 codec, which only takes HTTP/1 parts.
             guard let codec = try? context.pipeline.syncOperations.context(handlerType: HTTP2FramePayloadToHTTP1ServerCodec.self) else { return }
