@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 import SwitchyardCore
 import SwitchyardProviders
 import Synchronization
@@ -149,5 +150,39 @@ struct HTTP2TransportTests {
         #expect(server.requests.allSatisfy { $0.version == "HTTP/1.1" } && server.requests.count == 12)
         await pool.shutdown()
         await server.stop()
+    }
+}
+
+/// A TLS upstream that accepts connections and never says a word: the handshake must give up by the head
+/// deadline, for the request that opened the connection and for those that waited for it.
+@Suite("A TLS handshake that never ends")
+struct SilentTLSHandshakeTests {
+    @Test(.timeLimit(.minutes(1))) func theRequestsWaitingForItFailAsTimeoutsAtTheHeadDeadline() async throws {
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in channel.eventLoop.makeSucceededVoidFuture() }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(silent.localAddress?.port)
+        let pool = UpstreamTransportPool(caFile: TestUpstreamServer.tlsFile("ca.pem"))
+        let transport = pool.transport(for: EventLoopTransportTests.policy)
+        let started = ContinuousClock.now
+        let failures = await withTaskGroup(of: UpstreamFailure?.self) { group in
+            for _ in 0..<5 {
+                group.addTask {
+                    do {
+                        _ = try await transport.execute(
+                            EventLoopTransportTests.post("https://localhost:\(port)/v1/chat/completions"), headDeadline: .now + .milliseconds(400))
+                        return nil
+                    } catch {
+                        return error as? UpstreamFailure
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(failures.count == 5)
+        #expect(failures.allSatisfy { $0?.kind == .timeout })
+        #expect(ContinuousClock.now - started < .seconds(5))
+        await pool.shutdown()
+        try await silent.close()
     }
 }
