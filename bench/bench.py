@@ -14,6 +14,7 @@ import os
 import platform
 import re
 import socket
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -289,24 +290,56 @@ async def slow_upstream(port, chunks, interval):
     return server
 
 
-async def many_streams(gateway_port, gateway_pid, streams):
-    """`streams` concurrent slow streams through the gateway: peak RSS and failures."""
+async def many_streams(gateway_port, gateway_pid, streams, model="bench-slow", count_connections_to=None):
+    """`streams` concurrent slow streams through the gateway: peak RSS and failures (and, when asked, the most
+    connections to the upstream's port seen at once)."""
     peak = 0.0
+    peak_connections = 0
     done = asyncio.Event()
 
     async def sample():
-        nonlocal peak
+        nonlocal peak, peak_connections
         while not done.is_set():
             peak = max(peak, rss_mib(gateway_pid))
+            if count_connections_to:
+                peak_connections = max(peak_connections, established_connections(count_connections_to, gateway_pid))
             await asyncio.sleep(0.1)
 
     sampler = asyncio.create_task(sample())
-    body = {"model": "bench-slow", "stream": True, "messages": [{"role": "user", "content": "Stream slowly."}]}
+    body = {"model": model, "stream": True, "messages": [{"role": "user", "content": "Stream slowly."}]}
     started = time.perf_counter()
+    cpu_before = cpu_seconds(gateway_pid)
     result = await first_byte_times(gateway_port, "/v1/chat/completions", body, streams, streams)
     done.set()
     await sampler
-    return {"peak_rss": peak, "errors": result["errors"], "seconds": time.perf_counter() - started}
+    return {"peak_rss": peak, "errors": result["errors"], "seconds": time.perf_counter() - started,
+            "cpu_s": cpu_seconds(gateway_pid) - cpu_before, "connections": peak_connections}
+
+
+def start_tls_front(workdir, port, upstream_port, slow_port):
+    """nginx with TLS and HTTP/2 (ALPN) in front of the fast and the slow upstream: what a vendor's edge looks like.
+    The certificate is the test suite's, for localhost, signed by its CA (Tests/Fixtures/tls)."""
+    tls = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "tls")
+    for name in ("server.pem", "server.key", "ca.pem"):
+        shutil.copy(os.path.join(tls, name), os.path.join(workdir, name))
+        os.chmod(os.path.join(workdir, name), 0o644)
+    return start_nginx(workdir, "tlsfront", f"""
+  http2_max_concurrent_streams 128;
+  upstream fast {{ server 127.0.0.1:{upstream_port}; keepalive 64; }}
+  upstream slow {{ server 127.0.0.1:{slow_port}; keepalive 1024; }}
+  server {{
+    listen 127.0.0.1:{port} ssl http2 backlog=4096;
+    ssl_certificate {workdir}/server.pem;
+    ssl_certificate_key {workdir}/server.key;
+    location /slow/ {{ proxy_pass http://slow/; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }}
+    location / {{ proxy_pass http://fast; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }}
+  }}""", 1)
+
+
+def established_connections(port, pid):
+    """TCP connections process `pid` holds established to 127.0.0.1:`port`."""
+    out = subprocess.run(["ss", "-tnpH", "state", "established", f"( dport = :{port} )"], capture_output=True, text=True).stdout
+    return sum(1 for line in out.splitlines() if f"pid={pid}," in line)
 
 
 def fmt(value, digits=2):
@@ -325,7 +358,9 @@ def main():
     os.chmod(workdir, 0o755)  # nginx workers may run as another user
     upstream_port, proxy_port, gateway_port, slow_port = free_port(), free_port(), free_port(), free_port()
     ahc_port, traced_port, otlp_port = free_port(), free_port(), free_port()
+    tls_port, h2_port, h1_port = free_port(), free_port(), free_port()
     upstream = start_fast_upstream(workdir, upstream_port)
+    tls_front = start_tls_front(workdir, tls_port, upstream_port, slow_port)
     proxy = start_nginx(workdir, "proxy", f"""
   upstream fast {{ server 127.0.0.1:{upstream_port}; keepalive 256; }}
   server {{
@@ -342,6 +377,13 @@ def main():
         out.write(source.read().replace(f"listen: 127.0.0.1:{gateway_port}", f"listen: 127.0.0.1:{traced_port}")
                   .replace("switchyard.db", "switchyard-traced.db")
                   + f"telemetry: {{otlp_endpoint: \"http://127.0.0.1:{otlp_port}\", protocol: http/protobuf, sampling: 1.0}}\n")
+    # Two more behind the TLS front, as to a vendor: HTTP/2 where ALPN offers it (the default), and HTTP/1.1.
+    for name, port in (("switchyard-h2", h2_port), ("switchyard-h1", h1_port)):
+        with open(config) as source, open(os.path.join(workdir, f"{name}.yaml"), "w") as out:
+            out.write(source.read().replace(f"listen: 127.0.0.1:{gateway_port}", f"listen: 127.0.0.1:{port}")
+                      .replace("switchyard.db", f"{name}.db")
+                      .replace(f"http://127.0.0.1:{upstream_port}/", f"https://localhost:{tls_port}/")
+                      .replace(f"http://127.0.0.1:{slow_port}/", f"https://localhost:{tls_port}/slow/"))
     otlp_sink = subprocess.Popen([sys.executable, "-c", OTLP_SINK, str(otlp_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     gateway_log = open(os.path.join(workdir, "switchyard.log"), "w")
     gateway = subprocess.Popen([options.switchyard, "serve", "--config", config], stdout=gateway_log, stderr=subprocess.STDOUT)
@@ -350,8 +392,15 @@ def main():
         env=dict(os.environ, SWITCHYARD_UPSTREAM_TRANSPORT="asynchttpclient"))
     traced_gateway = subprocess.Popen(
         [options.switchyard, "serve", "--config", os.path.join(workdir, "switchyard-traced.yaml")], stdout=gateway_log, stderr=subprocess.STDOUT)
+    tls_gateways = {
+        http2: subprocess.Popen(
+            [options.switchyard, "serve", "--config", os.path.join(workdir, f"switchyard-{http2}.yaml")], stdout=gateway_log, stderr=subprocess.STDOUT,
+            env=dict(os.environ, SWITCHYARD_CA_FILE=os.path.join(workdir, "ca.pem"), SWITCHYARD_UPSTREAM_HTTP2="on" if http2 == "h2" else "off"))
+        for http2 in ("h2", "h1")
+    }
+    tls_ports = {"h2": h2_port, "h1": h1_port}
     try:
-        for port in (upstream_port, proxy_port, gateway_port, ahc_port, traced_port, otlp_port):
+        for port in (upstream_port, proxy_port, gateway_port, ahc_port, traced_port, otlp_port, tls_port, h2_port, h1_port):
             wait_for_port(port)
         time.sleep(1)
         idle_rss = {"nginx": rss_mib(proxy.pid), "switchyard": rss_mib(gateway.pid)}
@@ -389,26 +438,43 @@ def main():
                 gateway_port, "/v1/chat/completions", stream_body, 8, stream_count, keep_alive=keep_alive))
         print("streams:", json.dumps(streaming), flush=True)
 
+        # Through the TLS front: requests at 64 connections, then 1,000 slow streams, HTTP/2 and HTTP/1.1 interleaved.
+        tls_results = {}
+        for http2 in ("h2", "h1", "h2", "h1"):
+            pid = tls_gateways[http2].pid
+            run_wrk(tls_ports[http2], "/v1/chat/completions", OPENAI_REQUEST, 64, 1, workdir)
+            before = cpu_seconds(pid)
+            result = run_wrk(tls_ports[http2], "/v1/chat/completions", OPENAI_REQUEST, 64, duration, workdir)
+            result["cpu_ms"] = (cpu_seconds(pid) - before) * 1000 / max(result["requests"], 1)
+            result["connections"] = established_connections(tls_port, pid)
+            tls_results.setdefault(http2, []).append(result)
+            print(f"TLS upstream {http2}: {result['rps']:.0f} req/s, cpu {result['cpu_ms']:.3f} ms/req, {result['connections']} connections", flush=True)
+
         async def slow_case():
             server = await slow_upstream(slow_port, 20, 0.1)
             try:
-                return await many_streams(gateway_port, gateway.pid, 1000)
+                plain = await many_streams(gateway_port, gateway.pid, 1000)
+                over_tls = {}
+                for http2 in ("h2", "h1"):
+                    over_tls[http2] = await many_streams(tls_ports[http2], tls_gateways[http2].pid, 1000, count_connections_to=tls_port)
+                return plain, over_tls
             finally:
                 server.close()
-        slow = asyncio.run(slow_case())
-        print("1000 slow streams:", json.dumps(slow), flush=True)
+        slow, slow_tls = asyncio.run(slow_case())
+        print("1000 slow streams:", json.dumps(slow), json.dumps(slow_tls), flush=True)
     finally:
-        for process in (gateway, ahc_gateway, traced_gateway, otlp_sink, proxy, upstream):
+        processes = (gateway, ahc_gateway, traced_gateway, *tls_gateways.values(), otlp_sink, proxy, tls_front, upstream)
+        for process in processes:
             process.terminate()
-        for process in (gateway, ahc_gateway, traced_gateway, otlp_sink, proxy, upstream):
+        for process in processes:
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
-    write_results(options.out, results, streaming, slow, idle_rss, loaded_rss, duration)
+    write_results(options.out, results, streaming, slow, idle_rss, loaded_rss, duration, tls_results, slow_tls)
 
 
-def write_results(path, results, streaming, slow, idle_rss, loaded_rss, duration):
+def write_results(path, results, streaming, slow, idle_rss, loaded_rss, duration, tls_results, slow_tls):
     direct = {c: results[("direct to the upstream", c)] for c in (1, 16, 64)}
     version = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0] if True else ""
     nginx_version = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
@@ -467,7 +533,25 @@ def write_results(path, results, streaming, slow, idle_rss, loaded_rss, duration
         "",
         f"20 chunks 100 ms apart each: peak RSS {slow['peak_rss']:.0f} MiB, {slow['errors']} failed, all done in {slow['seconds']:.1f} s.",
         "",
+        "## A TLS upstream: HTTP/2 or HTTP/1.1",
+        "",
+        "nginx with TLS and HTTP/2 (128 streams per connection) in front of the same upstreams, as a vendor's edge; two more "
+        "gateways, one speaking HTTP/2 to it (ALPN, the default), one HTTP/1.1 (`SWITCHYARD_UPSTREAM_HTTP2=off`). Requests: "
+        "wrk at 64 connections, two interleaved runs each. Streams: the 1,000 slow streams above.",
+        "",
+        "| upstream protocol | req/s @64 | CPU per request @64 | upstream connections | 1,000 streams: peak RSS | upstream connections | "
+        "CPU | done in | failed |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    for http2, label in (("h2", "HTTP/2"), ("h1", "HTTP/1.1")):
+        runs, streams = tls_results[http2], slow_tls[http2]
+        rates = " / ".join(f"{r['rps']:,.0f}" for r in runs)
+        cpus = " / ".join(f"{r['cpu_ms']:.3f}" for r in runs)
+        connections = " / ".join(str(r["connections"]) for r in runs)
+        lines.append(
+            f"| {label} | {rates} | {cpus} ms | {connections} | {streams['peak_rss']:.0f} MiB | {streams['connections']} | "
+            f"{streams['cpu_s']:.2f} s | {streams['seconds']:.1f} s | {streams['errors']} |")
+    lines += [""]
     # The analysis below the marker is written by people; a new run keeps it.
     kept = ""
     if os.path.exists(path):
