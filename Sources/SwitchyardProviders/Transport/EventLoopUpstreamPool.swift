@@ -204,10 +204,10 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
     /// the connection gone before its stream opened) is sent once more, like a request on a stale HTTP/1.1
     /// connection.
     private func start(_ exchange: UpstreamExchange, on connection: UpstreamHTTP2Connection) {
-        connection.start(exchange) { [weak self] exchange, failure in
+        connection.start(exchange) { [weak self] exchange, failure, unprocessed in
             guard let self else { return exchange.fail(failure) }
             if shared.isShutDown { return exchange.fail(.cancelled) }
-            guard !exchange.wasRetried else { return exchange.fail(failure) }
+            guard unprocessed, !exchange.wasRetried else { return exchange.fail(failure) }
             exchange.wasRetried = true
             send(exchange)
         }

@@ -48,19 +48,19 @@ final class UpstreamHTTP2Connection: ChannelInboundHandler, @unchecked Sendable 
     /// Whether a new exchange may open a stream here now.
     var hasCapacity: Bool { isOpen && goAwayLastStreamID == nil && openStreams < streamLimit }
 
-    /// Opens a stream for `exchange` and sends its request; `retry` gets the exchange back, unsent, when the
-    /// stream could not be opened or the server refused it unprocessed (REFUSED_STREAM, or beyond its GOAWAY).
-    func start(_ exchange: UpstreamExchange, retry: @escaping (UpstreamExchange, UpstreamFailure) -> Void) {
+    /// Opens a stream for `exchange` and sends its request. An exchange that ends without its answer goes to
+    /// `lost`, which decides how it fails; `unprocessed` says the server never acted on it (the stream could
+    /// not be opened, or the server refused it: REFUSED_STREAM, or beyond its GOAWAY), so it may go again.
+    func start(_ exchange: UpstreamExchange, lost: @escaping (UpstreamExchange, UpstreamFailure, _ unprocessed: Bool) -> Void) {
         openStreams += 1
         streamsCarried += 1
         let handler = UpstreamConnectionHandler(hostKey: hostKey)
         let loopBound = NIOLoopBound((self, handler), eventLoop: channel.eventLoop)
-        handler.onClosed = { _, lost in
+        handler.onClosed = { _, lostExchange in
             let (connection, _) = loopBound.value
             connection.streamEnded()
-            guard let (exchange, failure) = lost else { return }
-            if !exchange.hasHead, connection.wasRefusedUnprocessed(handler) { return retry(exchange, failure) }
-            exchange.fail(failure)
+            guard let (exchange, failure) = lostExchange else { return }
+            lost(exchange, failure, !exchange.hasHead && connection.wasRefusedUnprocessed(handler))
         }
         let opened = channel.eventLoop.makePromise(of: (any Channel).self)
         multiplexer.createStreamChannel(promise: opened) { streamChannel in
@@ -81,7 +81,7 @@ final class UpstreamHTTP2Connection: ChannelInboundHandler, @unchecked Sendable 
             case .failure(let error):
                 // No stream, so no request sent: another connection may take it.
                 connection.streamEnded()
-                retry(exchange, UpstreamConnectionHandler.classify(error))
+                lost(exchange, UpstreamConnectionHandler.classify(error), true)
             }
         }
     }

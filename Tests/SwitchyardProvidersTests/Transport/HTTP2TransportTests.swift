@@ -127,6 +127,18 @@ struct HTTP2TransportTests {
         await server.stop()
     }
 
+    @Test func shutdownEndsStreamsInFlightAsCancelled() async throws {
+        let server = try await TestUpstreamServer(certificate: "server", http2: true) { _ in .headThenSilence(firstChunk: "partial") }
+        let pool = UpstreamTransportPool(caFile: TestUpstreamServer.tlsFile("ca.pem"))
+        let response = try await pool.transport(for: Self.policy).execute(Self.post(server), headDeadline: Self.soon)
+        var iterator = response.body.makeAsyncIterator()
+        #expect(try await iterator.next().map { String(buffer: $0) } == "partial")
+        await pool.shutdown()
+        let failure = await #expect(throws: UpstreamFailure.self) { _ = try await iterator.next() }
+        #expect(failure?.origin == .cancelled)
+        await server.stop()
+    }
+
     @Test func withHTTP2OffTheSameServerIsSpokenToInHTTP1() async throws {
         let server = try await TestUpstreamServer(certificate: "server", http2: true) { _ in .respond(chunks: ["one"]) }
         let pool = UpstreamTransportPool(caFile: TestUpstreamServer.tlsFile("ca.pem"), http2: false)
