@@ -1,34 +1,131 @@
 /// A chat request in the canonical model: what every dialect decodes into and every provider encodes from.
 public struct ChatRequest: Sendable {
     /// The model name the client asked for: a route or a `provider/model` target.
-    public var model: String
-    public var messages: [ChatMessage]
-    public var tools: [ToolDefinition]
-    public var toolChoice: ToolChoice?
-    public var parallelToolCalls: Bool?
-    public var responseFormat: ResponseFormat?
-    public var sampling: SamplingParameters
+    public var model: String {
+        get { storage.fields.model }
+        _modify { yield &uniqueFields.model }
+    }
+    public var messages: [ChatMessage] {
+        get { storage.fields.messages }
+        _modify { yield &uniqueFields.messages }
+    }
+    public var tools: [ToolDefinition] {
+        get { storage.fields.tools }
+        _modify { yield &uniqueFields.tools }
+    }
+    public var toolChoice: ToolChoice? {
+        get { storage.fields.toolChoice }
+        _modify { yield &uniqueFields.toolChoice }
+    }
+    public var parallelToolCalls: Bool? {
+        get { storage.fields.parallelToolCalls }
+        _modify { yield &uniqueFields.parallelToolCalls }
+    }
+    public var responseFormat: ResponseFormat? {
+        get { storage.fields.responseFormat }
+        _modify { yield &uniqueFields.responseFormat }
+    }
+    public var sampling: SamplingParameters {
+        get { storage.fields.sampling }
+        _modify { yield &uniqueFields.sampling }
+    }
     /// The output cap in tokens, when the client gave one.
-    public var maxTokens: Int?
-    public var stop: [String]
+    public var maxTokens: Int? {
+        get { storage.fields.maxTokens }
+        _modify { yield &uniqueFields.maxTokens }
+    }
+    public var stop: [String] {
+        get { storage.fields.stop }
+        _modify { yield &uniqueFields.stop }
+    }
     /// Number of choices to generate.
-    public var n: Int?
-    public var logprobs: Bool?
-    public var topLogprobs: Int?
+    public var n: Int? {
+        get { storage.fields.n }
+        _modify { yield &uniqueFields.n }
+    }
+    public var logprobs: Bool? {
+        get { storage.fields.logprobs }
+        _modify { yield &uniqueFields.logprobs }
+    }
+    public var topLogprobs: Int? {
+        get { storage.fields.topLogprobs }
+        _modify { yield &uniqueFields.topLogprobs }
+    }
     /// How much the model should reason before answering, when the client said.
-    public var reasoning: ReasoningRequest?
+    public var reasoning: ReasoningRequest? {
+        get { storage.fields.reasoning }
+        _modify { yield &uniqueFields.reasoning }
+    }
     /// An end-user identifier for abuse tracking.
-    public var user: String?
-    public var stream: Bool
+    public var user: String? {
+        get { storage.fields.user }
+        _modify { yield &uniqueFields.user }
+    }
+    public var stream: Bool {
+        get { storage.fields.stream }
+        _modify { yield &uniqueFields.stream }
+    }
     /// Whether the client asked for usage at the end of a stream.
-    public var includeUsage: Bool
+    public var includeUsage: Bool {
+        get { storage.fields.includeUsage }
+        _modify { yield &uniqueFields.includeUsage }
+    }
     /// The client's original body and dialect, kept so that a provider speaking the same dialect can
     /// forward fields the canonical model does not know (see ``PassThrough``).
-    public var passThrough: PassThrough?
+    public var passThrough: PassThrough? {
+        get { storage.fields.passThrough }
+        _modify { yield &uniqueFields.passThrough }
+    }
     /// Top-level fields of the client's body that the canonical model does not carry. A provider of the
     /// same dialect receives them through ``passThrough``; any other provider must refuse the request
     /// rather than drop them silently (DESIGN §2).
-    public var dialectOnlyFields: [String] = []
+    public var dialectOnlyFields: [String] {
+        get { storage.fields.dialectOnlyFields }
+        _modify { yield &uniqueFields.dialectOnlyFields }
+    }
+
+    /// The fields live in one heap box that copies share until one of them changes (copy on write): a request
+    /// travels by value through many async functions, and each frame would otherwise hold all of it (and each
+    /// copy retain every reference in it).
+    private var storage: Storage
+
+    private final class Storage: @unchecked Sendable {
+        // Mutated only through `uniqueFields`, when this box has one owner.
+        var fields: Fields
+
+        init(_ fields: Fields) {
+            self.fields = fields
+        }
+    }
+
+    private struct Fields {
+        var model: String
+        var messages: [ChatMessage]
+        var tools: [ToolDefinition]
+        var toolChoice: ToolChoice?
+        var parallelToolCalls: Bool?
+        var responseFormat: ResponseFormat?
+        var sampling: SamplingParameters
+        var maxTokens: Int?
+        var stop: [String]
+        var n: Int?
+        var logprobs: Bool?
+        var topLogprobs: Int?
+        var reasoning: ReasoningRequest? = nil
+        var user: String?
+        var stream: Bool
+        var includeUsage: Bool
+        var passThrough: PassThrough?
+        var dialectOnlyFields: [String] = []
+    }
+
+    private var uniqueFields: Fields {
+        get { storage.fields }
+        _modify {
+            if !isKnownUniquelyReferenced(&storage) { storage = Storage(storage.fields) }
+            yield &storage.fields
+        }
+    }
 
     public init(
         model: String,
@@ -48,22 +145,11 @@ public struct ChatRequest: Sendable {
         includeUsage: Bool = false,
         passThrough: PassThrough? = nil
     ) {
-        self.model = model
-        self.messages = messages
-        self.tools = tools
-        self.toolChoice = toolChoice
-        self.parallelToolCalls = parallelToolCalls
-        self.responseFormat = responseFormat
-        self.sampling = sampling
-        self.maxTokens = maxTokens
-        self.stop = stop
-        self.n = n
-        self.logprobs = logprobs
-        self.topLogprobs = topLogprobs
-        self.user = user
-        self.stream = stream
-        self.includeUsage = includeUsage
-        self.passThrough = passThrough
+        storage = Storage(
+            Fields(
+                model: model, messages: messages, tools: tools, toolChoice: toolChoice, parallelToolCalls: parallelToolCalls,
+                responseFormat: responseFormat, sampling: sampling, maxTokens: maxTokens, stop: stop, n: n, logprobs: logprobs,
+                topLogprobs: topLogprobs, user: user, stream: stream, includeUsage: includeUsage, passThrough: passThrough))
     }
 }
 
