@@ -85,6 +85,19 @@ struct HTTP2TransportTests {
         await server.stop()
     }
 
+    @Test func aLargeRequestBodyReachesTheServerWholeThroughItsWindow() async throws {
+        // A vision request with images inlined is megabytes: far past the stream's initial send window.
+        let server = try await TestUpstreamServer(certificate: "server", http2: true) { request in .respond(chunks: ["\(request.body.utf8.count)"]) }
+        let pool = UpstreamTransportPool(caFile: TestUpstreamServer.tlsFile("ca.pem"))
+        let body = String(repeating: "0123456789abcdef", count: 3 * 65_536)
+        let request = EventLoopTransportTests.post(server.url(scheme: "https", host: "localhost"), body: body)
+        let response = try await pool.transport(for: Self.policy).execute(request, headDeadline: Self.soon)
+        #expect(try await Self.text(response) == "\(body.utf8.count)")
+        #expect(server.requests.first?.version == "HTTP/2.0")
+        await pool.shutdown()
+        await server.stop()
+    }
+
     @Test func afterGoAwayNewRequestsGoToAFreshConnection() async throws {
         let server = try await TestUpstreamServer(certificate: "server", http2: true) { request in
             request.uri.hasSuffix("last") ? .goAwayThenHold(firstChunk: "last on this one") : .respond(chunks: ["ok"])
