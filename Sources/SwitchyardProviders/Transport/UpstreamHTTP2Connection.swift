@@ -55,32 +55,37 @@ final class UpstreamHTTP2Connection: ChannelInboundHandler, @unchecked Sendable 
         openStreams += 1
         streamsCarried += 1
         let handler = UpstreamConnectionHandler(hostKey: hostKey)
-        let loopBound = NIOLoopBound((self, handler), eventLoop: channel.eventLoop)
+        // The stream ends once, whichever way NIO reports it (a stream that fails to open may also report
+        // itself closed), so the count of open streams stays true.
+        let stream = NIOLoopBoundBox((connection: self, handler: handler, hasEnded: false), eventLoop: channel.eventLoop)
         handler.onClosed = { _, lostExchange in
-            let (connection, _) = loopBound.value
+            stream.value.hasEnded = true
+            let connection = stream.value.connection
             connection.streamEnded()
             guard let (exchange, failure) = lostExchange else { return }
-            lost(exchange, failure, !exchange.hasHead && connection.wasRefusedUnprocessed(handler))
+            lost(exchange, failure, !exchange.hasHead && connection.wasRefusedUnprocessed(stream.value.handler))
         }
         let opened = channel.eventLoop.makePromise(of: (any Channel).self)
         multiplexer.createStreamChannel(promise: opened) { streamChannel in
             do {
-                let (_, handler) = loopBound.value
                 try streamChannel.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .https))
-                try streamChannel.pipeline.syncOperations.addHandler(handler)
+                try streamChannel.pipeline.syncOperations.addHandler(stream.value.handler)
                 return streamChannel.eventLoop.makeSucceededVoidFuture()
             } catch {
                 return streamChannel.eventLoop.makeFailedFuture(error)
             }
         }
         opened.futureResult.assumeIsolated().whenComplete { result in
-            let (connection, handler) = loopBound.value
             switch result {
             case .success:
-                handler.start(exchange)
+                stream.value.handler.start(exchange)
             case .failure(let error):
                 // No stream, so no request sent: another connection may take it.
-                connection.streamEnded()
+                stream.value.handler.onClosed = nil
+                if !stream.value.hasEnded {
+                    stream.value.hasEnded = true
+                    stream.value.connection.streamEnded()
+                }
                 lost(exchange, UpstreamConnectionHandler.classify(error), true)
             }
         }
