@@ -29,7 +29,6 @@ final class UpstreamHTTP2Connection: ChannelInboundHandler, @unchecked Sendable 
     /// The GOAWAY's last stream id, once the server sent one: streams up to it finish, new ones go elsewhere.
     private var goAwayLastStreamID: HTTP2StreamID?
     private(set) var isOpen = true
-    private(set) var streamsCarried = 0
     /// When the last stream ended, for closing connections idle too long to trust.
     private(set) var idleSince = NIODeadline.now()
     /// Called on the loop when the connection can take no new stream any more (GOAWAY) or closed.
@@ -53,7 +52,6 @@ final class UpstreamHTTP2Connection: ChannelInboundHandler, @unchecked Sendable 
     /// not be opened, or the server refused it: REFUSED_STREAM, or beyond its GOAWAY), so it may go again.
     func start(_ exchange: UpstreamExchange, lost: @escaping (UpstreamExchange, UpstreamFailure, _ unprocessed: Bool) -> Void) {
         openStreams += 1
-        streamsCarried += 1
         let handler = UpstreamConnectionHandler(hostKey: hostKey)
         // The stream ends once, whichever way NIO reports it (a stream that fails to open may also report
         // itself closed), so the count of open streams stays true.
