@@ -27,6 +27,9 @@ public struct JSONCursor {
         self.buffer = buffer
     }
 
+    /// How many bytes of the document have been read.
+    public var offset: Int { index }
+
     public mutating func beginObject() throws(Unsure) {
         try expect(UInt8(ascii: "{"))
         atFirstItem = true

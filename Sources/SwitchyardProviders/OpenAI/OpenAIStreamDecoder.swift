@@ -14,8 +14,18 @@ public struct OpenAIStreamDecoder: SSEChatStreamDecoder {
 
     /// Off only in tests that compare the plain-chunk reader with the full decode.
     var usesPlainChunkReader = true
+    /// The last text chunk's shape, which the stream's next text chunks most likely share.
+    private var plainShape: OpenAIPlainChunkShape?
 
     public init() {}
+
+    /// A chunk read without the full decode, or nil when it needs one.
+    private mutating func plainChunk(_ data: String) -> OpenAIPlainChunk? {
+        if let shape = plainShape, let chunk = shape.match(data) { return chunk }
+        guard let (chunk, shape) = OpenAIPlainChunk.recogniseWithShape(data) else { return nil }
+        if let shape { plainShape = shape }
+        return chunk
+    }
 
     func checkComplete() throws(UpstreamFailure) {
         // Some compatible servers close without [DONE]; a stream that reported its finish reason is complete.
@@ -30,7 +40,7 @@ public struct OpenAIStreamDecoder: SSEChatStreamDecoder {
             return
         }
         guard !event.data.isEmpty else { return }
-        if started, responses == nil, usesPlainChunkReader, let plain = OpenAIPlainChunk.recognise(event.data) {
+        if started, responses == nil, usesPlainChunkReader, let plain = plainChunk(event.data) {
             if case .text(let text, let choice) = plain { events.append(.textDelta(text, choice: choice)) }
             return
         }

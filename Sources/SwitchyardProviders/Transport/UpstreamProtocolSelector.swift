@@ -16,6 +16,29 @@ final class UpstreamProtocolSelector: ChannelInboundHandler, RemovableChannelHan
         case http2(UpstreamHTTP2Connection)
     }
 
+    /// How much of one stream's answer the server may send ahead of the reader. HTTP/2's default (64 KiB)
+    /// caps a large answer at 64 KiB per round trip; more than this would let a stream whose client reads
+    /// slowly hold that much (on top of the exchange's own buffer) before the server must wait.
+    static let streamWindow = 256 * 1024
+
+    static let connectionConfiguration: NIOHTTP2Handler.ConnectionConfiguration = {
+        var configuration = NIOHTTP2Handler.ConnectionConfiguration()
+        configuration.initialSettings = nioDefaultSettings + [
+            HTTP2Setting(parameter: .initialWindowSize, value: streamWindow),
+            HTTP2Setting(parameter: .enablePush, value: 0),
+        ]
+        // The connection's window is given back as data arrives (each stream's window is the backpressure),
+        // so it only needs room for many streams' data in flight at once.
+        configuration.targetWindowSize = 16 * streamWindow
+        return configuration
+    }()
+
+    static let streamConfiguration: NIOHTTP2Handler.StreamConfiguration = {
+        var configuration = NIOHTTP2Handler.StreamConfiguration()
+        configuration.targetWindowSize = streamWindow
+        return configuration
+    }()
+
     private let hostKey: UpstreamHostKey
     private let selected: EventLoopPromise<Selected>
     private var lastError: (any Error)?
@@ -35,7 +58,7 @@ final class UpstreamProtocolSelector: ChannelInboundHandler, RemovableChannelHan
             let pipeline = context.pipeline.syncOperations
             if negotiated == "h2" {
                 let multiplexer = try pipeline.configureHTTP2Pipeline(
-                    mode: .client, connectionConfiguration: .init(), streamConfiguration: .init(),
+                    mode: .client, connectionConfiguration: Self.connectionConfiguration, streamConfiguration: Self.streamConfiguration,
                     // Servers do not open streams to clients here (push is off); any that tries is refused.
                     inboundStreamInitializer: { channel in channel.close() })
                 let connection = UpstreamHTTP2Connection(hostKey: hostKey, channel: context.channel, multiplexer: multiplexer)

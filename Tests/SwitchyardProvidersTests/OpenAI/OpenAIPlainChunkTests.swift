@@ -72,6 +72,40 @@ import Testing
         #expect(recognised > 300 && recognisedWithText > 100, "recognised \(recognised), with text \(recognisedWithText)")
     }
 
+    /// The stream's next chunks are first compared with the last text chunk's shape: a chunk with the same
+    /// bytes around a new text must mean what its full decode says, whatever the text (quotes, escapes,
+    /// control characters, non-ASCII), and a chunk changed anywhere else too.
+    @Test func chunksComparedWithTheLastTextChunksShapeMeanTheSameWithAndWithoutIt() {
+        var generator = ChunkGenerator(seed: 12)
+        let texts = [
+            "Hi", "", " world", "café 😀", #"say \"hi\""#, #"line\nbreak"#, #"caf\u00e9"#, #"a","x":"y"#, "tab\there", "\\", "7", "€",
+        ]
+        var matched = 0
+        var compared = 0
+        for round in 0..<6_000 {
+            let first = Self.chunk(using: &generator)
+            guard let (_, shape) = OpenAIPlainChunk.recogniseWithShape(first), let shape else { continue }
+            var second = String(decoding: shape.prefix, as: UTF8.self) + generator.pick(texts) + String(decoding: shape.suffix, as: UTF8.self)
+            if round % 4 == 0 { second = generator.damaged(second, every: 1, round: round) }
+            if shape.match(second) != nil { matched += 1 }
+            compared += 1
+            #expect(Self.decode([first, second], plainReader: true) == Self.decode([first, second], plainReader: false), "\(first) then \(second)")
+        }
+        #expect(compared > 300 && matched > 100, "compared \(compared), matched \(matched)")
+    }
+
+    /// The events of the last of `chunks`, decoded in turn after an opening chunk.
+    static func decode(_ chunks: [String], plainReader: Bool) -> Result<[ChatEvent], UpstreamFailure> {
+        var decoder = OpenAIStreamDecoder()
+        decoder.usesPlainChunkReader = plainReader
+        return Result { () throws(UpstreamFailure) in
+            _ = try decoder.decode(ByteBuffer(string: opening))
+            var events: [ChatEvent] = []
+            for chunk in chunks { events = try decoder.decode(ByteBuffer(string: "data: " + chunk + "\n\n")) }
+            return events
+        }
+    }
+
     static func chunk(using generator: inout ChunkGenerator) -> String {
         generator.newChunk()
         let text = generator.pick([#""Hello""#, #"" world""#, "\"café 😀\"", #""""#, "null", #""line\nbreak""#, #""caf\u00e9""#, #""say \"hi\"""#, "7"])
