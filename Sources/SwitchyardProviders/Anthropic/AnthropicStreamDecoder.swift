@@ -11,8 +11,18 @@ public struct AnthropicStreamDecoder: SSEChatStreamDecoder {
 
     /// Off only in tests that compare the plain-delta reader with the full decode.
     var usesPlainDeltaReader = true
+    /// The last text delta's shape, which the stream's next text deltas most likely share.
+    private var plainShape: PlainTextShape?
 
     public init() {}
+
+    /// A text delta read without the full decode (its text, nil for none), or nil when it needs one.
+    private mutating func plainDelta(_ data: String) -> String?? {
+        if let shape = plainShape, let text = shape.text(of: data) { return .some(text.isEmpty ? nil : text) }
+        guard let (text, shape) = AnthropicPlainDelta.recogniseWithShape(data) else { return nil }
+        if let shape { plainShape = shape }
+        return .some(text)
+    }
 
     func checkComplete() throws(UpstreamFailure) {
         guard completed else { throw UpstreamFailure(kind: .unavailable, message: "Anthropic stream ended before message_stop") }
@@ -20,7 +30,7 @@ public struct AnthropicStreamDecoder: SSEChatStreamDecoder {
 
     mutating func handle(_ event: SSEEvent, into events: inout [ChatEvent]) throws(UpstreamFailure) {
         guard !event.data.isEmpty else { return }
-        if usesPlainDeltaReader, let text = AnthropicPlainDelta.recognise(event.data) {
+        if usesPlainDeltaReader, let text = plainDelta(event.data) {
             if let text { events.append(.textDelta(text)) }
             return
         }

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import SwitchyardCore
 
 /// Recognises the chunk most of an OpenAI stream is made of — one choice whose delta carries plain text,
@@ -20,14 +15,14 @@ enum OpenAIPlainChunk {
         recogniseWithShape(data)?.chunk
     }
 
-    /// The chunk's meaning and, for text, the shape around the text (see ``OpenAIPlainChunkShape``).
-    static func recogniseWithShape(_ data: String) -> (chunk: OpenAIPlainChunk, shape: OpenAIPlainChunkShape?)? {
+    /// The chunk's meaning and, for text, the shape around the text (see ``PlainTextShape``).
+    static func recogniseWithShape(_ data: String) -> (chunk: OpenAIPlainChunk, shape: PlainTextShape?)? {
         var data = data
         return data.withUTF8 { bytes in
             var cursor = JSONCursor(bytes)
             guard let (chunk, textBytes) = try? recognise(&cursor) else { return nil }
-            guard case .text(_, let choice) = chunk, let textBytes else { return (chunk, nil) }
-            return (chunk, OpenAIPlainChunkShape(around: textBytes, in: bytes, choice: choice))
+            guard case .text = chunk, let textBytes else { return (chunk, nil) }
+            return (chunk, PlainTextShape(around: textBytes, in: bytes))
         }
     }
 
@@ -99,8 +94,7 @@ enum OpenAIPlainChunk {
             switch Key(key) {
             case .content:
                 text = cursor.skipNull() ? nil : try cursor.string()
-                // Between the quotes: the string has no escapes, so its bytes are its text's.
-                textBytes = text.map { (cursor.offset - 1 - $0.utf8.count)..<(cursor.offset - 1) }
+                textBytes = text.map(cursor.bytesOfStringJustRead)
             case .reasoningContent, .reasoning, .refusal, .toolCalls:
                 guard cursor.skipNull() else { throw JSONCursor.Unsure() }
             case .other:
@@ -132,44 +126,6 @@ enum OpenAIPlainChunk {
             case 17: self = matches("reasoning_content") ? .reasoningContent : .other
             default: self = .other
             }
-        }
-    }
-}
-
-/// The bytes around the text of a chunk read as plain text. A stream's text chunks differ only in their text
-/// (the same id, created, model, choice and layout), so a chunk made of the same bytes around a text without
-/// quotes, backslashes or control characters, in valid UTF-8, has the same structure and means the same with
-/// its own text: it is read by two comparisons instead of walking its JSON again. Anything else (another
-/// field changed, an escape in the text) is not matched and goes the usual way.
-struct OpenAIPlainChunkShape {
-    let prefix: [UInt8]
-    let suffix: [UInt8]
-    private let choice: Int
-
-    init(around text: Range<Int>, in document: UnsafeBufferPointer<UInt8>, choice: Int) {
-        prefix = Array(document[..<text.lowerBound])
-        suffix = Array(document[text.upperBound...])
-        self.choice = choice
-    }
-
-    /// The meaning of `data` when it has this shape; nil when it does not.
-    func match(_ data: String) -> OpenAIPlainChunk? {
-        var data = data
-        return data.withUTF8 { bytes -> OpenAIPlainChunk? in
-            guard bytes.count >= prefix.count + suffix.count, let base = bytes.baseAddress else { return nil }
-            let matches = prefix.withUnsafeBytes { $0.baseAddress.map { memcmp(base, $0, prefix.count) == 0 } ?? true }
-                && suffix.withUnsafeBytes { $0.baseAddress.map { memcmp(base + (bytes.count - suffix.count), $0, suffix.count) == 0 } ?? true }
-            guard matches else { return nil }
-            let text = UnsafeBufferPointer(rebasing: bytes[prefix.count..<(bytes.count - suffix.count)])
-            var isASCII = true
-            for byte in text {
-                if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return nil }
-                if byte >= 0x80 { isASCII = false }
-            }
-            if text.isEmpty { return .nothing }
-            if isASCII { return .text(String(decoding: text, as: UTF8.self), choice: choice) }
-            guard let valid = String(validating: text, as: UTF8.self) else { return nil }
-            return .text(valid, choice: choice)
         }
     }
 }

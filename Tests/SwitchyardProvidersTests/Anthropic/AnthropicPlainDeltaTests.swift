@@ -52,25 +52,60 @@ import Testing
         var generator = ChunkGenerator(seed: 5)
         var recognisedWithText = 0
         for round in 0..<4_000 {
-            generator.newChunk()
-            let text = generator.pick([#""Hello""#, "\"café 😀\"", #""""#, "null", #""line\nbreak""#, #""\u00e9""#, "7"])
-            let delta = generator.object([
-                ("type", generator.mostly(#""text_delta""#, else: [#""input_json_delta""#, #""thinking_delta""#, "null", nil])),
-                ("text", generator.mostly(text, else: [nil])),
-                ("partial_json", generator.mostly(nil, else: [#""{\"a\""#])),
-                ("thinking", generator.mostly(nil, else: [#""hmm""#])),
-            ])
-            let event = generator.object([
-                ("type", generator.mostly(#""content_block_delta""#, else: [#""message_delta""#, #""error""#, #""ping""#, "null", nil])),
-                ("index", generator.mostly("0", else: ["1", #""0""#, "null", nil])),
-                ("delta", generator.mostly(delta, else: ["null", #"{"stop_reason":"end_turn"}"#, nil])),
-                ("error", generator.mostly(nil, else: [#"{"type":"overloaded_error","message":"Overloaded"}"#])),
-                ("usage", generator.mostly(nil, else: [#"{"output_tokens":9}"#])),
-            ])
-            let data = generator.damaged(event, every: 3, round: round)
+            let data = generator.damaged(Self.event(using: &generator), every: 3, round: round)
             if case .some(.some) = AnthropicPlainDelta.recognise(data) { recognisedWithText += 1 }
             #expect(Self.decode(data, plainReader: true) == Self.decode(data, plainReader: false), "\(data)")
         }
         #expect(recognisedWithText > 200, "recognised with text \(recognisedWithText)")
+    }
+
+    /// The stream's next events are first compared with the last text delta's shape: an event with the same
+    /// bytes around a new text must mean what its full decode says, whatever the text, and one changed
+    /// anywhere else too.
+    @Test func eventsComparedWithTheLastTextDeltasShapeMeanTheSameWithAndWithoutIt() {
+        var generator = ChunkGenerator(seed: 6)
+        let texts = ["Hi", "", " world", "café 😀", #"say \"hi\""#, #"line\nbreak"#, #"\u00e9"#, #"a","type":"x"#, "tab\there", "\\", "€"]
+        var matched = 0
+        var compared = 0
+        for round in 0..<4_000 {
+            let first = Self.event(using: &generator)
+            guard let (_, shape) = AnthropicPlainDelta.recogniseWithShape(first), let shape else { continue }
+            var second = String(decoding: shape.prefix, as: UTF8.self) + generator.pick(texts) + String(decoding: shape.suffix, as: UTF8.self)
+            if round % 4 == 0 { second = generator.damaged(second, every: 1, round: round) }
+            if shape.text(of: second) != nil { matched += 1 }
+            compared += 1
+            #expect(Self.decode([first, second], plainReader: true) == Self.decode([first, second], plainReader: false), "\(first) then \(second)")
+        }
+        #expect(compared > 300 && matched > 100, "compared \(compared), matched \(matched)")
+    }
+
+    /// The events of the last of `data`, each decoded in turn after the opening.
+    static func decode(_ data: [String], plainReader: Bool) -> Result<[ChatEvent], UpstreamFailure> {
+        var decoder = AnthropicStreamDecoder()
+        decoder.usesPlainDeltaReader = plainReader
+        return Result { () throws(UpstreamFailure) in
+            _ = try decoder.decode(ByteBuffer(string: opening))
+            var events: [ChatEvent] = []
+            for item in data { events = try decoder.decode(ByteBuffer(string: "event: content_block_delta\ndata: " + item + "\n\n")) }
+            return events
+        }
+    }
+
+    static func event(using generator: inout ChunkGenerator) -> String {
+        generator.newChunk()
+        let text = generator.pick([#""Hello""#, "\"café 😀\"", #""""#, "null", #""line\nbreak""#, #""\u00e9""#, "7"])
+        let delta = generator.object([
+            ("type", generator.mostly(#""text_delta""#, else: [#""input_json_delta""#, #""thinking_delta""#, "null", nil])),
+            ("text", generator.mostly(text, else: [nil])),
+            ("partial_json", generator.mostly(nil, else: [#""{\"a\""#])),
+            ("thinking", generator.mostly(nil, else: [#""hmm""#])),
+        ])
+        return generator.object([
+            ("type", generator.mostly(#""content_block_delta""#, else: [#""message_delta""#, #""error""#, #""ping""#, "null", nil])),
+            ("index", generator.mostly("0", else: ["1", #""0""#, "null", nil])),
+            ("delta", generator.mostly(delta, else: ["null", #"{"stop_reason":"end_turn"}"#, nil])),
+            ("error", generator.mostly(nil, else: [#"{"type":"overloaded_error","message":"Overloaded"}"#])),
+            ("usage", generator.mostly(nil, else: [#"{"output_tokens":9}"#])),
+        ])
     }
 }
