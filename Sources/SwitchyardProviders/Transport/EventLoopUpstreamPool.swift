@@ -21,7 +21,10 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
     private var connecting: [UpstreamHostKey: Int] = [:]
     private var waitingForConnection: [UpstreamHostKey: [UpstreamExchange]] = [:]
     /// Hosts whose last TLS connection chose HTTP/1.1: their requests do not wait for each other's connections.
-    private var speaksHTTP1: [UpstreamHostKey: Bool] = [:]
+    private var hostsOnHTTP1: Set<UpstreamHostKey> = []
+    /// Connections being opened (connecting, or in their TLS handshake), so that shutdown can end them too.
+    private var opening: [UInt64: EventLoopPromise<UpstreamProtocolSelector.Selected>] = [:]
+    private var nextOpeningID: UInt64 = 0
     private var sweeper: RepeatedTask?
     /// Upstream URLs parsed, by their text: adapters build the same few URLs for every request.
     private var parsedURLs: [String: UpstreamURL] = [:]
@@ -49,7 +52,7 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
         if let connection = takeIdle(key) { return connection.start(exchange) }
         // A TLS connection to this host is being opened and may turn out HTTP/2: wait for it rather than open
         // another (a burst of requests to a new host would otherwise open one connection each).
-        if key.isTLS, shared.offersHTTP2, speaksHTTP1[key] == nil, connecting[key, default: 0] > 0 {
+        if key.isTLS, shared.offersHTTP2, !hostsOnHTTP1.contains(key), connecting[key, default: 0] > 0 {
             return waitingForConnection[key, default: []].append(exchange)
         }
         if shared.limits.reserveOrWait(key, exchange: exchange, pool: self) { connect(key, for: exchange) }
@@ -76,18 +79,23 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
         let connection = NIOLoopBoundBox<(channel: (any Channel)?, isGivenUp: Bool)>((nil, false), eventLoop: eventLoop)
         // Plain HTTP has nothing to negotiate: HTTP/1.1 from the start.
         let plainHandler = tlsHandler == nil ? UpstreamConnectionHandler(hostKey: key) : nil
+        var handshakeTimer: Scheduled<Void>?
         if tlsHandler != nil {
             connecting[key, default: 0] += 1
             // The handshake is part of waiting for the answer's head: it gets no longer than that.
-            let handshakeTimer = eventLoop.scheduleTask(deadline: exchange.headDeadline) {
+            handshakeTimer = eventLoop.scheduleTask(deadline: exchange.headDeadline) {
                 selected.fail(UpstreamFailure(kind: .timeout, message: "upstream did not complete the TLS handshake in time"))
             }
-            selected.futureResult.assumeIsolated().whenComplete { result in
-                handshakeTimer.cancel()
-                guard case .failure = result else { return }
-                connection.value.isGivenUp = true
-                connection.value.channel?.close(promise: nil)
-            }
+        }
+        let openingID = nextOpeningID
+        nextOpeningID &+= 1
+        opening[openingID] = selected
+        selected.futureResult.assumeIsolated().whenComplete { [handshakeTimer] result in
+            self.opening[openingID] = nil
+            handshakeTimer?.cancel()
+            guard case .failure = result else { return }
+            connection.value.isGivenUp = true
+            connection.value.channel?.close(promise: nil)
         }
         let timeout = max(TimeAmount.milliseconds(1), exchange.connectDeadline - .now())
         let bootstrap = ClientBootstrap(group: eventLoop)
@@ -136,7 +144,7 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
                 }
             case .failure(let error):
                 self.shared.limits.release(key)
-                exchange.fail(error as? UpstreamFailure ?? Self.connectFailure(error))
+                exchange.fail(self.shared.isShutDown ? .cancelled : error as? UpstreamFailure ?? Self.connectFailure(error))
             }
         }
     }
@@ -147,6 +155,7 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
         sweeper = nil
         for connection in open.values { connection.close() }
         for connection in openHTTP2.values { connection.close() }
+        for selection in opening.values { selection.fail(UpstreamFailure.cancelled) }
     }
 
     // MARK: Connections
@@ -219,14 +228,14 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
         connecting[key, default: 1] -= 1
         if connecting[key] == 0 { connecting[key] = nil }
         switch result {
-        case .success(.http1): speaksHTTP1[key] = true
-        case .success(.http2): speaksHTTP1[key] = nil
+        case .success(.http1): hostsOnHTTP1.insert(key)
+        case .success(.http2): hostsOnHTTP1.remove(key)
         case .failure: break
         }
         guard let waiting = waitingForConnection.removeValue(forKey: key) else { return }
         for exchange in waiting where !exchange.isFinished {
             if case .failure(let error) = result {
-                exchange.fail(error as? UpstreamFailure ?? Self.connectFailure(error))
+                exchange.fail(shared.isShutDown ? .cancelled : error as? UpstreamFailure ?? Self.connectFailure(error))
             } else {
                 send(exchange)
             }

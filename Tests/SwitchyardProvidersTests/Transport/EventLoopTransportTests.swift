@@ -186,7 +186,8 @@ struct EventLoopTransportTests {
             request.uri.hasSuffix("held") ? .headThenSilence(firstChunk: "held") : .respond(chunks: ["next"])
         }
         let pool = UpstreamTransportPool()
-        let policy = ConnectionPolicy(connectTimeout: .milliseconds(500), idleReadTimeout: .seconds(30), maxConnections: 1)
+        // Long enough for a loopback connect on a box busy with the whole suite (500 ms once was not).
+        let policy = ConnectionPolicy(connectTimeout: .seconds(2), idleReadTimeout: .seconds(30), maxConnections: 1)
         let transport = pool.transport(for: policy)
         var held: UpstreamResponse? = try await transport.execute(Self.post(server.url("/held")), headDeadline: Self.soon)
         var heldBody = held?.body.makeAsyncIterator()

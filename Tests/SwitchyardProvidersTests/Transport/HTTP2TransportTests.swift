@@ -212,4 +212,41 @@ struct SilentTLSHandshakeTests {
         await pool.shutdown()
         try await silent.close()
     }
+
+    @Test(.timeLimit(.minutes(1))) func shutdownEndsTheRequestsWaitingForItAsCancelled() async throws {
+        let (accepted, acceptedSink) = AsyncStream.makeStream(of: Void.self)
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                acceptedSink.yield()
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(silent.localAddress?.port)
+        let pool = UpstreamTransportPool(caFile: TestUpstreamServer.tlsFile("ca.pem"))
+        let transport = pool.transport(for: EventLoopTransportTests.policy)
+        let started = ContinuousClock.now
+        let requests = Task {
+            await withTaskGroup(of: UpstreamFailure?.self) { group in
+                for _ in 0..<3 {
+                    group.addTask {
+                        do {
+                            _ = try await transport.execute(
+                                EventLoopTransportTests.post("https://localhost:\(port)/v1/chat/completions"), headDeadline: .now + .seconds(50))
+                            return nil
+                        } catch {
+                            return error as? UpstreamFailure
+                        }
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        for await _ in accepted { break }
+        await pool.shutdown()
+        let failures = await requests.value
+        // Cancelled, not the provider's failure, and at once rather than at their head deadline.
+        #expect(failures.count == 3 && failures.allSatisfy { $0?.origin == .cancelled }, "\(failures)")
+        #expect(ContinuousClock.now - started < .seconds(20))
+        try await silent.close()
+    }
 }
