@@ -63,19 +63,9 @@ import Testing
     /// bytes around a new text must mean what its full decode says, whatever the text, and one changed
     /// anywhere else too.
     @Test func eventsComparedWithTheLastTextDeltasShapeMeanTheSameWithAndWithoutIt() {
-        var generator = ChunkGenerator(seed: 6)
         let texts = ["Hi", "", " world", "café 😀", #"say \"hi\""#, #"line\nbreak"#, #"\u00e9"#, #"a","type":"x"#, "tab\there", "\\", "€"]
-        var matched = 0
-        var compared = 0
-        for round in 0..<4_000 {
-            let first = Self.event(using: &generator)
-            guard let (_, shape) = AnthropicPlainDelta.recogniseWithShape(first), let shape else { continue }
-            var second = String(decoding: shape.prefix, as: UTF8.self) + generator.pick(texts) + String(decoding: shape.suffix, as: UTF8.self)
-            if round % 4 == 0 { second = generator.damaged(second, every: 1, round: round) }
-            if shape.text(of: second) != nil { matched += 1 }
-            compared += 1
-            #expect(Self.decode([first, second], plainReader: true) == Self.decode([first, second], plainReader: false), "\(first) then \(second)")
-        }
+        let check = PlainTextShapeCheck(shapeOf: { AnthropicPlainDelta.recogniseWithShape($0)?.shape }, decode: Self.decode)
+        let (compared, matched) = check.run(seed: 6, rounds: 4_000, texts: texts) { Self.event(using: &$0) }
         #expect(compared > 300 && matched > 100, "compared \(compared), matched \(matched)")
     }
 

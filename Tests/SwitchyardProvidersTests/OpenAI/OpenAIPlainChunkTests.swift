@@ -76,21 +76,11 @@ import Testing
     /// bytes around a new text must mean what its full decode says, whatever the text (quotes, escapes,
     /// control characters, non-ASCII), and a chunk changed anywhere else too.
     @Test func chunksComparedWithTheLastTextChunksShapeMeanTheSameWithAndWithoutIt() {
-        var generator = ChunkGenerator(seed: 12)
         let texts = [
             "Hi", "", " world", "café 😀", #"say \"hi\""#, #"line\nbreak"#, #"caf\u00e9"#, #"a","x":"y"#, "tab\there", "\\", "7", "€",
         ]
-        var matched = 0
-        var compared = 0
-        for round in 0..<6_000 {
-            let first = Self.chunk(using: &generator)
-            guard let (_, shape) = OpenAIPlainChunk.recogniseWithShape(first), let shape else { continue }
-            var second = String(decoding: shape.prefix, as: UTF8.self) + generator.pick(texts) + String(decoding: shape.suffix, as: UTF8.self)
-            if round % 4 == 0 { second = generator.damaged(second, every: 1, round: round) }
-            if shape.text(of: second) != nil { matched += 1 }
-            compared += 1
-            #expect(Self.decode([first, second], plainReader: true) == Self.decode([first, second], plainReader: false), "\(first) then \(second)")
-        }
+        let check = PlainTextShapeCheck(shapeOf: { OpenAIPlainChunk.recogniseWithShape($0)?.shape }, decode: Self.decode)
+        let (compared, matched) = check.run(seed: 12, rounds: 6_000, texts: texts) { Self.chunk(using: &$0) }
         #expect(compared > 300 && matched > 100, "compared \(compared), matched \(matched)")
     }
 

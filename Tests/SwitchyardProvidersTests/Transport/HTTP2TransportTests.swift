@@ -184,20 +184,25 @@ struct HTTP2TransportTests {
 /// deadline, for the request that opened the connection and for those that waited for it.
 @Suite("A TLS handshake that never ends")
 struct SilentTLSHandshakeTests {
-    @Test(.timeLimit(.minutes(1))) func theRequestsWaitingForItFailAsTimeoutsAtTheHeadDeadline() async throws {
-        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in channel.eventLoop.makeSucceededVoidFuture() }
+    /// A server that accepts connections and never says a word; `accepted` hears of each connection.
+    static func silentServer(accepted: AsyncStream<Void>.Continuation? = nil) async throws -> (any Channel, port: Int) {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                accepted?.yield()
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
             .bind(host: "127.0.0.1", port: 0).get()
-        let port = try #require(silent.localAddress?.port)
-        let pool = UpstreamTransportPool(caFile: TestUpstreamServer.tlsFile("ca.pem"))
-        let transport = pool.transport(for: EventLoopTransportTests.policy)
-        let started = ContinuousClock.now
-        let failures = await withTaskGroup(of: UpstreamFailure?.self) { group in
-            for _ in 0..<5 {
+        return (server, try #require(server.localAddress?.port))
+    }
+
+    /// How `count` concurrent requests to `port` over TLS failed (nil for one that did not).
+    static func failures(of count: Int, to port: Int, through transport: any UpstreamTransport, headDeadline: Duration) async -> [UpstreamFailure?] {
+        await withTaskGroup(of: UpstreamFailure?.self) { group in
+            for _ in 0..<count {
                 group.addTask {
                     do {
                         _ = try await transport.execute(
-                            EventLoopTransportTests.post("https://localhost:\(port)/v1/chat/completions"), headDeadline: .now + .milliseconds(400))
+                            EventLoopTransportTests.post("https://localhost:\(port)/v1/chat/completions"), headDeadline: .now + headDeadline)
                         return nil
                     } catch {
                         return error as? UpstreamFailure
@@ -206,6 +211,14 @@ struct SilentTLSHandshakeTests {
             }
             return await group.reduce(into: []) { $0.append($1) }
         }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func theRequestsWaitingForItFailAsTimeoutsAtTheHeadDeadline() async throws {
+        let (silent, port) = try await Self.silentServer()
+        let pool = UpstreamTransportPool(caFile: TestUpstreamServer.tlsFile("ca.pem"))
+        let transport = pool.transport(for: EventLoopTransportTests.policy)
+        let started = ContinuousClock.now
+        let failures = await Self.failures(of: 5, to: port, through: transport, headDeadline: .milliseconds(400))
         #expect(failures.count == 5)
         #expect(failures.allSatisfy { $0?.kind == .timeout })
         #expect(ContinuousClock.now - started < .seconds(5))
@@ -215,32 +228,11 @@ struct SilentTLSHandshakeTests {
 
     @Test(.timeLimit(.minutes(1))) func shutdownEndsTheRequestsWaitingForItAsCancelled() async throws {
         let (accepted, acceptedSink) = AsyncStream.makeStream(of: Void.self)
-        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in
-                acceptedSink.yield()
-                return channel.eventLoop.makeSucceededVoidFuture()
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = try #require(silent.localAddress?.port)
+        let (silent, port) = try await Self.silentServer(accepted: acceptedSink)
         let pool = UpstreamTransportPool(caFile: TestUpstreamServer.tlsFile("ca.pem"))
         let transport = pool.transport(for: EventLoopTransportTests.policy)
         let started = ContinuousClock.now
-        let requests = Task {
-            await withTaskGroup(of: UpstreamFailure?.self) { group in
-                for _ in 0..<3 {
-                    group.addTask {
-                        do {
-                            _ = try await transport.execute(
-                                EventLoopTransportTests.post("https://localhost:\(port)/v1/chat/completions"), headDeadline: .now + .seconds(50))
-                            return nil
-                        } catch {
-                            return error as? UpstreamFailure
-                        }
-                    }
-                }
-                return await group.reduce(into: []) { $0.append($1) }
-            }
-        }
+        let requests = Task { await Self.failures(of: 3, to: port, through: transport, headDeadline: .seconds(50)) }
         for await _ in accepted { break }
         await pool.shutdown()
         let failures = await requests.value
