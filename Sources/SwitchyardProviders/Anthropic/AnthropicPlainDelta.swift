@@ -12,12 +12,12 @@ enum AnthropicPlainDelta {
     }
 
     /// The delta's text as ``recognise(_:)`` reads it and, for text, the shape around it (see ``PlainTextShape``).
-    static func recogniseWithShape(_ data: String) -> (text: String?, shape: PlainTextShape?)? {
+    static func recogniseWithShape(_ data: String, makingShape: Bool = true) -> (text: String?, shape: PlainTextShape?)? {
         var data = data
         return data.withUTF8 { bytes in
             var cursor = JSONCursor(bytes)
             guard let (text, textBytes) = try? recognise(&cursor) else { return nil }
-            return (text, text == nil ? nil : textBytes.map { PlainTextShape(around: $0, in: bytes) })
+            return (text, !makingShape || text == nil ? nil : textBytes.map { PlainTextShape(around: $0, in: bytes) })
         }
     }
 

@@ -12,15 +12,15 @@ public struct AnthropicStreamDecoder: SSEChatStreamDecoder {
     /// Off only in tests that compare the plain-delta reader with the full decode.
     var usesPlainDeltaReader = true
     /// The last text delta's shape, which the stream's next text deltas most likely share.
-    private var plainShape: PlainTextShape?
+    private var plainShapes = PlainTextShapeCache<Void>()
 
     public init() {}
 
     /// A text delta read without the full decode (its text, nil for none), or nil when it needs one.
     private mutating func plainDelta(_ data: String) -> String?? {
-        if let shape = plainShape, let text = shape.text(of: data) { return .some(text.isEmpty ? nil : text) }
-        guard let (text, shape) = AnthropicPlainDelta.recogniseWithShape(data) else { return nil }
-        if let shape { plainShape = shape }
+        if let (text, _) = plainShapes.text(of: data) { return .some(text.isEmpty ? nil : text) }
+        guard let (text, shape) = AnthropicPlainDelta.recogniseWithShape(data, makingShape: plainShapes.wantsShapes) else { return nil }
+        if let shape { plainShapes.learn(shape, context: ()) }
         return .some(text)
     }
 

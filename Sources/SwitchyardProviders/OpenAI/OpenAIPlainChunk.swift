@@ -16,12 +16,12 @@ enum OpenAIPlainChunk {
     }
 
     /// The chunk's meaning and, for text, the shape around the text (see ``PlainTextShape``).
-    static func recogniseWithShape(_ data: String) -> (chunk: OpenAIPlainChunk, shape: PlainTextShape?)? {
+    static func recogniseWithShape(_ data: String, makingShape: Bool = true) -> (chunk: OpenAIPlainChunk, shape: PlainTextShape?)? {
         var data = data
         return data.withUTF8 { bytes in
             var cursor = JSONCursor(bytes)
             guard let (chunk, textBytes) = try? recognise(&cursor) else { return nil }
-            guard case .text = chunk, let textBytes else { return (chunk, nil) }
+            guard makingShape, case .text = chunk, let textBytes else { return (chunk, nil) }
             return (chunk, PlainTextShape(around: textBytes, in: bytes))
         }
     }

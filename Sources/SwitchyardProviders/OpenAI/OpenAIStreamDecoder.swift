@@ -15,15 +15,15 @@ public struct OpenAIStreamDecoder: SSEChatStreamDecoder {
     /// Off only in tests that compare the plain-chunk reader with the full decode.
     var usesPlainChunkReader = true
     /// The last text chunk's shape and choice, which the stream's next text chunks most likely share.
-    private var plainShape: (shape: PlainTextShape, choice: Int)?
+    private var plainShapes = PlainTextShapeCache<Int>()
 
     public init() {}
 
     /// A chunk read without the full decode, or nil when it needs one.
     private mutating func plainChunk(_ data: String) -> OpenAIPlainChunk? {
-        if let (shape, choice) = plainShape, let text = shape.text(of: data) { return text.isEmpty ? .nothing : .text(text, choice: choice) }
-        guard let (chunk, shape) = OpenAIPlainChunk.recogniseWithShape(data) else { return nil }
-        if let shape, case .text(_, let choice) = chunk { plainShape = (shape, choice) }
+        if let (text, choice) = plainShapes.text(of: data) { return text.isEmpty ? .nothing : .text(text, choice: choice) }
+        guard let (chunk, shape) = OpenAIPlainChunk.recogniseWithShape(data, makingShape: plainShapes.wantsShapes) else { return nil }
+        if let shape, case .text(_, let choice) = chunk { plainShapes.learn(shape, context: choice) }
         return chunk
     }
 

@@ -11,7 +11,7 @@ import SwitchyardCore
 /// same structure and means the same with its own text: it is read with two comparisons instead of walking
 /// its JSON again. Anything else (another field changed, an escape in the text) does not match and goes the
 /// usual way.
-struct PlainTextShape {
+struct PlainTextShape: Sendable {
     let prefix: [UInt8]
     let suffix: [UInt8]
 
@@ -37,6 +37,32 @@ struct PlainTextShape {
             }
             return isASCII ? String(decoding: text, as: UTF8.self) : String(validating: text, as: UTF8.self)
         }
+    }
+}
+
+/// A stream's last text shape (with what the reader keeps beside it, such as the choice), and whether
+/// learning shapes still pays: in a stream whose text events also differ elsewhere (OpenAI's random
+/// `obfuscation` field on every chunk) no shape is ever used again, and copying a new one out of each event
+/// would only add work, so after a few shapes learned in a row without use the stream stops learning them.
+struct PlainTextShapeCache<Context: Sendable>: Sendable {
+    static var fruitlessLearningLimit: Int { 4 }
+
+    private var last: (shape: PlainTextShape, context: Context)?
+    private var learnedWithoutUse = 0
+
+    /// Whether a reader should still make a shape of the text events it walks.
+    var wantsShapes: Bool { learnedWithoutUse < Self.fruitlessLearningLimit }
+
+    /// The text of `data` and the context of the shape it has; nil when it does not have the last shape.
+    mutating func text(of data: String) -> (text: String, context: Context)? {
+        guard let last, let text = last.shape.text(of: data) else { return nil }
+        learnedWithoutUse = 0
+        return (text, last.context)
+    }
+
+    mutating func learn(_ shape: PlainTextShape, context: Context) {
+        last = (shape, context)
+        learnedWithoutUse += 1
     }
 }
 

@@ -84,6 +84,41 @@ import Testing
         #expect(compared > 300 && matched > 100, "compared \(compared), matched \(matched)")
     }
 
+    /// OpenAI's own chunks carry a random `obfuscation` field, so no chunk has the last one's shape: the
+    /// decoder stops making shapes after a few in a row went unused, and the stream still means the same.
+    @Test func aStreamWhoseChunksNeverShareAShapeStopsMakingThem() throws {
+        var chunks: [String] = []
+        for index in 0..<20 {
+            let padding = "p\(index * 7919 % 1000)"
+            chunks.append(
+                #"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"content":"w\#(index) "},"logprobs":null,"finish_reason":null}],"obfuscation":"\#(padding)"}"#)
+        }
+        for count in 1...chunks.count {
+            let prefix = Array(chunks.prefix(count))
+            #expect(Self.decode(prefix, plainReader: true) == Self.decode(prefix, plainReader: false))
+        }
+        var cache = PlainTextShapeCache<Int>()
+        var learned = 0
+        for chunk in chunks where cache.text(of: chunk) == nil {
+            guard let (_, shape) = OpenAIPlainChunk.recogniseWithShape(chunk, makingShape: cache.wantsShapes) else { continue }
+            if let shape {
+                cache.learn(shape, context: 0)
+                learned += 1
+            }
+        }
+        #expect(learned == PlainTextShapeCache<Int>.fruitlessLearningLimit)
+        // One chunk that has the last shape makes learning worth it again.
+        let plain = #"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"content":"a"},"logprobs":null,"finish_reason":null}]}"#
+        var fresh = PlainTextShapeCache<Int>()
+        for _ in 0..<PlainTextShapeCache<Int>.fruitlessLearningLimit - 1 {
+            fresh.learn(try #require(OpenAIPlainChunk.recogniseWithShape(plain)?.shape), context: 0)
+        }
+        let next = #"{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"content":"b"},"logprobs":null,"finish_reason":null}]}"#
+        #expect(fresh.text(of: next)?.text == "b")
+        fresh.learn(try #require(OpenAIPlainChunk.recogniseWithShape(plain)?.shape), context: 0)
+        #expect(fresh.wantsShapes)
+    }
+
     /// The events of the last of `chunks`, decoded in turn after an opening chunk.
     static func decode(_ chunks: [String], plainReader: Bool) -> Result<[ChatEvent], UpstreamFailure> {
         var decoder = OpenAIStreamDecoder()
