@@ -48,7 +48,8 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
     func send(_ exchange: UpstreamExchange) {
         guard !shared.isShutDown else { return exchange.fail(.cancelled) }
         let key = UpstreamHostKey(exchange.url)
-        if let connection = http2[key]?.last(where: \.hasCapacity) { return start(exchange, on: connection) }
+        // Only TLS connections can speak HTTP/2: plain requests skip the lookup.
+        if key.isTLS, let connection = http2[key]?.last(where: \.hasCapacity) { return start(exchange, on: connection) }
         if let connection = takeIdle(key) { return connection.start(exchange) }
         // A TLS connection to this host is being opened and may turn out HTTP/2: wait for it rather than open
         // another (a burst of requests to a new host would otherwise open one connection each).
