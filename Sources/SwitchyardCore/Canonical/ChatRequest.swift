@@ -3,85 +3,141 @@ public struct ChatRequest: Sendable {
     /// The model name the client asked for: a route or a `provider/model` target.
     public var model: String {
         get { storage.fields.model }
-        _modify { yield &uniqueFields.model }
+        _modify {
+            makeFieldsUnique()
+            yield &storage.fields.model
+        }
     }
     public var messages: [ChatMessage] {
         get { storage.fields.messages }
-        _modify { yield &uniqueFields.messages }
+        _modify {
+            makeFieldsUnique()
+            yield &storage.fields.messages
+        }
     }
     public var tools: [ToolDefinition] {
         get { storage.fields.tools }
-        _modify { yield &uniqueFields.tools }
+        _modify {
+            makeFieldsUnique()
+            yield &storage.fields.tools
+        }
     }
     public var toolChoice: ToolChoice? {
         get { storage.fields.toolChoice }
-        _modify { yield &uniqueFields.toolChoice }
+        _modify {
+            makeFieldsUnique()
+            yield &storage.fields.toolChoice
+        }
     }
     public var parallelToolCalls: Bool? {
         get { storage.fields.parallelToolCalls }
-        _modify { yield &uniqueFields.parallelToolCalls }
+        _modify {
+            makeFieldsUnique()
+            yield &storage.fields.parallelToolCalls
+        }
     }
     public var responseFormat: ResponseFormat? {
         get { storage.fields.responseFormat }
-        _modify { yield &uniqueFields.responseFormat }
+        _modify {
+            makeFieldsUnique()
+            yield &storage.fields.responseFormat
+        }
     }
     public var sampling: SamplingParameters {
         get { storage.fields.sampling }
-        _modify { yield &uniqueFields.sampling }
+        // A plain setter: the decoder sets the knobs one by one, and a `_modify` here heap-allocated its
+        // coroutine frame for each (the struct is small and holds no references, so the copy costs nothing).
+        set {
+            makeFieldsUnique()
+            storage.fields.sampling = newValue
+        }
     }
     /// The output cap in tokens, when the client gave one.
     public var maxTokens: Int? {
         get { storage.fields.maxTokens }
-        _modify { yield &uniqueFields.maxTokens }
+        _modify {
+            makeFieldsUnique()
+            yield &storage.fields.maxTokens
+        }
     }
     public var stop: [String] {
         get { storage.fields.stop }
-        _modify { yield &uniqueFields.stop }
+        _modify {
+            makeFieldsUnique()
+            yield &storage.fields.stop
+        }
     }
     /// Number of choices to generate.
     public var n: Int? {
         get { storage.fields.n }
-        _modify { yield &uniqueFields.n }
+        _modify {
+            makeFieldsUnique()
+            yield &storage.fields.n
+        }
     }
     public var logprobs: Bool? {
         get { storage.fields.logprobs }
-        _modify { yield &uniqueFields.logprobs }
+        _modify {
+            makeFieldsUnique()
+            yield &storage.fields.logprobs
+        }
     }
     public var topLogprobs: Int? {
         get { storage.fields.topLogprobs }
-        _modify { yield &uniqueFields.topLogprobs }
+        _modify {
+            makeFieldsUnique()
+            yield &storage.fields.topLogprobs
+        }
     }
     /// How much the model should reason before answering, when the client said.
     public var reasoning: ReasoningRequest? {
         get { storage.fields.reasoning }
-        _modify { yield &uniqueFields.reasoning }
+        _modify {
+            makeFieldsUnique()
+            yield &storage.fields.reasoning
+        }
     }
     /// An end-user identifier for abuse tracking.
     public var user: String? {
         get { storage.fields.user }
-        _modify { yield &uniqueFields.user }
+        _modify {
+            makeFieldsUnique()
+            yield &storage.fields.user
+        }
     }
     public var stream: Bool {
         get { storage.fields.stream }
-        _modify { yield &uniqueFields.stream }
+        _modify {
+            makeFieldsUnique()
+            yield &storage.fields.stream
+        }
     }
     /// Whether the client asked for usage at the end of a stream.
     public var includeUsage: Bool {
         get { storage.fields.includeUsage }
-        _modify { yield &uniqueFields.includeUsage }
+        _modify {
+            makeFieldsUnique()
+            yield &storage.fields.includeUsage
+        }
     }
     /// The client's original body and dialect, kept so that a provider speaking the same dialect can
     /// forward fields the canonical model does not know (see ``PassThrough``).
     public var passThrough: PassThrough? {
         get { storage.fields.passThrough }
-        _modify { yield &uniqueFields.passThrough }
+        _modify {
+            makeFieldsUnique()
+            yield &storage.fields.passThrough
+        }
     }
     /// Top-level fields of the client's body that the canonical model does not carry. A provider of the
     /// same dialect receives them through ``passThrough``; any other provider must refuse the request
     /// rather than drop them silently (DESIGN §2).
     public var dialectOnlyFields: [String] {
         get { storage.fields.dialectOnlyFields }
-        _modify { yield &uniqueFields.dialectOnlyFields }
+        _modify {
+            makeFieldsUnique()
+            yield &storage.fields.dialectOnlyFields
+        }
     }
 
     /// The fields live in one heap box that copies share until one of them changes (copy on write): a request
@@ -90,7 +146,7 @@ public struct ChatRequest: Sendable {
     private var storage: Storage
 
     private final class Storage: @unchecked Sendable {
-        // Mutated only through `uniqueFields`, when this box has one owner.
+        // Mutated only after `makeFieldsUnique()`, when this box has one owner.
         var fields: Fields
 
         init(_ fields: Fields) {
@@ -119,12 +175,10 @@ public struct ChatRequest: Sendable {
         var dialectOnlyFields: [String] = []
     }
 
-    private var uniqueFields: Fields {
-        get { storage.fields }
-        _modify {
-            if !isKnownUniquelyReferenced(&storage) { storage = Storage(storage.fields) }
-            yield &storage.fields
-        }
+    // Each accessor checks and yields the box's field itself: yielding through a second `_modify` (a
+    // `uniqueFields` property) allocated that coroutine's frame on the heap at every field write.
+    private mutating func makeFieldsUnique() {
+        if !isKnownUniquelyReferenced(&storage) { storage = Storage(storage.fields) }
     }
 
     public init(

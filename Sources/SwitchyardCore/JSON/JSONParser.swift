@@ -90,6 +90,11 @@ public struct JSONParser {
             index += 1
             return .object(JSONObject())
         }
+        if pendingKeys.capacity == 0 {
+            // Room for a typical document's open members at once: the stacks are allocated once, not grown.
+            pendingKeys.reserveCapacity(16)
+            pendingValues.reserveCapacity(16)
+        }
         let keysBase = pendingKeys.count
         let valuesBase = pendingValues.count
         defer {

@@ -4,7 +4,7 @@ import SwitchyardCore
 
 /// The last handler of an upstream HTTP/1.1 connection: carries one exchange at a time, tells its pool when
 /// the connection is free again or gone, holds socket reads while the reader is behind, and enforces the
-/// head deadline and the idle-read timeout with one timer per exchange.
+/// head deadline and the idle-read timeout with one timer that the exchanges it carries share.
 final class UpstreamConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
@@ -24,6 +24,8 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, @unchecked Sendable
     private var isReadHeld = false
     private var lastReadAt = NIODeadline.now()
     private var timer: Scheduled<Void>?
+    /// When `timer` fires.
+    private var timerDue: NIODeadline?
     private var requestKeepsAlive = true
     /// The first error the connection (or stream) saw.
     private(set) var lastError: (any Error)?
@@ -59,7 +61,7 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, @unchecked Sendable
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        schedule(at: exchange.headDeadline, for: exchange)
+        watch(until: exchange.headDeadline)
         if isReadHeld { resumeReading() }
     }
 
@@ -84,20 +86,20 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, @unchecked Sendable
             // Informational answers (100 Continue) are not the response.
             guard head.status.code >= 200 else { return }
             var headers = HeaderFields()
+            headers.reserveCapacity(head.headers.count)
             for (name, value) in head.headers { headers.add(name, value) }
             requestKeepsAlive = requestKeepsAlive && head.isKeepAlive
             guard let exchange else { return }
             exchange.receive(head: UpstreamHead(status: Int(head.status.code), headers: headers))
             // From here the timer watches for silence; move it up when silence would end sooner than the head deadline.
             let silenceDue = lastReadAt + exchange.idleReadTimeout
-            if silenceDue < exchange.headDeadline { schedule(at: silenceDue, for: exchange) }
+            if silenceDue < exchange.headDeadline { watch(until: silenceDue) }
         case .body(let bytes):
             exchange?.receive(body: bytes)
         case .end:
             guard let exchange else { return }
+            // The timer stays: it finds no exchange when it fires, or checks the next one's deadline then.
             self.exchange = nil
-            timer?.cancel()
-            timer = nil
             exchange.receiveEnd()
             idleSince = lastReadAt
             onIdle?(self, requestKeepsAlive && isOpen)
@@ -108,6 +110,7 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, @unchecked Sendable
         isOpen = false
         timer?.cancel()
         timer = nil
+        timerDue = nil
         var lost: (UpstreamExchange, UpstreamFailure)?
         if let exchange {
             self.exchange = nil
@@ -141,18 +144,26 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, @unchecked Sendable
 
     // MARK: Timeouts
 
-    private func schedule(at deadline: NIODeadline, for exchange: UpstreamExchange) {
-        guard let context else { return }
-        timer?.cancel()
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(deadline: deadline) { [weak exchange] in
-            guard let exchange else { return }
-            loopBound.value.timerFired(for: exchange)
-        }
+    /// Makes sure the timer fires by `deadline`. A timer already due sooner is kept: when it fires it checks
+    /// the exchange in flight then and sets itself for that one's due time, so back-to-back exchanges on a
+    /// kept-alive connection schedule and cancel nothing each.
+    private func watch(until deadline: NIODeadline) {
+        if let timerDue, timerDue <= deadline { return }
+        schedule(at: deadline)
     }
 
-    private func timerFired(for expected: UpstreamExchange) {
-        guard let exchange, exchange === expected else { return }
+    private func schedule(at deadline: NIODeadline) {
+        guard let context else { return }
+        timer?.cancel()
+        timerDue = deadline
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: deadline) { loopBound.value.timerFired() }
+    }
+
+    private func timerFired() {
+        timer = nil
+        timerDue = nil
+        guard let exchange, isOpen else { return }
         let now = NIODeadline.now()
         let due: NIODeadline
         if exchange.hasHead {
@@ -162,11 +173,10 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, @unchecked Sendable
             due = exchange.headDeadline
         }
         if now < due {
-            schedule(at: due, for: exchange)
+            schedule(at: due)
             return
         }
         self.exchange = nil
-        timer = nil
         exchange.fail(UpstreamFailure(kind: .timeout, message: "upstream did not respond in time"))
         close()
     }

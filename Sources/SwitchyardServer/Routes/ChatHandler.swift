@@ -219,6 +219,8 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     func headers(requestID: String, report: ExecutionReport?, contentType: String) -> HTTPFields {
         // Appended, not set: the fields are new and distinct, and setting one scans for earlier ones.
         var fields = HTTPFields()
+        // Room for what the answer adds later (cost, limits, date, length): the fields grow once.
+        fields.reserveCapacity(10)
         fields.append(HTTPField(name: .contentType, value: contentType))
         fields.append(HTTPField(name: .requestID, value: requestID))
         if let target = report?.target { fields.append(HTTPField(name: .switchyardTarget, value: target)) }

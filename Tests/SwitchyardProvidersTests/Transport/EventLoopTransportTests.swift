@@ -109,6 +109,32 @@ struct EventLoopTransportTests {
         await server.stop()
     }
 
+    /// A connection's timer is shared by the exchanges it carries, and one already set for a later time is
+    /// kept: the next exchange on the connection must still end at its own, sooner deadline, and the
+    /// connection's timer must not fail an exchange that is not late.
+    @Test func aKeptAliveConnectionsNextRequestTimesOutAtItsOwnSoonerDeadline() async throws {
+        let server = try await TestUpstreamServer { request in request.uri.hasSuffix("silent") ? .silence : .respond(chunks: ["ok"]) }
+        let pool = UpstreamTransportPool()
+        let transport = pool.transport(for: Self.policy)
+        let first = try await transport.execute(Self.post(server.url("/fast")), headDeadline: .now + .seconds(50))
+        #expect(try await Self.text(first) == "ok")
+        let started = ContinuousClock.now
+        let failure = await #expect(throws: UpstreamFailure.self) {
+            _ = try await transport.execute(Self.post(server.url("/silent")), headDeadline: .now + .milliseconds(300))
+        }
+        #expect(failure?.kind == .timeout)
+        let waited = ContinuousClock.now - started
+        #expect(waited >= .milliseconds(300) && waited < .seconds(20))
+        // The timeout closed that connection; a fresh one answers, and a timer left from before fails nothing.
+        for _ in 0..<3 {
+            let next = try await transport.execute(Self.post(server.url("/fast")), headDeadline: .now + .milliseconds(400))
+            #expect(try await Self.text(next) == "ok")
+        }
+        #expect(server.connectionCount == 2)
+        await pool.shutdown()
+        await server.stop()
+    }
+
     @Test func silenceMidBodyEndsTheReadAfterTheIdleTimeout() async throws {
         let server = try await TestUpstreamServer { _ in .headThenSilence(firstChunk: "data: first\n\n") }
         let pool = UpstreamTransportPool()
