@@ -77,8 +77,7 @@ struct GatewayHTTPServer: Service {
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
-                    try pipeline.addHandler(HTTP10Handler())
-                    try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                    try pipeline.addHandler(HTTP1ServerCodec())
                     try pipeline.addHandler(connections.makeHandler())
                     try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger))
                     try pipeline.addHandler(GatewayConnectionHandler(shared: shared))
