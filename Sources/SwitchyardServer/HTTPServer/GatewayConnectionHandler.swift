@@ -129,7 +129,6 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
             context: NIOLoopBound(context, eventLoop: context.eventLoop), generation: generation, omitsBody: head.method == .head)
         let channel = context.channel
         inFlight = Task(executorPreference: shared.executors.executor(for: context.eventLoop)) {
-            TaskFrameRoom.reserve()
             let response = await respond(request, channel)
             await exchange.send(response)
         }
