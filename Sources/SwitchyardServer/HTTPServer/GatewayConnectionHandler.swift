@@ -130,8 +130,27 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
         let channel = context.channel
         inFlight = Task(executorPreference: shared.executors.executor(for: context.eventLoop)) {
             let response = await respond(request, channel)
+            // A task keeps the memory of its deepest chain of calls (parsing, routing, the attempts) until it
+            // ends, and a stream may last minutes: its body is written from a task of its own.
+            if response.body.contentLength == nil, !exchange.omitsBody {
+                exchange.sendFromOwnTask(response)
+            } else {
+                await exchange.send(response)
+            }
+        }
+    }
+
+    /// Writes a stream's response from a new task that takes the place of the request's. The body always
+    /// runs, so its stream is released and its request accounted for, even when nobody will read it.
+    fileprivate func sendFromOwnTask(_ response: Response, exchange: ResponseExchange, context: ChannelHandlerContext) {
+        let writing = Task(executorPreference: shared.executors.executor(for: context.eventLoop)) {
             await exchange.send(response)
         }
+        guard isCurrent(exchange.generation), let requestTask = inFlight, !requestTask.isCancelled else {
+            writing.cancel()
+            return
+        }
+        inFlight = writing
     }
 
     /// Whether `generation` is the response being answered on a connection still open.
@@ -266,6 +285,11 @@ struct ResponseExchange: Sendable {
         } catch {}
         // A body that threw, or returned without finishing, leaves a response the client cannot complete.
         onLoop { handler, context in handler.abandon(generation: generation, context: context) }
+    }
+
+    /// Hands `response` to a task of its own that sends it (a stream's), so the request's task can end.
+    func sendFromOwnTask(_ response: Response) {
+        onLoop { handler, context in handler.sendFromOwnTask(response, exchange: self, context: context) }
     }
 
     func perform(_ part: HTTPResponsePart, flush: Bool, promise: EventLoopPromise<Void>?) {
