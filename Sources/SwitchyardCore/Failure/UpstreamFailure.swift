@@ -19,23 +19,68 @@ public struct UpstreamFailure: Error, Sendable, Hashable, CustomStringConvertibl
         case unsupported
     }
 
-    public var kind: FailureKind
-    public var origin: Origin = .upstream
+    public var kind: FailureKind {
+        get { box.fields.kind }
+        set { fields.kind = newValue }
+    }
+    public var origin: Origin {
+        get { box.fields.origin }
+        set { fields.origin = newValue }
+    }
     /// The upstream HTTP status, when there was a response.
-    public var status: Int?
+    public var status: Int? {
+        get { box.fields.status }
+        set { fields.status = newValue }
+    }
     /// How long the vendor asked us to wait before using this credential again.
-    public var retryAfter: Duration?
-    public var message: String
+    public var retryAfter: Duration? {
+        get { box.fields.retryAfter }
+        set { fields.retryAfter = newValue }
+    }
+    public var message: String {
+        get { box.fields.message }
+        set { fields.message = newValue }
+    }
     /// The vendor's error body when it is already in the client's dialect (a 4xx of the client's own
     /// vendor family): it may reach the client as sent, `type`, `param` and `code` intact.
-    public var vendorBody: ByteBuffer?
+    public var vendorBody: ByteBuffer? {
+        get { box.fields.vendorBody }
+        set { fields.vendorBody = newValue }
+    }
+
+    private struct Fields: Hashable, Sendable {
+        var kind: FailureKind
+        var origin: Origin
+        var status: Int?
+        var retryAfter: Duration?
+        var message: String
+        var vendorBody: ByteBuffer?
+    }
+
+    private final class Box: Sendable {
+        let fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    // Held by reference. A typed-throwing async call keeps room for its error in its caller's frame, and a task
+    // keeps the memory of its deepest chain of frames until it ends (a stream's task: minutes); a reference is
+    // 8 bytes at each such call instead of ~100. Failures are the rare path, so their one allocation is too.
+    private var box: Box
+    private var fields: Fields {
+        get { box.fields }
+        set { box = Box(newValue) }
+    }
 
     public init(kind: FailureKind, origin: Origin = .upstream, status: Int? = nil, retryAfter: Duration? = nil, message: String) {
-        self.kind = kind
-        self.origin = origin
-        self.status = status
-        self.retryAfter = retryAfter
-        self.message = Self.redact(message)
+        box = Box(Fields(kind: kind, origin: origin, status: status, retryAfter: retryAfter, message: Self.redact(message), vendorBody: nil))
+    }
+
+    public static func == (lhs: UpstreamFailure, rhs: UpstreamFailure) -> Bool {
+        lhs.box === rhs.box || lhs.box.fields == rhs.box.fields
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(box.fields)
     }
 
     /// A target that cannot serve the request, found before anything was sent.

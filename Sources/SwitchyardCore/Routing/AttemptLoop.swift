@@ -46,8 +46,31 @@ extension ExecutionReport {
 
 /// A request that no target answered.
 public struct ExecutionFailure: Error, Sendable {
-    public var error: GatewayError
-    public var report: ExecutionReport
+    public var error: GatewayError {
+        get { box.error }
+        set { box = Box(error: newValue, report: box.report) }
+    }
+    public var report: ExecutionReport {
+        get { box.report }
+        set { box = Box(error: box.error, report: newValue) }
+    }
+
+    // Held by reference, like UpstreamFailure's fields: every typed-throwing async call keeps room for its
+    // error in the caller's frame, and the attempts' frames live as long as the request's task.
+    private final class Box: Sendable {
+        let error: GatewayError
+        let report: ExecutionReport
+        init(error: GatewayError, report: ExecutionReport) {
+            self.error = error
+            self.report = report
+        }
+    }
+
+    private var box: Box
+
+    public init(error: GatewayError, report: ExecutionReport) {
+        box = Box(error: error, report: report)
+    }
 }
 
 /// What one attempt gets to work with.
