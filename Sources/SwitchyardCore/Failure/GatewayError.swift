@@ -21,26 +21,69 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
         case internalError = "internal_error"
     }
 
-    public var code: Code
-    public var status: Int
-    public var message: String
+    public var code: Code {
+        get { box.fields.code }
+        set { fields.code = newValue }
+    }
+    public var status: Int {
+        get { box.fields.status }
+        set { fields.status = newValue }
+    }
+    public var message: String {
+        get { box.fields.message }
+        set { fields.message = newValue }
+    }
     /// The request field at fault, when there is one (OpenAI `param`).
-    public var parameter: String?
+    public var parameter: String? {
+        get { box.fields.parameter }
+        set { fields.parameter = newValue }
+    }
     /// The canonical failure kind, for errors that came from upstream.
-    public var failureKind: FailureKind?
-    public var retryAfter: Duration?
+    public var failureKind: FailureKind? {
+        get { box.fields.failureKind }
+        set { fields.failureKind = newValue }
+    }
+    public var retryAfter: Duration? {
+        get { box.fields.retryAfter }
+        set { fields.retryAfter = newValue }
+    }
     /// The vendor's own error body and status, for a client of the vendor's dialect (see ``UpstreamFailure/vendorBody``).
-    public var vendorAnswer: (status: Int, body: ByteBuffer)?
+    public var vendorAnswer: (status: Int, body: ByteBuffer)? {
+        get { box.fields.vendorAnswer }
+        set { fields.vendorAnswer = newValue }
+    }
     /// Response headers the error needs (`x-ratelimit-…`, `x-should-retry: false` for a spent budget).
-    public var headers: [(name: String, value: String)] = []
+    public var headers: [(name: String, value: String)] {
+        get { box.fields.headers }
+        set { fields.headers = newValue }
+    }
+
+    private struct Fields: Sendable {
+        var code: Code
+        var status: Int
+        var message: String
+        var parameter: String?
+        var failureKind: FailureKind?
+        var retryAfter: Duration?
+        var vendorAnswer: (status: Int, body: ByteBuffer)?
+        var headers: [(name: String, value: String)] = []
+    }
+
+    private final class Box: Sendable {
+        let fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    // Held by reference, like UpstreamFailure's: a typed-throwing async call keeps room for its error in the
+    // caller's frame for as long as the request's task lives.
+    private var box: Box
+    private var fields: Fields {
+        get { box.fields }
+        set { box = Box(newValue) }
+    }
 
     public init(code: Code, status: Int, message: String, parameter: String? = nil, failureKind: FailureKind? = nil, retryAfter: Duration? = nil) {
-        self.code = code
-        self.status = status
-        self.message = message
-        self.parameter = parameter
-        self.failureKind = failureKind
-        self.retryAfter = retryAfter
+        box = Box(Fields(code: code, status: status, message: message, parameter: parameter, failureKind: failureKind, retryAfter: retryAfter))
     }
 
     public var description: String { "\(status) \(code.rawValue): \(message)" }
