@@ -16,25 +16,14 @@ extension ChatHandler {
             events, report: report, chat: chat, context: dialectContext, route: route, requestID: requestID, logger: logger, accounting: accounting)
     }
 
-    /// Runs the attempts until one stream starts. In a child task: a task keeps the memory of its deepest
-    /// call chain until it ends, the attempts' chain is deeper than the writer's, and the request's task
-    /// lives as long as the stream.
+    /// Runs the attempts until one stream starts. (The stream is then written from a task of its own, see
+    /// ``GatewayConnectionHandler``, so the attempts' frames are freed while it runs.)
     @inline(never)
     private static func openStream(
         _ chat: ChatRequest, route: ResolvedRoute, snapshot: GatewaySnapshot, logger: Logger, accounting: RequestAccounting
     ) async throws(ExecutionFailure) -> (ChatEventStream, ExecutionReport) {
         try await accounting.recordingFailure { () async throws(ExecutionFailure) in
-            let opened = await withTaskGroup(of: Result<(ChatEventStream, ExecutionReport), ExecutionFailure>.self) { group in
-                group.addTask {
-                    do throws(ExecutionFailure) {
-                        return .success(try await snapshot.executor.openStream(chat, route: route, table: snapshot.table, logger: logger))
-                    } catch {
-                        return .failure(error)
-                    }
-                }
-                return await group.next()!
-            }
-            return try opened.get()
+            try await snapshot.executor.openStream(chat, route: route, table: snapshot.table, logger: logger)
         }
     }
 
