@@ -220,7 +220,9 @@ public enum SSELimits {
 /// Cuts an SSE byte stream into whole events (each ending in a blank line, LF or CRLF), as the bytes arrived.
 /// Events are slices of the bytes read (no copy) unless an event spans reads, which joins those reads.
 struct SSEEventSplitter {
-    private var buffer = ByteBuffer()
+    /// The bytes not yet cut into events; nil once all were, so the read they came from is not held between
+    /// reads (a slow stream would otherwise keep one of the connection's receive buffers for its whole life).
+    private var buffer: ByteBuffer?
     /// How many of the buffer's readable bytes were already searched for the end of an event.
     private var scanned = 0
     /// An event longer than this is an error, so a vendor that never ends one cannot grow memory without bound.
@@ -232,27 +234,31 @@ struct SSEEventSplitter {
 
     /// Adds bytes read from the vendor.
     mutating func append(_ chunk: ByteBuffer) {
-        if buffer.readableBytes == 0 {
+        if buffer == nil {
             buffer = chunk
             scanned = 0
         } else {
-            buffer.writeImmutableBuffer(chunk)
+            buffer!.writeImmutableBuffer(chunk)
         }
     }
 
     /// The next whole event among the bytes added, its blank line included; `nil` until one is complete.
     /// - Throws: ``UpstreamFailure`` when the event under way is already longer than ``maximumEventBytes``.
     mutating func nextEvent() throws(UpstreamFailure) -> ByteBuffer? {
+        guard var bytes = buffer else { return nil }
         let from = max(scanned, 1)
-        guard let end = buffer.withUnsafeReadableBytes({ Self.endOfEvent(in: $0, from: from) }) else {
-            scanned = buffer.readableBytes
+        guard let end = bytes.withUnsafeReadableBytes({ Self.endOfEvent(in: $0, from: from) }) else {
+            scanned = bytes.readableBytes
             if scanned > maximumEventBytes {
                 throw UpstreamFailure(kind: .unavailable, message: "upstream stream event exceeds \(maximumEventBytes) bytes")
             }
             return nil
         }
         scanned = 0
-        return buffer.readSlice(length: end + 1)
+        buffer = nil  // the bytes are uniquely referenced while they are cut
+        let event = bytes.readSlice(length: end + 1)
+        if bytes.readableBytes > 0 { buffer = bytes }
+        return event
     }
 
     /// The position of the line feed that ends an event, at or after `start`: the second of a blank line,
@@ -274,10 +280,10 @@ struct SSEEventSplitter {
     /// Bytes after the last whole event (a stream that ended without its final blank line).
     mutating func remainder() -> ByteBuffer {
         defer {
-            buffer = ByteBuffer()
+            buffer = nil
             scanned = 0
         }
-        return buffer
+        return buffer ?? ByteBuffer()
     }
 }
 
