@@ -184,7 +184,9 @@ public struct ChatEventReader {
 
     /// The vendor's bytes read so far and not yet taken: whole events, ready for the client.
     public mutating func takeForwardBytes() -> [UInt8] {
-        defer { forward.removeAll(keepingCapacity: true) }
+        // Handed over whole: keeping the capacity would copy it into a new buffer that a slow stream then
+        // holds, unused, until its next chunk.
+        defer { forward = [] }
         return forward
     }
 

@@ -31,7 +31,9 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
     private var reading = Reading.betweenRequests
     /// Whether a request was read whose response has not ended yet.
     private var isAnswering = false
-    private var waiting = CircularBuffer<HTTPRequestPart>()
+    /// Parts a client pipelined behind a request still being answered (rare: room for one until then,
+    /// where the default would hold sixteen for every connection's life).
+    private var waiting = CircularBuffer<HTTPRequestPart>(initialCapacity: 1)
     private var readIsHeld = false
     /// The request being answered (set until its response ends), cancelled if its client goes away.
     private var inFlight: Task<Void, Never>?

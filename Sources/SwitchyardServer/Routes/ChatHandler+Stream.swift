@@ -40,6 +40,9 @@ extension ChatHandler {
         for (name, value) in accounting.reservation?.headers ?? [] { if let field = HTTPField.Name(name) { headers[field] = value } }
         headers[.cacheControl] = "no-cache"
         let target = report.target ?? "-"
+        // Made now, so the body holds the encoder rather than the whole request (its JSON and messages) for the
+        // stream's life.
+        let encoder = dialect.makeStreamEncoder(for: chat, context: dialectContext)
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
@@ -50,8 +53,8 @@ extension ChatHandler {
                 let outcome: Result<Void, any Error>
                 do {
                     try await Self.pump(
-                        &events, to: &writer, dialect: dialect, chat: chat, context: dialectContext, gateway: gateway, target: target, logger: logger,
-                        tally: &tally)
+                        &events, to: &writer, dialect: dialect, encoder: encoder, context: dialectContext, gateway: gateway, target: target,
+                        logger: logger, tally: &tally)
                     outcome = .success(())
                 } catch {
                     outcome = .failure(error)
@@ -71,10 +74,10 @@ extension ChatHandler {
     /// async functions here stay thin: the per-batch work is in synchronous helpers, kept out of line.
     @inline(never)
     private static func pump(
-        _ events: inout ChatEventReader, to writer: inout some ResponseBodyWriter, dialect: Dialect, chat: ChatRequest, context: Dialect.Context,
-        gateway: Gateway, target: String, logger: Logger, tally: inout StreamTally
+        _ events: inout ChatEventReader, to writer: inout some ResponseBodyWriter, dialect: Dialect, encoder: Dialect.StreamEncoder,
+        context: Dialect.Context, gateway: Gateway, target: String, logger: Logger, tally: inout StreamTally
     ) async throws {
-        var encoder = dialect.makeStreamEncoder(for: chat, context: context)
+        var encoder = encoder
         if events.passThrough != nil {
             return try await forward(
                 &events, to: &writer, encoder: &encoder, dialect: dialect, context: context, gateway: gateway, target: target, logger: logger, tally: &tally)
