@@ -22,39 +22,39 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
     }
 
     public var code: Code {
-        get { box.fields.code }
+        get { box.value.code }
         set { fields.code = newValue }
     }
     public var status: Int {
-        get { box.fields.status }
+        get { box.value.status }
         set { fields.status = newValue }
     }
     public var message: String {
-        get { box.fields.message }
+        get { box.value.message }
         set { fields.message = newValue }
     }
     /// The request field at fault, when there is one (OpenAI `param`).
     public var parameter: String? {
-        get { box.fields.parameter }
+        get { box.value.parameter }
         set { fields.parameter = newValue }
     }
     /// The canonical failure kind, for errors that came from upstream.
     public var failureKind: FailureKind? {
-        get { box.fields.failureKind }
+        get { box.value.failureKind }
         set { fields.failureKind = newValue }
     }
     public var retryAfter: Duration? {
-        get { box.fields.retryAfter }
+        get { box.value.retryAfter }
         set { fields.retryAfter = newValue }
     }
     /// The vendor's own error body and status, for a client of the vendor's dialect (see ``UpstreamFailure/vendorBody``).
     public var vendorAnswer: (status: Int, body: ByteBuffer)? {
-        get { box.fields.vendorAnswer }
+        get { box.value.vendorAnswer }
         set { fields.vendorAnswer = newValue }
     }
     /// Response headers the error needs (`x-ratelimit-…`, `x-should-retry: false` for a spent budget).
     public var headers: [(name: String, value: String)] {
-        get { box.fields.headers }
+        get { box.value.headers }
         set { fields.headers = newValue }
     }
 
@@ -69,21 +69,15 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
         var headers: [(name: String, value: String)] = []
     }
 
-    private final class Box: Sendable {
-        let fields: Fields
-        init(_ fields: Fields) { self.fields = fields }
-    }
-
-    // Held by reference, like UpstreamFailure's: a typed-throwing async call keeps room for its error in the
-    // caller's frame for as long as the request's task lives.
-    private var box: Box
+    /// Held by reference (see ``HeapBox``).
+    private var box: HeapBox<Fields>
     private var fields: Fields {
-        get { box.fields }
-        set { box = Box(newValue) }
+        get { box.value }
+        set { box = HeapBox(newValue) }
     }
 
     public init(code: Code, status: Int, message: String, parameter: String? = nil, failureKind: FailureKind? = nil, retryAfter: Duration? = nil) {
-        box = Box(Fields(code: code, status: status, message: message, parameter: parameter, failureKind: failureKind, retryAfter: retryAfter))
+        box = HeapBox(Fields(code: code, status: status, message: message, parameter: parameter, failureKind: failureKind, retryAfter: retryAfter))
     }
 
     public var description: String { "\(status) \(code.rawValue): \(message)" }

@@ -20,31 +20,31 @@ public struct UpstreamFailure: Error, Sendable, Hashable, CustomStringConvertibl
     }
 
     public var kind: FailureKind {
-        get { box.fields.kind }
+        get { box.value.kind }
         set { fields.kind = newValue }
     }
     public var origin: Origin {
-        get { box.fields.origin }
+        get { box.value.origin }
         set { fields.origin = newValue }
     }
     /// The upstream HTTP status, when there was a response.
     public var status: Int? {
-        get { box.fields.status }
+        get { box.value.status }
         set { fields.status = newValue }
     }
     /// How long the vendor asked us to wait before using this credential again.
     public var retryAfter: Duration? {
-        get { box.fields.retryAfter }
+        get { box.value.retryAfter }
         set { fields.retryAfter = newValue }
     }
     public var message: String {
-        get { box.fields.message }
+        get { box.value.message }
         set { fields.message = newValue }
     }
     /// The vendor's error body when it is already in the client's dialect (a 4xx of the client's own
     /// vendor family): it may reach the client as sent, `type`, `param` and `code` intact.
     public var vendorBody: ByteBuffer? {
-        get { box.fields.vendorBody }
+        get { box.value.vendorBody }
         set { fields.vendorBody = newValue }
     }
 
@@ -57,30 +57,23 @@ public struct UpstreamFailure: Error, Sendable, Hashable, CustomStringConvertibl
         var vendorBody: ByteBuffer?
     }
 
-    private final class Box: Sendable {
-        let fields: Fields
-        init(_ fields: Fields) { self.fields = fields }
-    }
-
-    // Held by reference. A typed-throwing async call keeps room for its error in its caller's frame, and a task
-    // keeps the memory of its deepest chain of frames until it ends (a stream's task: minutes); a reference is
-    // 8 bytes at each such call instead of ~100. Failures are the rare path, so their one allocation is too.
-    private var box: Box
+    /// Held by reference (see ``HeapBox``).
+    private var box: HeapBox<Fields>
     private var fields: Fields {
-        get { box.fields }
-        set { box = Box(newValue) }
+        get { box.value }
+        set { box = HeapBox(newValue) }
     }
 
     public init(kind: FailureKind, origin: Origin = .upstream, status: Int? = nil, retryAfter: Duration? = nil, message: String) {
-        box = Box(Fields(kind: kind, origin: origin, status: status, retryAfter: retryAfter, message: Self.redact(message), vendorBody: nil))
+        box = HeapBox(Fields(kind: kind, origin: origin, status: status, retryAfter: retryAfter, message: Self.redact(message), vendorBody: nil))
     }
 
     public static func == (lhs: UpstreamFailure, rhs: UpstreamFailure) -> Bool {
-        lhs.box === rhs.box || lhs.box.fields == rhs.box.fields
+        lhs.box === rhs.box || lhs.box.value == rhs.box.value
     }
 
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(box.fields)
+        hasher.combine(box.value)
     }
 
     /// A target that cannot serve the request, found before anything was sent.

@@ -47,29 +47,19 @@ extension ExecutionReport {
 /// A request that no target answered.
 public struct ExecutionFailure: Error, Sendable {
     public var error: GatewayError {
-        get { box.error }
-        set { box = Box(error: newValue, report: box.report) }
+        get { box.value.error }
+        set { box = HeapBox((newValue, box.value.report)) }
     }
     public var report: ExecutionReport {
-        get { box.report }
-        set { box = Box(error: box.error, report: newValue) }
+        get { box.value.report }
+        set { box = HeapBox((box.value.error, newValue)) }
     }
 
-    // Held by reference, like UpstreamFailure's fields: every typed-throwing async call keeps room for its
-    // error in the caller's frame, and the attempts' frames live as long as the request's task.
-    private final class Box: Sendable {
-        let error: GatewayError
-        let report: ExecutionReport
-        init(error: GatewayError, report: ExecutionReport) {
-            self.error = error
-            self.report = report
-        }
-    }
-
-    private var box: Box
+    /// Held by reference (see ``HeapBox``).
+    private var box: HeapBox<(error: GatewayError, report: ExecutionReport)>
 
     public init(error: GatewayError, report: ExecutionReport) {
-        box = Box(error: error, report: report)
+        box = HeapBox((error, report))
     }
 }
 
