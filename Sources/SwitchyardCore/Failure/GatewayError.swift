@@ -5,6 +5,7 @@ import Foundation
 ///
 /// It never carries a provider secret; a raw upstream body only as ``vendorAnswer``, for a client of that
 /// vendor's own dialect, and only when it holds no secret the gateway knows.
+@dynamicMemberLookup
 public struct GatewayError: Error, Sendable, CustomStringConvertible {
     /// What went wrong, in terms a dialect can map to its own error type.
     public enum Code: String, Sendable, Hashable {
@@ -21,66 +22,39 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
         case internalError = "internal_error"
     }
 
-    public var code: Code {
-        get { box.value.code }
-        set { fields.code = newValue }
-    }
-    public var status: Int {
-        get { box.value.status }
-        set { fields.status = newValue }
-    }
-    public var message: String {
-        get { box.value.message }
-        set { fields.message = newValue }
-    }
-    /// The request field at fault, when there is one (OpenAI `param`).
-    public var parameter: String? {
-        get { box.value.parameter }
-        set { fields.parameter = newValue }
-    }
-    /// The canonical failure kind, for errors that came from upstream.
-    public var failureKind: FailureKind? {
-        get { box.value.failureKind }
-        set { fields.failureKind = newValue }
-    }
-    public var retryAfter: Duration? {
-        get { box.value.retryAfter }
-        set { fields.retryAfter = newValue }
-    }
-    /// The vendor's own error body and status, for a client of the vendor's dialect (see ``UpstreamFailure/vendorBody``).
-    public var vendorAnswer: (status: Int, body: ByteBuffer)? {
-        get { box.value.vendorAnswer }
-        set { fields.vendorAnswer = newValue }
-    }
-    /// Response headers the error needs (`x-ratelimit-…`, `x-should-retry: false` for a spent budget).
-    public var headers: [(name: String, value: String)] {
-        get { box.value.headers }
-        set { fields.headers = newValue }
+    /// What the client is told; read and changed as the error's own properties (`error.status`).
+    public struct Fields: Sendable {
+        public var code: Code
+        public var status: Int
+        public var message: String
+        /// The request field at fault, when there is one (OpenAI `param`).
+        public var parameter: String?
+        /// The canonical failure kind, for errors that came from upstream.
+        public var failureKind: FailureKind?
+        public var retryAfter: Duration?
+        /// The vendor's own error body and status, for a client of the vendor's dialect (see ``UpstreamFailure/Fields/vendorBody``).
+        public var vendorAnswer: (status: Int, body: ByteBuffer)?
+        /// Response headers the error needs (`x-ratelimit-…`, `x-should-retry: false` for a spent budget).
+        public var headers: [(name: String, value: String)] = []
     }
 
-    private struct Fields: Sendable {
-        var code: Code
-        var status: Int
-        var message: String
-        var parameter: String?
-        var failureKind: FailureKind?
-        var retryAfter: Duration?
-        var vendorAnswer: (status: Int, body: ByteBuffer)?
-        var headers: [(name: String, value: String)] = []
-    }
-
-    /// Held by reference (see ``HeapBox``).
+    /// Held by reference (see ``HeapBox``); a changed field makes a new box.
     private var box: HeapBox<Fields>
-    private var fields: Fields {
-        get { box.value }
-        set { box = HeapBox(newValue) }
+
+    public subscript<Value>(dynamicMember field: WritableKeyPath<Fields, Value>) -> Value {
+        get { box.value[keyPath: field] }
+        set {
+            var fields = box.value
+            fields[keyPath: field] = newValue
+            box = HeapBox(fields)
+        }
     }
 
     public init(code: Code, status: Int, message: String, parameter: String? = nil, failureKind: FailureKind? = nil, retryAfter: Duration? = nil) {
         box = HeapBox(Fields(code: code, status: status, message: message, parameter: parameter, failureKind: failureKind, retryAfter: retryAfter))
     }
 
-    public var description: String { "\(status) \(code.rawValue): \(message)" }
+    public var description: String { "\(self.status) \(self.code.rawValue): \(self.message)" }
 
     public static func invalidRequest(_ message: String, parameter: String? = nil) -> GatewayError {
         GatewayError(code: .invalidRequest, status: 400, message: message, parameter: parameter)

@@ -4,6 +4,7 @@ public import NIOCore
 ///
 /// `message` is redacted: adapters put the vendor's human-readable message here, never a credential
 /// or the raw body.
+@dynamicMemberLookup
 public struct UpstreamFailure: Error, Sendable, Hashable, CustomStringConvertible {
     /// Who the failure is about. Only `.upstream` failures say anything about a provider, a target or a
     /// credential; the others never count against them (DESIGN §4, "whose fault").
@@ -19,49 +20,30 @@ public struct UpstreamFailure: Error, Sendable, Hashable, CustomStringConvertibl
         case unsupported
     }
 
-    public var kind: FailureKind {
-        get { box.value.kind }
-        set { fields.kind = newValue }
-    }
-    public var origin: Origin {
-        get { box.value.origin }
-        set { fields.origin = newValue }
-    }
-    /// The upstream HTTP status, when there was a response.
-    public var status: Int? {
-        get { box.value.status }
-        set { fields.status = newValue }
-    }
-    /// How long the vendor asked us to wait before using this credential again.
-    public var retryAfter: Duration? {
-        get { box.value.retryAfter }
-        set { fields.retryAfter = newValue }
-    }
-    public var message: String {
-        get { box.value.message }
-        set { fields.message = newValue }
-    }
-    /// The vendor's error body when it is already in the client's dialect (a 4xx of the client's own
-    /// vendor family): it may reach the client as sent, `type`, `param` and `code` intact.
-    public var vendorBody: ByteBuffer? {
-        get { box.value.vendorBody }
-        set { fields.vendorBody = newValue }
+    /// What a failure says; read and changed as the failure's own properties (`failure.kind`).
+    public struct Fields: Hashable, Sendable {
+        public var kind: FailureKind
+        public var origin: Origin
+        /// The upstream HTTP status, when there was a response.
+        public var status: Int?
+        /// How long the vendor asked us to wait before using this credential again.
+        public var retryAfter: Duration?
+        public var message: String
+        /// The vendor's error body when it is already in the client's dialect (a 4xx of the client's own
+        /// vendor family): it may reach the client as sent, `type`, `param` and `code` intact.
+        public var vendorBody: ByteBuffer?
     }
 
-    private struct Fields: Hashable, Sendable {
-        var kind: FailureKind
-        var origin: Origin
-        var status: Int?
-        var retryAfter: Duration?
-        var message: String
-        var vendorBody: ByteBuffer?
-    }
-
-    /// Held by reference (see ``HeapBox``).
+    /// Held by reference (see ``HeapBox``); a changed field makes a new box.
     private var box: HeapBox<Fields>
-    private var fields: Fields {
-        get { box.value }
-        set { box = HeapBox(newValue) }
+
+    public subscript<Value>(dynamicMember field: WritableKeyPath<Fields, Value>) -> Value {
+        get { box.value[keyPath: field] }
+        set {
+            var fields = box.value
+            fields[keyPath: field] = newValue
+            box = HeapBox(fields)
+        }
     }
 
     public init(kind: FailureKind, origin: Origin = .upstream, status: Int? = nil, retryAfter: Duration? = nil, message: String) {
@@ -85,7 +67,7 @@ public struct UpstreamFailure: Error, Sendable, Hashable, CustomStringConvertibl
     public static let cancelled = UpstreamFailure(kind: .unavailable, origin: .cancelled, message: "the request was cancelled")
 
     public var description: String {
-        "\(kind.rawValue)\(status.map { " (\($0))" } ?? ""): \(message)"
+        "\(self.kind.rawValue)\(self.status.map { " (\($0))" } ?? ""): \(self.message)"
     }
 
     /// Removes strings that look like credentials (`sk-…`, long tokens after "key"/"Bearer") from a vendor message.
