@@ -137,7 +137,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings,
             // The toolchain's lld, with relative relocations packed (DT_RELR): 2 MB less to read and keep at start.
-            // The static-stdlib build (README, "Run it in production") would otherwise export every symbol of the
+            // The static-stdlib build (README, "Deploying") would otherwise export every symbol of the
             // Swift runtime and Foundation, whose tables the loader then reads (3 MB of RSS); nothing looks them up.
             linkerSettings: [
                 .unsafeFlags(

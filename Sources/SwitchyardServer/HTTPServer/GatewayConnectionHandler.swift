@@ -145,14 +145,14 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
     /// Writes a stream's response from a new task that takes the place of the request's. The body always
     /// runs, so its stream is released and its request accounted for, even when nobody will read it.
     fileprivate func sendFromOwnTask(_ response: Response, exchange: ResponseExchange, context: ChannelHandlerContext) {
+        let isCurrent = isCurrent(exchange.generation)
+        // A client that went away, or stopped sending, while the request's task ran has cancelled that task.
+        let isCancelled = !isCurrent || inFlight?.isCancelled == true
         let writing = Task(executorPreference: shared.executors.executor(for: context.eventLoop)) {
             await exchange.send(response)
         }
-        guard isCurrent(exchange.generation), let requestTask = inFlight, !requestTask.isCancelled else {
-            writing.cancel()
-            return
-        }
-        inFlight = writing
+        if isCurrent { inFlight = writing }
+        if isCancelled { writing.cancel() }
     }
 
     /// Whether `generation` is the response being answered on a connection still open.
