@@ -25,7 +25,7 @@ public struct UpstreamURL: Sendable, Hashable {
     public init(_ url: String) {
         var rest = Substring(url)
         scheme = "https"
-        if let range = rest.firstRange(of: "://") {
+        if let range = Self.schemeSeparator(in: rest) {
             scheme = Self.lowercasedASCII(rest[..<range.lowerBound])
             rest = rest[range.upperBound...]
         }
@@ -61,6 +61,18 @@ public struct UpstreamURL: Sendable, Hashable {
         isValid = valid
         let hostForHeader = authority.hasPrefix("[") ? "[\(host)]" : host
         hostHeader = port == defaultPort ? hostForHeader : "\(hostForHeader):\(port)"
+    }
+
+    /// The first "://" in `text`. (Substring's `firstRange(of:)` would pull in _StringProcessing's searcher,
+    /// ~650 KB of code otherwise untouched at run time.)
+    private static func schemeSeparator(in text: Substring) -> Range<Substring.Index>? {
+        var searchFrom = text.startIndex
+        while let colon = text[searchFrom...].firstIndex(of: ":") {
+            let afterColon = text.index(after: colon)
+            if text[afterColon...].hasPrefix("//") { return colon..<text.index(afterColon, offsetBy: 2) }
+            searchFrom = afterColon
+        }
+        return nil
     }
 
     /// Lowercases without allocating anew when there is nothing to lower (the usual case).

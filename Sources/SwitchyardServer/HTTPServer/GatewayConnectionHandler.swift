@@ -117,7 +117,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
     }
 
     private func start(_ head: HTTPRequest, body: CollectedBody, respond: @escaping GatewayRoutes.Respond, context: ChannelHandlerContext) {
-        if let connection = head.headerFields.value(of: .connection), connection.lowercased().contains("close") { closesAfterResponse = true }
+        if let connection = head.headerFields.value(of: .connection), HTTPFields.listsCloseToken(connection) { closesAfterResponse = true }
         let requestBody: RequestBody
         switch body {
         case .complete(let buffer): requestBody = RequestBody(buffer: buffer)

@@ -14,4 +14,16 @@ extension HTTPFields {
         }
         return found
     }
+
+    /// Whether a Connection field value (a comma-separated token list, RFC 9110 §7.6.1) names `close`,
+    /// in any case. Byte-wise: String's substring search goes through _StringProcessing's generic searcher.
+    static func listsCloseToken(_ value: String) -> Bool {
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        return value.utf8.split(separator: UInt8(ascii: ",")).contains { token in
+            guard let first = token.firstIndex(where: { !isSpace($0) }), let last = token.lastIndex(where: { !isSpace($0) })
+            else { return false }
+            let word = token[first...last]
+            return word.count == 5 && zip(word, "close".utf8).allSatisfy { $0 | 0x20 == $1 }
+        }
+    }
 }

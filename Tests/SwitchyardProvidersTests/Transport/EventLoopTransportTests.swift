@@ -275,5 +275,10 @@ struct EventLoopTransportTests {
         #expect(!UpstreamURL("http://host:99999/").isValid)
         #expect(!UpstreamURL("ftp://host/").isValid)
         #expect(UpstreamURL("https://host:443/").hostHeader == "host")
+        // The scheme ends at the first "://", not at the first colon.
+        let noScheme = UpstreamURL("host:8080/v1")
+        #expect(noScheme.isTLS && noScheme.host == "host" && noScheme.port == 8080 && noScheme.path == "/v1")
+        let lateSeparator = UpstreamURL("http:/x://y/z")
+        #expect(!lateSeparator.isValid)
     }
 }

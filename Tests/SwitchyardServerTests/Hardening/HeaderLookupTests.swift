@@ -19,4 +19,14 @@ import Testing
         #expect(fields.value(of: HTTPField.Name("CONTENT-TYPE")!) == "application/json")
         #expect(fields.value(of: .contentLength) == nil)
     }
+
+    /// `Connection` is a token list: `close` counts in any case and position, a longer token holding it does not.
+    @Test func theCloseTokenIsFoundAsAToken() {
+        for value in ["close", "Close", "keep-alive, CLOSE", " close ,upgrade", "\tclose"] {
+            #expect(HTTPFields.listsCloseToken(value), "\(value)")
+        }
+        for value in ["", "keep-alive", "closed", "unclose", "clo se", ",,", "keep-alive, closer"] {
+            #expect(!HTTPFields.listsCloseToken(value), "\(value)")
+        }
+    }
 }

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Writes Linker/symbol-order.txt: the functions a release `switchyard serve` executes, hottest first.
+
+The linker (Package.swift) lays these out side by side at the start of the binary's text. The kernel maps
+a binary's code 64 KiB around each page touched, so with the executed functions scattered across 20 MB of
+text nearly all of it ends up resident; packed together they take a few MiB. The order is a layout hint
+only: a symbol that no longer exists is skipped, a new one is laid out after the listed ones.
+
+Regenerate after larger changes to the request path (needs valgrind, nginx and a release build made with
+README's "Deploying" command):
+    python3 Linker/generate-symbol-order.py .build/release/switchyard
+then relink (remove .build/release/switchyard and build again: the build does not track this file).
+"""
+import asyncio, http.client, json, os, re, signal, socket, subprocess, sys, tempfile, threading, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+import bench  # noqa: E402
+
+OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "symbol-order.txt")
+
+
+def run_workload(port):
+    """What users run through a gateway: both dialects, complete and streamed, a slow stream, the usual
+    client mistakes, metrics and the admin API, all on kept-alive connections."""
+    openai = {"authorization": f"Bearer {bench.KEY}", "content-type": "application/json"}
+    anthropic = {"x-api-key": bench.KEY, "anthropic-version": "2023-06-01", "content-type": "application/json"}
+    admin = {"authorization": "Bearer bench-admin-key-0123456789"}
+    messages = [{"role": "user", "content": "hello"}]
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+
+    def call(method, path, body=None, headers=None):
+        connection.request(method, path, json.dumps(body) if body is not None else None, headers or {})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+
+    for _ in range(20):
+        call("POST", "/v1/chat/completions", {"model": "bench", "messages": messages}, openai)
+        call("POST", "/v1/chat/completions", {"model": "bench-stream", "stream": True,
+                                              "stream_options": {"include_usage": True}, "messages": messages}, openai)
+        call("POST", "/v1/messages", {"model": "bench", "max_tokens": 50, "messages": messages}, anthropic)
+        call("POST", "/v1/messages", {"model": "bench-stream", "max_tokens": 50, "stream": True,
+                                      "messages": messages}, anthropic)
+    call("POST", "/v1/chat/completions", {"model": "bench-slow", "stream": True, "messages": messages}, openai)
+    for body in [{"model": "no-such-model", "messages": messages}, {"messages": messages}, "not an object"]:
+        call("POST", "/v1/chat/completions", body, openai)
+    call("POST", "/v1/chat/completions", {"model": "bench", "messages": messages},
+         {"authorization": "Bearer sk-wrong", "content-type": "application/json"})
+    call("GET", "/v1/models", headers=openai)
+    call("GET", "/metrics")
+    call("GET", "/health/ready")
+    call("GET", "/admin/requests?limit=10", headers=admin)
+
+
+def executed_functions(callgrind_file):
+    """Function name to the instructions it executed itself."""
+    names, cost, current, in_call = {}, {}, None, False
+    with open(callgrind_file, errors="replace") as lines:
+        for line in lines:
+            match = re.match(r"^(fn|cfn)=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
+            if match:
+                if match.group(3):
+                    names[match.group(2)] = match.group(3)
+                if match.group(1) == "fn":
+                    current, in_call = names[match.group(2)], False
+                    cost.setdefault(current, 0)
+                continue
+            if line.startswith("calls="):
+                in_call = True
+            elif current and (line[:1].isdigit() or line[:1] in ("+", "-", "*")):
+                if in_call:
+                    in_call = False
+                else:
+                    fields = line.split()
+                    if len(fields) >= 2:
+                        cost[current] += int(fields[1])
+    return cost
+
+
+def main():
+    binary = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/release/switchyard")
+    workdir = tempfile.mkdtemp(prefix="switchyard-order-")
+    # valgrind cannot read the toolchain's DWARF 5; the symbol table is all it needs.
+    plain = os.path.join(workdir, "switchyard")
+    subprocess.run(["strip", "--strip-debug", "-o", plain, binary], check=True)
+    upstream_port, slow_port, gateway_port = bench.free_port(), bench.free_port(), bench.free_port()
+    upstream = bench.start_fast_upstream(workdir, upstream_port)
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    asyncio.run_coroutine_threadsafe(bench.slow_upstream(slow_port, 5, 0.05), loop).result()
+    config = bench.write_gateway_config(workdir, gateway_port, upstream_port, slow_port)
+    profile = os.path.join(workdir, "callgrind.out")
+    gateway = subprocess.Popen(["valgrind", "--tool=callgrind", "--demangle=no", f"--callgrind-out-file={profile}",
+                                plain, "serve", "--config", config],
+                               stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, "valgrind.log"), "w"))
+    try:
+        bench.wait_for_port(upstream_port)
+        bench.wait_for_port(gateway_port, timeout=600)
+        run_workload(gateway_port)
+    finally:
+        gateway.send_signal(signal.SIGTERM)
+        gateway.wait(timeout=600)
+        upstream.terminate()
+    defined = set()
+    listing = subprocess.run(["nm", "--defined-only", plain], capture_output=True, text=True, check=True).stdout
+    for line in listing.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[1] in "tTwW":
+            defined.add(fields[2])
+    cost = executed_functions(profile)
+    # A name defined in several objects (a local value witness or specialisation) moves every copy, and
+    # with a copy in a runtime library's unsplit .text, that library's whole code: measured, that still
+    # keeps less resident than leaving the executed copies scattered.
+    ordered = sorted((name for name in cost if name in defined), key=lambda name: (-cost[name], name))
+    with open(OUTPUT, "w") as out:
+        out.write("\n".join(ordered) + "\n")
+    print(f"{len(ordered)} functions to {OUTPUT}")
+
+
+if __name__ == "__main__":
+    main()
