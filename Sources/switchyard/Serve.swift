@@ -37,6 +37,7 @@ func runGateway(
     configSource: (@Sendable () throws(ConfigError) -> GatewayConfig)? = nil,
     onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws {
+    limitMallocArenasToAllocatingThreads()
     if config.keys.isEmpty, config.listen.isLoopback {
         logger.warning("No virtual keys configured: the gateway is open to every local process", metadata: ["listen": "\(config.listen)"])
     }
