@@ -170,6 +170,8 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
         switch part {
         case .head(var head):
             head.headerFields[.date] = date.current()
+            // RFC 9112 §9.6: a server that will close after this answer says so in it.
+            if closesAfterResponse { head.headerFields[.connection] = "close" }
             context.write(wrapOutboundOut(.head(head)), promise: promise)
         case .body, .end:
             context.write(wrapOutboundOut(part), promise: promise)

@@ -47,6 +47,8 @@ struct FastPathTests {
             #expect(responses[5].body.contains(#""object":"chat.completion""#))
             // Every answer carries a Date, as Hummingbird's do.
             #expect(responses.allSatisfy { $0.headers["date"]?.hasSuffix(" GMT") == true })
+            // Only the answer after which the connection closes says so.
+            #expect(responses.map { $0.headers["connection"] } == [nil, nil, nil, nil, nil, "close"])
             #expect(a.requestCount == 3)
         }
     }
