@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes Linker/symbol-order.txt: the functions a release `switchyard serve` executes, hottest first.
+"""Writes Linker/symbol-order.txt: the functions a release `switchyard serve` executes, by phase, hottest first.
 
 The linker (Package.swift) lays these out side by side at the start of the binary's text. The kernel maps
 a binary's code 64 KiB around each page touched, so with the executed functions scattered across 20 MB of
@@ -19,37 +19,59 @@ import bench  # noqa: E402
 OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "symbol-order.txt")
 
 
-def run_workload(port):
-    """What users run through a gateway: both dialects, complete and streamed, a slow stream, the usual
-    client mistakes, metrics and the admin API, all on kept-alive connections."""
+class Client:
+    """A kept-alive connection, as SDK clients keep them."""
     openai = {"authorization": f"Bearer {bench.KEY}", "content-type": "application/json"}
     anthropic = {"x-api-key": bench.KEY, "anthropic-version": "2023-06-01", "content-type": "application/json"}
     admin = {"authorization": "Bearer bench-admin-key-0123456789"}
     messages = [{"role": "user", "content": "hello"}]
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
 
-    def call(method, path, body=None, headers=None):
-        connection.request(method, path, json.dumps(body) if body is not None else None, headers or {})
-        response = connection.getresponse()
+    def __init__(self, port):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+
+    def call(self, method, path, body=None, headers=None):
+        self.connection.request(method, path, json.dumps(body) if body is not None else None, headers or {})
+        response = self.connection.getresponse()
         response.read()
         return response.status
 
+
+def serve_requests(port):
+    """What every request runs: both dialects, complete and streamed, then requests and slow streams many at
+    once (the paths of a loaded gateway: queued writes, timers, many connections)."""
+    client = Client(port)
     for _ in range(20):
-        call("POST", "/v1/chat/completions", {"model": "bench", "messages": messages}, openai)
-        call("POST", "/v1/chat/completions", {"model": "bench-stream", "stream": True,
-                                              "stream_options": {"include_usage": True}, "messages": messages}, openai)
-        call("POST", "/v1/messages", {"model": "bench", "max_tokens": 50, "messages": messages}, anthropic)
-        call("POST", "/v1/messages", {"model": "bench-stream", "max_tokens": 50, "stream": True,
-                                      "messages": messages}, anthropic)
-    call("POST", "/v1/chat/completions", {"model": "bench-slow", "stream": True, "messages": messages}, openai)
-    for body in [{"model": "no-such-model", "messages": messages}, {"messages": messages}, "not an object"]:
-        call("POST", "/v1/chat/completions", body, openai)
-    call("POST", "/v1/chat/completions", {"model": "bench", "messages": messages},
-         {"authorization": "Bearer sk-wrong", "content-type": "application/json"})
-    call("GET", "/v1/models", headers=openai)
-    call("GET", "/metrics")
-    call("GET", "/health/ready")
-    call("GET", "/admin/requests?limit=10", headers=admin)
+        client.call("POST", "/v1/chat/completions", {"model": "bench", "messages": Client.messages}, Client.openai)
+        client.call("POST", "/v1/chat/completions", {"model": "bench-stream", "stream": True, "stream_options": {"include_usage": True},
+                                                     "messages": Client.messages}, Client.openai)
+        client.call("POST", "/v1/messages", {"model": "bench", "max_tokens": 50, "messages": Client.messages}, Client.anthropic)
+        client.call("POST", "/v1/messages", {"model": "bench-stream", "max_tokens": 50, "stream": True, "messages": Client.messages},
+                    Client.anthropic)
+
+    def at_once(model):
+        def one():
+            Client(port).call("POST", "/v1/chat/completions", {"model": model, "stream": model != "bench",
+                                                               "messages": Client.messages}, Client.openai)
+        threads = [threading.Thread(target=one) for _ in range(32)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    at_once("bench")
+    at_once("bench-slow")
+
+
+def serve_rare_requests(port):
+    """What runs now and then: client mistakes, the model list, metrics, health and the admin API."""
+    client = Client(port)
+    for body in [{"model": "no-such-model", "messages": Client.messages}, {"messages": Client.messages}, "not an object"]:
+        client.call("POST", "/v1/chat/completions", body, Client.openai)
+    client.call("POST", "/v1/chat/completions", {"model": "bench", "messages": Client.messages},
+                {"authorization": "Bearer sk-wrong", "content-type": "application/json"})
+    client.call("GET", "/v1/models", headers=Client.openai)
+    client.call("GET", "/metrics")
+    client.call("GET", "/health/ready")
+    client.call("GET", "/admin/requests?limit=10", headers=Client.admin)
 
 
 def executed_functions(callgrind_file):
@@ -93,25 +115,39 @@ def main():
     gateway = subprocess.Popen(["valgrind", "--tool=callgrind", "--demangle=no", f"--callgrind-out-file={profile}",
                                 plain, "serve", "--config", config],
                                stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, "valgrind.log"), "w"))
+    # Three profiles, laid out in this order: start-up (what an idle gateway has run), what every request
+    # runs, and what runs now and then (client mistakes, the admin API, shutdown). Each one's functions go
+    # after the earlier ones', hottest first, so that an idle or busy gateway touches the fewest pages.
+    phases = []
     try:
         bench.wait_for_port(upstream_port)
         bench.wait_for_port(gateway_port, timeout=600)
-        run_workload(gateway_port)
+        for workload in (None, serve_requests):
+            if workload:
+                workload(gateway_port)
+            subprocess.run(["callgrind_control", "--dump", str(gateway.pid)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            phases.append(f"{profile}.{len(phases) + 1}")
+        serve_rare_requests(gateway_port)
     finally:
         gateway.send_signal(signal.SIGTERM)
         gateway.wait(timeout=600)
         upstream.terminate()
+    phases.append(profile)
     defined = set()
     listing = subprocess.run(["nm", "--defined-only", plain], capture_output=True, text=True, check=True).stdout
     for line in listing.splitlines():
         fields = line.split()
         if len(fields) == 3 and fields[1] in "tTwW":
             defined.add(fields[2])
-    cost = executed_functions(profile)
     # A name defined in several objects (a local value witness or specialisation) moves every copy, and
     # with a copy in a runtime library's unsplit .text, that library's whole code: measured, that still
     # keeps less resident than leaving the executed copies scattered.
-    ordered = sorted((name for name in cost if name in defined), key=lambda name: (-cost[name], name))
+    ordered, listed = [], set()
+    for phase in phases:
+        cost = executed_functions(phase)
+        fresh = sorted((name for name in cost if name in defined and name not in listed), key=lambda name: (-cost[name], name))
+        ordered += fresh
+        listed.update(fresh)
     with open(OUTPUT, "w") as out:
         out.write("\n".join(ordered) + "\n")
     print(f"{len(ordered)} functions to {OUTPUT}")
