@@ -1,11 +1,11 @@
 import HTTPTypes
-public import Hummingbird
+import Hummingbird
 import HummingbirdCore
-public import Logging
+import Logging
 import NIOCore
 import Prometheus
 public import ServiceLifecycle
-public import SwitchyardCore
+import SwitchyardCore
 import SwitchyardProviders
 
 /// Builds the gateway's HTTP application from a validated config. `switchyard serve` and the tests

@@ -1,4 +1,4 @@
-public import Atomics
+import Atomics
 public import CoreMetrics
 import Foundation
 import Synchronization

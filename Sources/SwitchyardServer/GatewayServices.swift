@@ -1,5 +1,5 @@
-public import AsyncHTTPClient
-public import Prometheus
+import AsyncHTTPClient
+import Prometheus
 public import Logging
 public import ServiceLifecycle
 public import UnixSignals
@@ -208,7 +208,7 @@ struct ReloadOnHangupService: Service {
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             for await _ in signals {
                 do {
                     try gateway.reload()

@@ -1,6 +1,6 @@
 import Synchronization
 public import Atomics
-public import CoreMetrics
+import CoreMetrics
 public import SwitchyardCore
 import SwitchyardProviders
 

@@ -1,5 +1,5 @@
 import CryptoExtras
-public import Foundation
+import Foundation
 import SwitchyardCore
 
 /// The simulated providers and config of `switchyard demo`, kept here so tests run exactly what users run.
@@ -75,7 +75,9 @@ public enum DemoEnvironment {
     /// Writes the demo service account's key file (readable by this user only) and returns its path.
     public static func writeServiceAccountFile() throws -> String {
         let path = NSTemporaryDirectory() + "switchyard-demo-service-account-\(ProcessInfo.processInfo.processIdentifier).json"
-        FileManager.default.createFile(atPath: path, contents: Data(serviceAccount.keyJSON.utf8), attributes: [.posixPermissions: 0o600])
+        guard FileManager.default.createFile(atPath: path, contents: Data(serviceAccount.keyJSON.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        }
         return path
     }
 

@@ -1,4 +1,4 @@
-public import SwitchyardCore
+import SwitchyardCore
 import Synchronization
 
 /// An in-process fake vendor speaking a real wire format (OpenAI, Anthropic, Gemini or Vertex AI),

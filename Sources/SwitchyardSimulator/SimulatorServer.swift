@@ -3,7 +3,7 @@ import HTTPTypes
 public import Hummingbird
 public import Logging
 import NIOCore
-public import SwitchyardCore
+import SwitchyardCore
 
 /// Serves one ``SimulatedVendor`` over HTTP on loopback.
 ///

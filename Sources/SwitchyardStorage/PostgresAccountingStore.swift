@@ -1,6 +1,6 @@
 public import Foundation
 import Logging
-public import PostgresNIO
+import PostgresNIO
 public import SwitchyardCore
 
 /// The request log and managed keys in PostgreSQL (`storage: postgres://user:password@host:port/database`),
@@ -109,9 +109,9 @@ public actor PostgresAccountingStore: AccountingStore, ManagedKeyStore, Response
             rows.append("(" + (first..<(first + width)).map { "$\($0)" }.joined(separator: ", ") + ")")
             for value in RequestRow.values(of: record) {
                 switch value {
-                case .text(let text): try binds.append(text)
-                case .integer(let number): try binds.append(number)
-                case .real(let number): try binds.append(number)
+                case .text(let text): binds.append(text)
+                case .integer(let number): binds.append(number)
+                case .real(let number): binds.append(number)
                 }
             }
         }

@@ -1,5 +1,5 @@
 public import Foundation
-public import SQLiteNIO
+import SQLiteNIO
 public import SwitchyardCore
 
 /// The request log in SQLite (the embedded default): WAL mode, created and migrated on open, one connection
@@ -161,7 +161,8 @@ public actor SQLiteAccountingStore: AccountingStore, ManagedKeyStore, ResponseSt
             }
             try await run("COMMIT")
         } catch {
-            try? await run("ROLLBACK")
+            // The batch's own error is the one to report; a failed rollback leaves nothing committed either.
+            _ = try? await run("ROLLBACK")
             throw error
         }
     }

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// `${VAR}`, `${VAR:-default}` and `${file:PATH}` references in a config file.
 ///

@@ -1,5 +1,5 @@
 public import Logging
-public import NIOCore
+import NIOCore
 
 /// Runs chat and embeddings requests through the attempt loop: encodes per target, authenticates,
 /// sends, classifies, decodes. Stateless; safe to share.

@@ -1,4 +1,4 @@
-public import Synchronization
+import Synchronization
 
 /// One credential of a provider with its health: usable, cooling down after a rate limit, or disabled
 /// (revoked or out of quota) until a probe succeeds or the config is reloaded (a reload builds new slots).

@@ -1,4 +1,4 @@
-public import CoreMetrics
+import CoreMetrics
 import Synchronization
 
 /// Targets that clients name directly (`provider/model`) without a route listing them.

@@ -1,5 +1,5 @@
 public import CoreMetrics
-public import Synchronization
+import Synchronization
 
 /// A configured provider at run time: its adapter, its credentials and their rotation.
 public final class ProviderRuntime: Sendable {

@@ -1,4 +1,4 @@
-public import Logging
+import Logging
 
 /// Receives routing events (breaker transitions, credential revocation) for logs, metrics and alerts.
 public struct RoutingObserver: Sendable {

@@ -1,6 +1,6 @@
 import Foundation
-public import NIOCore
-public import SwitchyardCore
+import NIOCore
+import SwitchyardCore
 
 /// Maps Anthropic error responses and in-band error events to canonical failures (providers.md §2.5).
 enum AnthropicFailure {

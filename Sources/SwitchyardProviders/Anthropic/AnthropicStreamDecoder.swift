@@ -1,5 +1,5 @@
-public import NIOCore
-public import SwitchyardCore
+import NIOCore
+import SwitchyardCore
 
 /// Anthropic Messages SSE events → canonical events (providers.md §2.4, §9).
 public struct AnthropicStreamDecoder: SSEChatStreamDecoder {

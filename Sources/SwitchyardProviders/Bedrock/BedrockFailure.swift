@@ -1,5 +1,5 @@
-public import NIOCore
-public import SwitchyardCore
+import NIOCore
+import SwitchyardCore
 
 /// Bedrock errors → canonical failures, by the `x-amzn-ErrorType` name (providers.md §5.7, §8.6).
 enum BedrockFailure {

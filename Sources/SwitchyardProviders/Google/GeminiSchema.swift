@@ -1,4 +1,4 @@
-public import SwitchyardCore
+import SwitchyardCore
 
 /// JSON Schema reduced to what Gemini's `parametersJsonSchema` / `responseJsonSchema` accept.
 ///

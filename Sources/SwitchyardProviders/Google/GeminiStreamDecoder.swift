@@ -1,5 +1,5 @@
-public import NIOCore
-public import SwitchyardCore
+import NIOCore
+import SwitchyardCore
 
 /// `streamGenerateContent?alt=sse` → canonical events (providers.md §3.4, §9.2). Each event is a whole
 /// `GenerateContentResponse` holding only the new parts, so parts become deltas as they are; a function

@@ -1,5 +1,5 @@
-public import NIOCore
-public import SwitchyardCore
+import NIOCore
+import SwitchyardCore
 
 /// Maps Google's `google.rpc.Status` errors (Gemini API and Vertex AI) to canonical failures
 /// (providers.md §3.5, §8.6).

@@ -1,7 +1,7 @@
 import Crypto
 import CryptoExtras
 import Foundation
-public import SwitchyardCore
+import SwitchyardCore
 
 /// A Google service-account key (the JSON file Cloud Console hands out), parsed and ready to sign.
 public struct ServiceAccountKey: Sendable {

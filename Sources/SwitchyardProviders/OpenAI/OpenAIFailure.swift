@@ -1,5 +1,5 @@
-public import NIOCore
-public import SwitchyardCore
+import NIOCore
+import SwitchyardCore
 
 /// Maps OpenAI-family error responses to canonical failures (providers.md §1.7, §7, §8.6).
 enum OpenAIFailure {

@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 public import SwitchyardCore
 
 /// OpenAI Chat Completions response bodies → canonical responses.

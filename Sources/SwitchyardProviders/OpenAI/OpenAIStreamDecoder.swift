@@ -1,5 +1,5 @@
-public import NIOCore
-public import SwitchyardCore
+import NIOCore
+import SwitchyardCore
 
 /// OpenAI Chat Completions SSE chunks → canonical events (providers.md §1.5).
 public struct OpenAIStreamDecoder: SSEChatStreamDecoder {

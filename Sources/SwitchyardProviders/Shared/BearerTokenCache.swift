@@ -1,5 +1,5 @@
-public import NIOCore
-public import SwitchyardCore
+import NIOCore
+import SwitchyardCore
 import Synchronization
 
 /// A bearer token shared by every request of one credential, fetched again shortly before it expires.

@@ -1,5 +1,5 @@
-public import NIOCore
-public import SwitchyardCore
+import NIOCore
+import SwitchyardCore
 
 extension ByteBuffer {
     /// Parses the readable bytes as JSON.

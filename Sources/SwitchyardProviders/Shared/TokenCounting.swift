@@ -1,5 +1,5 @@
-public import NIOCore
-public import SwitchyardCore
+import NIOCore
+import SwitchyardCore
 
 extension UpstreamRequest {
     /// The JSON body of a request this gateway encoded (count requests reuse the chat encoders).

@@ -99,13 +99,15 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
             connection.value.channel?.close(promise: nil)
         }
         let timeout = max(TimeAmount.milliseconds(1), exchange.connectDeadline - .now())
+        // The channel is initialised on `eventLoop` (the bootstrap's only loop), where the handler was made.
+        let tlsHandlerOnLoop = NIOLoopBound(tlsHandler, eventLoop: eventLoop)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 do {
                     let pipeline = channel.pipeline.syncOperations
-                    if let tlsHandler {
+                    if let tlsHandler = tlsHandlerOnLoop.value {
                         try pipeline.addHandler(tlsHandler)
                         try pipeline.addHandler(UpstreamProtocolSelector(hostKey: key, selected: selected))
                     } else if let plainHandler {

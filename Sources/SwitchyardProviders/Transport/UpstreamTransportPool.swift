@@ -1,4 +1,4 @@
-public import AsyncHTTPClient
+import AsyncHTTPClient
 import NIOPosix
 public import ServiceLifecycle
 public import SwitchyardCore
