@@ -43,11 +43,7 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
 
     public subscript<Value>(dynamicMember field: WritableKeyPath<Fields, Value>) -> Value {
         get { box.value[keyPath: field] }
-        set {
-            var fields = box.value
-            fields[keyPath: field] = newValue
-            box = HeapBox(fields)
-        }
+        set { box = box.replacing(field, with: newValue) }
     }
 
     public init(code: Code, status: Int, message: String, parameter: String? = nil, failureKind: FailureKind? = nil, retryAfter: Duration? = nil) {

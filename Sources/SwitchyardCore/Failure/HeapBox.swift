@@ -10,4 +10,11 @@ final class HeapBox<Value: Sendable>: Sendable {
     init(_ value: Value) {
         self.value = value
     }
+
+    /// A new box holding `value` with `field` set to `newValue`.
+    func replacing<Field>(_ field: WritableKeyPath<Value, Field>, with newValue: Field) -> HeapBox {
+        var changed = value
+        changed[keyPath: field] = newValue
+        return HeapBox(changed)
+    }
 }

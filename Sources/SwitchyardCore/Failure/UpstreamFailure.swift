@@ -39,11 +39,7 @@ public struct UpstreamFailure: Error, Sendable, Hashable, CustomStringConvertibl
 
     public subscript<Value>(dynamicMember field: WritableKeyPath<Fields, Value>) -> Value {
         get { box.value[keyPath: field] }
-        set {
-            var fields = box.value
-            fields[keyPath: field] = newValue
-            box = HeapBox(fields)
-        }
+        set { box = box.replacing(field, with: newValue) }
     }
 
     public init(kind: FailureKind, origin: Origin = .upstream, status: Int? = nil, retryAfter: Duration? = nil, message: String) {
