@@ -63,8 +63,8 @@ public struct UpstreamURL: Sendable, Hashable {
         hostHeader = port == defaultPort ? hostForHeader : "\(hostForHeader):\(port)"
     }
 
-    /// The first "://" in `text`. (Substring's `firstRange(of:)` would pull in _StringProcessing's searcher,
-    /// ~650 KB of code otherwise untouched at run time.)
+    /// The first "://" in `text`. (Substring's `firstRange(of:)` runs _StringProcessing's generic searcher,
+    /// the only use of that library's code at start-up.)
     private static func schemeSeparator(in text: Substring) -> Range<Substring.Index>? {
         var searchFrom = text.startIndex
         while let colon = text[searchFrom...].firstIndex(of: ":") {
