@@ -101,7 +101,16 @@ def executed_functions(callgrind_file):
 
 def main():
     binary = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/release/switchyard")
-    workdir = tempfile.mkdtemp(prefix="switchyard-order-")
+    # The work directory holds a copy of the binary (~120 MB) and the profiles: removed whatever happens.
+    with tempfile.TemporaryDirectory(prefix="switchyard-order-") as workdir:
+        ordered = profile_functions(binary, workdir)
+    with open(OUTPUT, "w") as out:
+        out.write("\n".join(ordered) + "\n")
+    print(f"{len(ordered)} functions to {OUTPUT}")
+
+
+def profile_functions(binary, workdir):
+    """The functions `binary` executes, start-up first, then per request, then rare paths."""
     # valgrind cannot read the toolchain's DWARF 5; the symbol table is all it needs.
     plain = os.path.join(workdir, "switchyard")
     subprocess.run(["strip", "--strip-debug", "-o", plain, binary], check=True)
@@ -132,6 +141,7 @@ def main():
         gateway.send_signal(signal.SIGTERM)
         gateway.wait(timeout=600)
         upstream.terminate()
+        upstream.wait()
     phases.append(profile)
     defined = set()
     listing = subprocess.run(["nm", "--defined-only", plain], capture_output=True, text=True, check=True).stdout
@@ -148,9 +158,7 @@ def main():
         fresh = sorted((name for name in cost if name in defined and name not in listed), key=lambda name: (-cost[name], name))
         ordered += fresh
         listed.update(fresh)
-    with open(OUTPUT, "w") as out:
-        out.write("\n".join(ordered) + "\n")
-    print(f"{len(ordered)} functions to {OUTPUT}")
+    return ordered
 
 
 if __name__ == "__main__":
