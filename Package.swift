@@ -5,6 +5,10 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
     .enableUpcomingFeature("InternalImportsByDefault"),
+    // A nonisolated async function runs on its caller's executor instead of hopping to the generic one:
+    // each of the ~60 awaits of a request's path skipped a task switch (and its status-record lock), 3.6 %
+    // of a request's instructions.
+    .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
 ]
 
 let package = Package(

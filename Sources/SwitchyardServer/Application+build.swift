@@ -101,7 +101,7 @@ public func buildApplication(
 struct HTTPErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let gateway: Gateway
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response) async throws -> Response {
         do {
             var response = try await next(request, context)
             if response.headers[.requestID] == nil { response.headers[.requestID] = RequestID.accept(request.headers[.requestID]) }

@@ -52,7 +52,7 @@ public struct HTTPClientTransport: UpstreamTransport {
                 var iterator = body.makeAsyncIterator()
                 return UpstreamBody.AsyncIterator {
                     do {
-                        return try await iterator.next()
+                        return try await iterator.next(isolation: #isolation)
                     } catch {
                         throw Self.classify(error)
                     }

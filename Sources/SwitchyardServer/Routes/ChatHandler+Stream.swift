@@ -72,8 +72,9 @@ extension ChatHandler {
     ///
     /// The request's task lives as long as the stream and keeps the memory of its deepest frames, so the
     /// async functions here stay thin: the per-batch work is in synchronous helpers, kept out of line.
+    /// `@concurrent` like the writer's methods (Hummingbird's protocol), which it calls with its `inout` writer.
     @inline(never)
-    private static func pump(
+    @concurrent private static func pump(
         _ events: inout ChatEventReader, to writer: inout some ResponseBodyWriter, dialect: Dialect, encoder: Dialect.StreamEncoder,
         context: Dialect.Context, gateway: Gateway, target: String, logger: Logger, tally: inout StreamTally
     ) async throws {
@@ -135,7 +136,7 @@ extension ChatHandler {
     /// while still decoded for usage, finish and errors. A failure the vendor reported in-band is already in
     /// those bytes; any other ends the stream with an error event of the gateway's, after a whole event.
     @inline(never)
-    private static func forward(
+    @concurrent private static func forward(
         _ events: inout ChatEventReader, to writer: inout some ResponseBodyWriter, encoder: inout Dialect.StreamEncoder, dialect: Dialect,
         context: Dialect.Context, gateway: Gateway, target: String, logger: Logger, tally: inout StreamTally
     ) async throws {
