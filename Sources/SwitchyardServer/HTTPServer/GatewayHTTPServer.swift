@@ -76,7 +76,11 @@ struct GatewayHTTPServer: Service {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
-                    try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
+                    // No outbound header validation: every response head is made from HTTPTypes' fields, whose
+                    // names and values are checked (or made legal) when they are set; NIO's validator would
+                    // check every name and value of every response again.
+                    try pipeline.configureHTTPServerPipeline(
+                        withPipeliningAssistance: false, withErrorHandling: true, withOutboundHeaderValidation: false)
                     try pipeline.addHandler(HTTP1ServerCodec())
                     try pipeline.addHandler(connections.makeHandler())
                     try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger))

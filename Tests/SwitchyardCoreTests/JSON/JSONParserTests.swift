@@ -16,6 +16,25 @@ import Testing
         #expect(try JSONParser.parse(value.jsonString) == value)
     }
 
+    /// The writer escapes exactly what JSON requires (quote, backslash, control characters), wherever they
+    /// fall in the string, and copies everything else as it is, non-ASCII included.
+    @Test(arguments: [
+        ("", #""""#), ("plain", #""plain""#), ("\"", #""\"""#), ("a\\b", #""a\\b""#), ("\n\r\t", #""\n\r\t""#),
+        ("\u{00}x\u{1f}", #""\u0000x\u001f""#), ("\u{0b}end", #""\u000bend""#), ("é😀\"", #""é😀\"""#),
+        ("\u{7f}/", "\"\u{7f}/\""),
+    ])
+    func stringsAreEscapedExactlyAsJSONRequires(_ text: String, _ expected: String) throws {
+        #expect(JSONValue.string(text).jsonString == expected)
+        #expect(try JSONParser.parse(expected) == .string(text))
+    }
+
+    @Test func everyControlCharacterRoundTrips() throws {
+        let text = String(decoding: (0..<0x20).map { UInt8($0) } + Array("after".utf8), as: UTF8.self)
+        let written = JSONValue.string(text).jsonString
+        #expect(!written.utf8.dropFirst().dropLast().contains { $0 < 0x20 })
+        #expect(try JSONParser.parse(written) == .string(text))
+    }
+
     @Test(arguments: [
         "", "{", "[1,]", "{\"a\":}", "01", "1.", "-", "tru", "\"unterminated", "{\"a\" 1}", "[1] 2", "\"\u{01}\"", "{'a':1}",
     ])
