@@ -1,23 +1,35 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 
-/// The end of every client connection's pipeline: collects each request (its body up to the limit) and
-/// answers it from a task that prefers the connection's event loop, cancelled if the client goes away.
+/// The end of every client connection's pipeline, right after NIO's HTTP/1 parser: collects each request
+/// (its body up to the limit), answers it from a task that prefers the connection's event loop (cancelled
+/// if the client goes away), and writes the answer's bytes itself.
+///
+/// One handler where there were five (NIO's protocol-error handler and response encoder, a conversion
+/// between NIO's and HTTPTypes' parts, Hummingbird's connection-state handler): every request and response
+/// part crossed each of them, each time boxed into `NIOAny` and cast back, and every response field was
+/// converted into NIO's header type before NIO wrote it.
 ///
 /// Answers leave in request order: while a request is unanswered, requests a client pipelines behind it
 /// wait here, and reads stop until they are served, so the wait is bounded by one read.
-final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias OutboundIn = Never
-    typealias OutboundOut = HTTPResponsePart
+///
+/// HTTP/1.0: a 1.0 request is answered in HTTP/1.0, and the connection closes once it is answered (nothing
+/// read after it is served); a body of unknown length is then ended by the close, not chunked, since a 1.0
+/// client cannot read chunks.
+final class GatewayConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = ByteBuffer
 
     /// What every connection's handler shares.
     struct Shared: Sendable {
         let routes: GatewayRoutes
         let executors: EventLoopExecutors
         let maxBodyBytes: @Sendable () -> Int
+        /// How long a connection may sit without a request in progress, or with one that stopped arriving.
+        let idleTimeout: TimeAmount
     }
 
     private enum Reading {
@@ -31,18 +43,28 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
     private var reading = Reading.betweenRequests
     /// Whether a request was read whose response has not ended yet.
     private var isAnswering = false
-    /// Parts a client pipelined behind a request still being answered (rare: room for one until then,
-    /// where the default would hold sixteen for every connection's life).
-    private var waiting = CircularBuffer<HTTPRequestPart>(initialCapacity: 1)
+    /// Parts a client pipelined behind a request still being answered (rare: room for one until then).
+    private var waiting = CircularBuffer<HTTPServerRequestPart>(initialCapacity: 1)
     private var readIsHeld = false
     /// The request being answered (set until its response ends), cancelled if its client goes away.
     private var inFlight: Task<Void, Never>?
     /// Tells a response's writes from those of a request answered after it.
     private var generation = 0
     private var closesAfterResponse = false
+    /// Whether the request being read (or answered) came in HTTP/1.0.
+    private var isHTTP10 = false
+    /// Whether the request being answered is a HEAD request (its answer is a head, never a body).
+    private var answersHead = false
+    /// How the body of the response being written is framed (set by its head).
+    private var framing = HTTP1ResponseFraming.delimited
     private var flushIsScheduled = false
     private var isActive = true
     private var date = HTTPDateCache()
+    private var idleTimer: Scheduled<Void>?
+    /// When the connection last read a request head or ended an answer: the idle time counts from there.
+    private var lastActivity = NIODeadline.now()
+    /// Whether body bytes arrived since the idle timer last fired (a slow upload is not an idle connection).
+    private var readBodySinceTimer = false
 
     init(shared: Shared) {
         self.shared = shared
@@ -67,10 +89,20 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
         context.read()
     }
 
-    private func process(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+    private func process(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch part {
-        case .head(let head):
+        case .head(var nioHead):
             isAnswering = true
+            lastActivity = .now()
+            isHTTP10 = nioHead.version.major == 1 && nioHead.version.minor == 0
+            if isHTTP10 { nioHead.headers.replaceOrAdd(name: "connection", value: "close") }
+            let head: HTTPRequest
+            do {
+                head = try HTTP1RequestConversion.request(nioHead)
+            } catch {
+                // A method HTTPTypes cannot hold: answered as a request NIO's parser could not read.
+                return refuseUnreadableRequest(context: context)
+            }
             let respond = shared.routes.responder(for: head)
             let limit = shared.maxBodyBytes()
             if let length = head.headerFields.value(of: .contentLength).flatMap(Int.init), length > limit {
@@ -80,6 +112,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
                 reading = .collecting(head: head, respond: respond, body: nil, limit: limit)
             }
         case .body(let buffer):
+            readBodySinceTimer = true
             guard case .collecting(let head, let respond, var body, let limit) = reading else { return }
             reading = .betweenRequests  // the body buffer is uniquely referenced while it grows
             if body == nil { body = buffer } else { body!.writeImmutableBuffer(buffer) }
@@ -109,6 +142,25 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
         }
     }
 
+    /// NIO's parser gave up on what the client sent: a 400 if no answer is in progress (then the
+    /// connection closes), else the connection closes once the answer in progress ends.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard error is HTTPParserError else { return context.fireErrorCaught(error) }
+        refuseUnreadableRequest(context: context)
+    }
+
+    private func refuseUnreadableRequest(context: ChannelHandlerContext) {
+        waiting.removeAll()
+        reading = .discarding
+        if isAnswering, inFlight != nil {
+            closesAfterResponse = true
+            return
+        }
+        isAnswering = true
+        context.writeAndFlush(wrapOutboundOut(HTTP1ResponseFraming.badRequest(date: date.current())), promise: nil)
+        context.close(promise: nil)
+    }
+
     // MARK: Answering
 
     private enum CollectedBody {
@@ -125,6 +177,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
         case .tooLarge(let limit): requestBody = RequestBody(asyncSequence: TooLargeBody(limit: limit))
         }
         let request = Request(head: head, body: requestBody)
+        answersHead = head.method == .head
         generation &+= 1
         let exchange = ResponseExchange(
             eventLoop: context.eventLoop, handler: NIOLoopBound(self, eventLoop: context.eventLoop),
@@ -144,7 +197,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
 
     /// Writes a stream's response from a new task that takes the place of the request's. The body always
     /// runs, so its stream is released and its request accounted for, even when nobody will read it.
-    fileprivate func sendFromOwnTask(_ response: Response, exchange: ResponseExchange, context: ChannelHandlerContext) {
+    func sendFromOwnTask(_ response: Response, exchange: ResponseExchange, context: ChannelHandlerContext) {
         let isCurrent = isCurrent(exchange.generation)
         // A client that went away, or stopped sending, while the request's task ran has cancelled that task.
         let isCancelled = !isCurrent || inFlight?.isCancelled == true
@@ -162,7 +215,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
 
     /// Writes one part of the current response; false (and the promise failed) when it cannot be written any more.
     @discardableResult
-    fileprivate func write(_ part: HTTPResponsePart, flush: Bool, promise: EventLoopPromise<Void>?, generation: Int, context: ChannelHandlerContext) -> Bool {
+    func write(_ part: HTTPResponsePart, flush: Bool, promise: EventLoopPromise<Void>?, generation: Int, context: ChannelHandlerContext) -> Bool {
         guard isCurrent(generation) else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return false
@@ -170,28 +223,36 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
         switch part {
         case .head(var head):
             head.headerFields[.date] = date.current()
-            // RFC 9112 §9.6: a server that will close after this answer says so in it.
-            if closesAfterResponse { head.headerFields[.connection] = "close" }
-            context.write(wrapOutboundOut(.head(head)), promise: promise)
-        case .body, .end:
-            context.write(wrapOutboundOut(part), promise: promise)
+            let (bytes, framing) = HTTP1ResponseFraming.head(
+                of: head, http10: isHTTP10, closes: closesAfterResponse, omitsBody: answersHead, allocator: context.channel.allocator)
+            if head.status.kind != .informational { self.framing = framing }
+            context.write(wrapOutboundOut(bytes), promise: promise)
+        case .body(let buffer):
+            framing.writeBody(buffer, promise: promise, context: context)
+        case .end(let trailers):
+            framing.writeEnd(trailers: trailers, promise: promise, context: context)
         }
         if flush { context.flush() }
         guard case .end = part else { return true }
         isAnswering = false
         inFlight = nil
-        if closesAfterResponse {
+        // RFC 9112 §9.6: a server that will close after this answer says so in it (its head did); a body
+        // ended by the close must close too.
+        if closesAfterResponse || framing == .untilClose {
+            if !flush { context.flush() }
             context.close(promise: nil)
             return true
         }
+        lastActivity = .now()
         serveWaiting(context: context)
+        if !isAnswering { armIdleTimer(context: context) }
         return true
     }
 
     /// Flushes once the task that writes yields the event loop: what it writes until then (the rest of a
     /// burst the vendor sent in one piece, the stream's end) leaves in one write. Whichever response the
     /// pending bytes belong to, they are in order, so the flush need not know.
-    fileprivate func flushSoon(context: ChannelHandlerContext) {
+    func flushSoon(context: ChannelHandlerContext) {
         guard !flushIsScheduled else { return }
         flushIsScheduled = true
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -203,16 +264,76 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
     }
 
     /// Whether the connection takes more without waiting (below NIO's high watermark of unwritten bytes).
-    fileprivate func isWritable(generation: Int, context: ChannelHandlerContext) -> Bool {
+    func isWritable(generation: Int, context: ChannelHandlerContext) -> Bool {
         isCurrent(generation) && context.channel.isWritable
     }
 
     /// A response that cannot be completed (its body failed or never finished): the client can only
     /// tell by the connection closing.
-    fileprivate func abandon(generation: Int, context: ChannelHandlerContext) {
+    func abandon(generation: Int, context: ChannelHandlerContext) {
         guard isCurrent(generation) else { return }
         inFlight = nil
         context.close(promise: nil)
+    }
+
+    // MARK: Idle connections and shutdown
+
+    func channelActive(context: ChannelHandlerContext) {
+        lastActivity = .now()
+        armIdleTimer(context: context)
+        context.fireChannelActive()
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { armIdleTimer(context: context) }
+    }
+
+    /// At most one timer per connection, scheduled when none is pending: a busy connection reschedules it
+    /// once per timeout, not once per request.
+    private func armIdleTimer(context: ChannelHandlerContext, at deadline: NIODeadline? = nil) {
+        guard idleTimer == nil, isActive else { return }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        idleTimer = context.eventLoop.scheduleTask(deadline: deadline ?? lastActivity + shared.idleTimeout) {
+            let (handler, context) = loopBound.value
+            handler.idleTimerFired(context: context)
+        }
+    }
+
+    private func idleTimerFired(context: ChannelHandlerContext) {
+        idleTimer = nil
+        let isReadingBody: Bool
+        switch reading {
+        case .collecting, .discarding: isReadingBody = true
+        case .betweenRequests: isReadingBody = false
+        }
+        // An answer in progress (and only its own request read) is not idle; its end arms the timer again.
+        if isAnswering, !isReadingBody { return }
+        if isReadingBody, readBodySinceTimer {
+            readBodySinceTimer = false
+            lastActivity = .now()
+        }
+        let deadline = lastActivity + shared.idleTimeout
+        if deadline > .now() {
+            armIdleTimer(context: context, at: deadline)
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case is ChannelShouldQuiesceEvent:
+            // Shutting down: an idle connection closes now, a busy one once its answer ends.
+            if isAnswering { closesAfterResponse = true } else { context.close(promise: nil) }
+        case let event as ChannelEvent where event == .inputClosed:
+            // A client that stops sending has given up on its answer.
+            inFlight?.cancel()
+            // Nothing more will be asked: the connection closes once the answer in progress (if any) ends.
+            if isAnswering { closesAfterResponse = true } else { context.close(promise: nil) }
+            context.fireUserInboundEventTriggered(event)
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 
     // MARK: The client going away
@@ -226,25 +347,17 @@ final class GatewayConnectionHandler: ChannelInboundHandler, ChannelOutboundHand
         clientWentAway()
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // A client that stops sending has given up on its answer.
-        if case .inputClosed? = event as? ChannelEvent {
-            inFlight?.cancel()
-            // Nothing more will be asked: the connection closes once the answer in progress (if any) ends.
-            if isAnswering { closesAfterResponse = true } else { context.close(promise: nil) }
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
     private func clientWentAway() {
         isActive = false
         inFlight?.cancel()
         inFlight = nil
         waiting.removeAll()
+        idleTimer?.cancel()
+        idleTimer = nil
     }
 }
 
-extension HTTPRequestPart {
+extension HTTPServerRequestPart {
     fileprivate var isHead: Bool {
         if case .head = self { true } else { false }
     }
@@ -261,101 +374,4 @@ private struct TooLargeBody: AsyncSequence, Sendable {
     }
 
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(limit: limit) }
-}
-
-/// One response on its way from the request's task to the connection. Every channel operation
-/// runs on the connection's event loop, which is almost always where the task already is.
-struct ResponseExchange: Sendable {
-    let eventLoop: any EventLoop
-    let handler: NIOLoopBound<GatewayConnectionHandler>
-    let context: NIOLoopBound<ChannelHandlerContext>
-    let generation: Int
-    /// The answer to a HEAD request: its head says what a GET would get, and no body follows.
-    let omitsBody: Bool
-
-    /// Writes `response`. A body of known length goes out in one flush. A stream's writes go out as the
-    /// task yields the event loop (one write per burst of events read together, the first content at once);
-    /// a write is awaited only when the client is not taking what was written, so a slow client slows its
-    /// stream instead of filling memory.
-    func send(_ response: Response) async {
-        let isStream = response.body.contentLength == nil
-        perform(.head(response.head), flush: false, promise: nil)
-        // A stream's head must not wait for its first chunk, which may be a long time coming (a live feed);
-        // flushed once this task next yields the loop, it still leaves in one write with a chunk that is ready.
-        if isStream { flushSoon() }
-        if omitsBody { return perform(.end(nil), flush: true, promise: nil) }
-        do {
-            try await response.body.write(ResponseExchangeBodyWriter(exchange: self, isStream: isStream))
-        } catch {}
-        // A body that threw, or returned without finishing, leaves a response the client cannot complete.
-        onLoop { handler, context in handler.abandon(generation: generation, context: context) }
-    }
-
-    /// Hands `response` to a task of its own that sends it (a stream's), so the request's task can end.
-    func sendFromOwnTask(_ response: Response) {
-        onLoop { handler, context in handler.sendFromOwnTask(response, exchange: self, context: context) }
-    }
-
-    func perform(_ part: HTTPResponsePart, flush: Bool, promise: EventLoopPromise<Void>?) {
-        let generation = generation
-        onLoop { handler, context in handler.write(part, flush: flush, promise: promise, generation: generation, context: context) }
-    }
-
-    func flushSoon() {
-        onLoop { handler, context in handler.flushSoon(context: context) }
-    }
-
-    /// Writes a stream's chunk without waiting when the task is on the connection's loop and the client keeps
-    /// up; the flush is left to ``flushSoon()`` unless `flush`. Nil when the write must be awaited instead.
-    func writeWithoutWaiting(_ buffer: ByteBuffer, flush: Bool) -> Result<Void, ChannelError>? {
-        guard eventLoop.inEventLoop else { return nil }
-        let handler = handler.value
-        let context = context.value
-        guard handler.isWritable(generation: generation, context: context) else { return nil }
-        guard handler.write(.body(buffer), flush: flush, promise: nil, generation: generation, context: context) else {
-            return .failure(.ioOnClosedChannel)
-        }
-        if !flush { handler.flushSoon(context: context) }
-        return .success(())
-    }
-
-    private func onLoop(_ body: @escaping @Sendable (GatewayConnectionHandler, ChannelHandlerContext) -> Void) {
-        if eventLoop.inEventLoop {
-            body(handler.value, context.value)
-        } else {
-            eventLoop.execute { body(handler.value, context.value) }
-        }
-    }
-}
-
-private struct ResponseExchangeBodyWriter: ResponseBodyWriter {
-    let exchange: ResponseExchange
-    let isStream: Bool
-    private var hasWritten = false
-
-    init(exchange: ResponseExchange, isStream: Bool) {
-        self.exchange = exchange
-        self.isStream = isStream
-    }
-
-    mutating func write(_ buffer: ByteBuffer) async throws {
-        guard isStream else { return exchange.perform(.body(buffer), flush: false, promise: nil) }
-        // The first chunk (the first content, usually) leaves at once; later ones with the rest of their burst.
-        let flush = !hasWritten
-        hasWritten = true
-        if let written = exchange.writeWithoutWaiting(buffer, flush: flush) {
-            try written.get()
-            // With its first content out, the stream lets the loop's other work go first (other streams' first
-            // content among it) before it writes the rest of a burst.
-            if flush { await Task.yield() }
-            return
-        }
-        let written = exchange.eventLoop.makePromise(of: Void.self)
-        exchange.perform(.body(buffer), flush: true, promise: written)
-        try await written.futureResult.get()
-    }
-
-    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
-        exchange.perform(.end(trailingHeaders), flush: true, promise: nil)
-    }
 }

@@ -34,10 +34,10 @@ struct GatewayRoutes: Sendable {
     }
 }
 
-/// The gateway's HTTP/1.1 server, on SwiftNIO directly: each connection's pipeline is NIO's HTTP codec,
-/// the connection limit, Hummingbird's connection-state handler (idle timeout, keep-alive, quiescing)
-/// and a ``GatewayConnectionHandler`` that answers each request from a task started on the connection's
-/// own event loop. No task or async-channel bridge per connection: a new connection's first request is
+/// The gateway's HTTP/1.1 server, on SwiftNIO directly: each connection's pipeline is the connection
+/// limit, NIO's HTTP/1 parser and a ``GatewayConnectionHandler`` that answers each request from a task
+/// started on the connection's own event loop, and writes the answers (idle timeout, keep-alive and
+/// quiescing included). No task or async-channel bridge per connection: a new connection's first request is
 /// read as soon as the connection is registered.
 ///
 /// On graceful shutdown it stops accepting, closes idle connections, and returns once the connections
@@ -57,10 +57,9 @@ struct GatewayHTTPServer: Service {
 
     func run() async throws {
         let quiescing = ServerQuiescingHelper(group: group)
-        let shared = GatewayConnectionHandler.Shared(routes: routes, executors: executors, maxBodyBytes: maxBodyBytes)
+        let shared = GatewayConnectionHandler.Shared(
+            routes: routes, executors: executors, maxBodyBytes: maxBodyBytes, idleTimeout: TimeAmount(idleTimeout))
         let connections = connections
-        let idleTimeout = idleTimeout
-        let logger = logger
         let server = try await ServerBootstrap(group: group)
             // A burst of thousands of clients must not overflow the accept queue (the kernel caps it at somaxconn).
             .serverChannelOption(.backlog, value: 4096)
@@ -76,14 +75,8 @@ struct GatewayHTTPServer: Service {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
-                    // No outbound header validation: every response head is made from HTTPTypes' fields, whose
-                    // names and values are checked (or made legal) when they are set; NIO's validator would
-                    // check every name and value of every response again.
-                    try pipeline.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false, withErrorHandling: true, withOutboundHeaderValidation: false)
-                    try pipeline.addHandler(HTTP1ServerCodec())
                     try pipeline.addHandler(connections.makeHandler())
-                    try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: idleTimeout, logger: logger))
+                    try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                     try pipeline.addHandler(GatewayConnectionHandler(shared: shared))
                 }
             }
