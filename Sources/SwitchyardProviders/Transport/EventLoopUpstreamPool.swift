@@ -111,7 +111,7 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
                         try pipeline.addHandler(tlsHandler)
                         try pipeline.addHandler(UpstreamProtocolSelector(hostKey: key, selected: selected))
                     } else if let plainHandler {
-                        try pipeline.addHTTPClientHandlers(leftOverBytesStrategy: .fireError)
+                        try pipeline.addUpstreamHTTP1Handlers()
                         try pipeline.addHandler(plainHandler)
                     }
                     return channel.eventLoop.makeSucceededVoidFuture()

@@ -67,7 +67,7 @@ final class UpstreamProtocolSelector: ChannelInboundHandler, RemovableChannelHan
                 selected.succeed(.http2(connection))
             } else {
                 let handler = UpstreamConnectionHandler(hostKey: hostKey)
-                try pipeline.addHTTPClientHandlers(leftOverBytesStrategy: .fireError)
+                try pipeline.addUpstreamHTTP1Handlers()
                 try pipeline.addHandler(handler)
                 pipeline.removeHandler(context: context, promise: nil)
                 selected.succeed(.http1(handler))

@@ -1,6 +1,7 @@
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
+import SwitchyardCore
 
 /// How a response's body goes on the wire, decided by its head.
 enum HTTP1ResponseFraming {
@@ -31,25 +32,21 @@ enum HTTP1ResponseFraming {
         } else {
             framing = http10 ? .untilClose : .chunked
         }
-        var size = 64
-        for field in response.headerFields { size += field.name.rawName.utf8.count + field.value.utf8.count + 4 }
-        var buffer = allocator.buffer(capacity: size)
-        buffer.writeStaticString(http10 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        buffer.writeString(String(status.code))
-        buffer.writeInteger(UInt8(ascii: " "))
+        var head = HTTPHeadWriter(expectedPieces: 8 + 4 * response.headerFields.count)
+        head.append(http10 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        head.append(text: String(status.code))
+        head.append(" ")
         // A status made from its code alone has no phrase: the standard one, as NIO's conversion wrote.
-        buffer.writeString(status.reasonPhrase.isEmpty ? HTTPResponseStatus(statusCode: status.code).reasonPhrase : status.reasonPhrase)
-        buffer.writeStaticString("\r\n")
+        head.append(text: status.reasonPhrase.isEmpty ? HTTPResponseStatus(statusCode: status.code).reasonPhrase : status.reasonPhrase)
+        head.append("\r\n")
         for field in response.headerFields {
             if field.name == .transferEncoding || (closes && field.name == .connection) { continue }
-            buffer.writeString(field.name.rawName)
-            buffer.writeStaticString(": ")
-            buffer.writeString(field.value)
-            buffer.writeStaticString("\r\n")
+            head.appendField(name: field.name.rawName, value: field.value)
         }
-        if closes { buffer.writeStaticString("connection: close\r\n") }
-        if case .chunked = framing, status.kind != .informational { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
-        buffer.writeStaticString("\r\n")
+        if closes { head.append("connection: close\r\n") }
+        if case .chunked = framing, status.kind != .informational { head.append("transfer-encoding: chunked\r\n") }
+        head.append("\r\n")
+        let buffer = head.buffer(allocator: allocator)
         return (buffer, framing)
     }
 

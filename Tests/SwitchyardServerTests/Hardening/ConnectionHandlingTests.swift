@@ -67,13 +67,13 @@ struct ConnectionHandlingTests {
         }
     }
 
-    static let shortIdle = TestConfigs.singleVendor(extra: "keys:\n  - {name: app, key: test-key}\nserver: {idle_timeout: 400ms}")
+    static let shortIdle = TestConfigs.singleVendor(extra: "keys:\n  - {name: app, key: test-key}\nserver: {idle_timeout: 2s}")
 
-    /// An answer that lasts longer than the idle timeout is not cut; once it has ended, the kept-alive
-    /// connection that asks nothing more is closed.
+    /// An answer that lasts longer than the idle timeout (2.8 s against 2 s) is not cut; once it has ended,
+    /// the kept-alive connection that asks nothing more is closed.
     @Test func idleTimeoutClosesKeptAliveConnectionsButNeverAnAnswerInProgress() async throws {
         let a = SimulatedVendor(
-            name: "a", format: .openai, defaultReply: SimulatedReply(text: "one two three four five six seven eight", chunkInterval: .milliseconds(150)))
+            name: "a", format: .openai, defaultReply: SimulatedReply(text: "one two three four five six seven eight", chunkInterval: .milliseconds(350)))
         try await LiveGateway.run(vendors: [a], config: Self.shortIdle) { gateway in
             let connection = try await RawConnection.open(port: gateway.port)
             try await connection.send(
@@ -86,7 +86,8 @@ struct ConnectionHandlingTests {
         }
     }
 
-    /// A body that keeps arriving, each piece within the idle timeout, is read to its end however long it takes.
+    /// A body that keeps arriving, each piece well within the idle timeout, is read to its end however long it
+    /// takes in all.
     @Test func aSlowButSteadyUploadIsNotIdle() async throws {
         let a = SimulatedVendor(name: "a", format: .openai)
         try await LiveGateway.run(vendors: [a], config: Self.shortIdle) { gateway in
@@ -94,13 +95,11 @@ struct ConnectionHandlingTests {
             let connection = try await RawConnection.open(port: gateway.port)
             let head = FastPathTests.post("/v1/chat/completions", body).components(separatedBy: "\r\n\r\n")[0] + "\r\n\r\n"
             try await connection.send(head)
-            // Pacing the client is what is tested: five pieces 150 ms apart, 750 ms in all against a 400 ms timeout.
+            // Pacing the client is what is tested: eight pieces 400 ms apart, 3.2 s in all against a 2 s timeout.
             let bytes = Array(body)
-            let pieces = stride(from: 0, to: bytes.count, by: bytes.count / 5 + 1).map { String(bytes[$0..<min($0 + bytes.count / 5 + 1, bytes.count)]) }
-            for piece in pieces {
-                try await Task.sleep(for: .milliseconds(150))
-                try await connection.send(piece)
-            }
+            let size = bytes.count / 8 + 1
+            let pieces = stride(from: 0, to: bytes.count, by: size).map { String(bytes[$0..<min($0 + size, bytes.count)]) }
+            try await connection.sendPaced(pieces, every: .milliseconds(400))
             let answer = try await withTestTimeout(.seconds(10)) { try await connection.readUntil(#""object":"chat.completion""#) }
             #expect(answer.hasPrefix("HTTP/1.1 200 OK"))
             try await connection.close()

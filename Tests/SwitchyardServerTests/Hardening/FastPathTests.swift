@@ -203,6 +203,16 @@ final class RawConnection: Sendable {
         try await channel.writeAndFlush(ByteBuffer(string: text)).get()
     }
 
+    /// Sends `pieces` one every `interval`, from timers on the connection's event loop: the pacing does not
+    /// wait for the test's task to be scheduled, which a loaded machine may delay by seconds.
+    func sendPaced(_ pieces: [String], every interval: TimeAmount) async throws {
+        let channel = channel
+        let sent = pieces.indices.map { index in
+            channel.eventLoop.flatScheduleTask(in: interval * Int64(index + 1)) { channel.writeAndFlush(ByteBuffer(string: pieces[index])) }.futureResult
+        }
+        for piece in sent { try await piece.get() }
+    }
+
     /// Reads until `marker` has been seen; returns everything read so far.
     func readUntil(_ marker: String) async throws -> String {
         while !reader.seen.contains(marker) {
