@@ -19,12 +19,34 @@ public struct OpenAIStreamDecoder: SSEChatStreamDecoder {
 
     public init() {}
 
-    /// A chunk read without the full decode, or nil when it needs one.
-    private mutating func plainChunk(_ data: String) -> OpenAIPlainChunk? {
-        if let (text, choice) = plainShapes.text(of: data) { return text.isEmpty ? .nothing : .text(text, choice: choice) }
-        guard let (chunk, shape) = OpenAIPlainChunk.recogniseWithShape(data, makingShape: plainShapes.wantsShapes) else { return nil }
-        if let shape, case .text(_, let choice) = chunk { plainShapes.learn(shape, context: choice) }
-        return chunk
+    /// A chunk read without the full decode (its usage's value decoded), or nil when it needs the full decode.
+    private mutating func plainChunk(_ data: String) -> (OpenAIPlainChunk.Reading, usage: JSONValue?)? {
+        if started, let (text, choice) = plainShapes.text(of: data) {
+            var reading = OpenAIPlainChunk.Reading()
+            reading.hasChoice = true
+            reading.choice = choice
+            reading.content = text.isEmpty ? .nothing : .text(text, choice: choice)
+            return (reading, nil)
+        }
+        guard let (reading, shape, usage) = OpenAIPlainChunk.read(data, makingShape: plainShapes.wantsShapes) else { return nil }
+        if let shape, case .text(_, let choice) = reading.content { plainShapes.learn(shape, context: choice) }
+        return (reading, usage)
+    }
+
+    /// The events of a chunk read without the full decode, in the order the full decode gives them.
+    private mutating func handle(_ reading: OpenAIPlainChunk.Reading, usage: JSONValue?, into events: inout [ChatEvent]) {
+        // Azure opens with a chunk that has no id and no choices, only prompt filter results: not the start.
+        let isFilterPreamble = (reading.id ?? "").isEmpty && !reading.hasChoice && !reading.hasUsageMember
+        if !started, !isFilterPreamble {
+            started = true
+            events.append(.start(id: reading.id ?? "chatcmpl-switchyard", model: reading.model ?? ""))
+        }
+        if case .text(let text, let choice) = reading.content { events.append(.textDelta(text, choice: choice)) }
+        if let reason = reading.finishReason {
+            finished = true
+            events.append(.finish(OpenAIResponseDecoder.finishReason(reason), choice: reading.choice))
+        }
+        if let usage = usage.flatMap(OpenAIResponseDecoder.usage) { events.append(.usage(usage)) }
     }
 
     func checkComplete() throws(UpstreamFailure) {
@@ -40,9 +62,8 @@ public struct OpenAIStreamDecoder: SSEChatStreamDecoder {
             return
         }
         guard !event.data.isEmpty else { return }
-        if started, responses == nil, usesPlainChunkReader, let plain = plainChunk(event.data) {
-            if case .text(let text, let choice) = plain { events.append(.textDelta(text, choice: choice)) }
-            return
+        if responses == nil, usesPlainChunkReader, let (reading, usage) = plainChunk(event.data) {
+            return handle(reading, usage: usage, into: &events)
         }
         let chunk: JSONValue
         do {

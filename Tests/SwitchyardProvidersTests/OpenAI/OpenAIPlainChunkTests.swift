@@ -11,12 +11,12 @@ import Testing
         #"data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}],"usage":null}"#
         + "\n\n"
 
-    /// The chunk's events after an opening chunk, with or without the plain-chunk reader.
-    static func decode(_ data: String, plainReader: Bool) -> Result<[ChatEvent], UpstreamFailure> {
+    /// The chunk's events after an opening chunk (or as the first), with or without the plain-chunk reader.
+    static func decode(_ data: String, plainReader: Bool, first: Bool = false) -> Result<[ChatEvent], UpstreamFailure> {
         var decoder = OpenAIStreamDecoder()
         decoder.usesPlainChunkReader = plainReader
         return Result { () throws(UpstreamFailure) in
-            _ = try decoder.decode(ByteBuffer(string: opening))
+            if !first { _ = try decoder.decode(ByteBuffer(string: opening)) }
             return try decoder.decode(ByteBuffer(string: "data: " + data + "\n\n"))
         }
     }
@@ -30,6 +30,28 @@ import Testing
             #expect(Self.decode(data, plainReader: true) == Self.decode(data, plainReader: false), "\(data)")
         }
         #expect(plain >= 3)
+    }
+
+    /// A whole ordinary stream — the opening chunk, text, the finishing chunk, the usage chunk — is read
+    /// without one full decode, and means what the full decode says.
+    @Test func everyChunkOfAnOrdinaryStreamIsReadPlainly() throws {
+        let chunks = [
+            #"{"id":"c9","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}"#,
+            #"{"id":"c9","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"content":"Hi"},"logprobs":null,"finish_reason":null}]}"#,
+            #"{"id":"c9","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"length"}]}"#,
+            #"{"id":"c9","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":2,"total_tokens":14,"prompt_tokens_details":{"cached_tokens":4}}}"#,
+        ]
+        for chunk in chunks { #expect(OpenAIPlainChunk.read(chunk) != nil, "\(chunk)") }
+        func events(plainReader: Bool) throws -> [ChatEvent] {
+            var decoder = OpenAIStreamDecoder()
+            decoder.usesPlainChunkReader = plainReader
+            return try chunks.flatMap { try decoder.decode(ByteBuffer(string: "data: " + $0 + "\n\n")) }
+        }
+        let plain = try events(plainReader: true)
+        #expect(plain == (try events(plainReader: false)))
+        #expect(plain.first == .start(id: "c9", model: "gpt-4o"))
+        #expect(plain.contains(.finish(.length, choice: 0)))
+        #expect(plain.last.map { if case .usage(let usage) = $0 { usage.cachedPromptTokens == 4 && usage.completionTokens == 2 } else { false } } == true)
     }
 
     @Test func aTypicalChunkIsReadWithoutTheFullDecode() {
@@ -68,6 +90,8 @@ import Testing
             if plain != nil { recognised += 1 }
             if case .text = plain { recognisedWithText += 1 }
             #expect(Self.decode(data, plainReader: true) == Self.decode(data, plainReader: false), "\(data)")
+            // As the stream's first chunk too: its id and model start the stream, unless it is a preamble.
+            #expect(Self.decode(data, plainReader: true, first: true) == Self.decode(data, plainReader: false, first: true), "first: \(data)")
         }
         #expect(recognised > 300 && recognisedWithText > 100, "recognised \(recognised), with text \(recognisedWithText)")
     }
@@ -154,13 +178,17 @@ import Testing
         }
         let choices = generator.mostly("[" + choice() + "]", else: ["[]", "[" + choice() + "," + choice() + "]", "null", nil])
         return generator.object([
-            ("id", generator.mostly(#""chatcmpl-1""#, else: [#""""#, nil])),
+            ("id", generator.mostly(#""chatcmpl-1""#, else: [#""""#, nil, "7", #""c\u00e9""#])),
             ("object", generator.mostly(#""chat.completion.chunk""#, else: [#""error""#, "null", nil])),
             ("created", generator.mostly("1741569952", else: ["1.5", nil])),
             ("model", generator.mostly(#""gpt-4o""#, else: [#""gpt-ö""#, nil])),
             ("system_fingerprint", generator.pick([nil, #""fp_1""#, "null"])),
             ("choices", choices),
-            ("usage", generator.mostly("null", else: [nil, #"{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8}"#])),
+            ("usage", generator.mostly("null", else: [
+                nil, #"{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8}"#, #"{"total_tokens":8,"prompt_tokens":3}"#,
+                #"{"prompt_tokens":3,"prompt_tokens_details":{"cached_tokens":2},"completion_tokens_details":{"reasoning_tokens":1}}"#, "{}", "3",
+                #"{"prompt_tokens":"x"}"#,
+            ])),
             ("error", generator.mostly(nil, else: ["null", #"{"message":"boom","type":"server_error"}"#])),
             ("type", generator.mostly(nil, else: [#""response.output_text.delta""#, #""chunk""#])),
             ("x_groq", generator.mostly(nil, else: [#"{"usage":{"prompt_tokens":1,"completion_tokens":2}}"#])),
