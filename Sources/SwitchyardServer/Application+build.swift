@@ -83,11 +83,11 @@ public func buildApplication(
             return HTTPErrorMiddleware<GatewayRequestContext>.render(GatewayError(code: .internalError, status: 500, message: "Request failed."), for: request)
         }
     }
-    routes.post("/v1/chat/completions") { request in await openAI.handle(request) }
-    routes.post("/v1/embeddings") { request in await openAI.handleEmbeddings(request) }
-    routes.post("/v1/messages") { request in await anthropic.handle(request) }
-    routes.post("/v1/messages/count_tokens") { request in await anthropic.handleCountTokens(request) }
-    routes.post("/v1/responses") { request in await responses.handle(request) }
+    routes.post("/v1/chat/completions") { request, body in await openAI.handle(request, body: body) }
+    routes.post("/v1/embeddings") { request, body in await openAI.handleEmbeddings(request, body: body) }
+    routes.post("/v1/messages") { request, body in await anthropic.handle(request, body: body) }
+    routes.post("/v1/messages/count_tokens") { request, body in await anthropic.handleCountTokens(request, body: body) }
+    routes.post("/v1/responses") { request, body in await responses.handle(request, body: body) }
     let listen = gateway.config.listen
     return GatewayHTTPServer(
         routes: routes, executors: EventLoopExecutors(), connections: ClientConnections(maximum: server.maxConnections, logger: gateway.logger),

@@ -119,27 +119,29 @@ public struct AttemptLoop: Sendable {
             }
             var attemptedThisPass = false
             for target in ordered {
-                guard report.attempts.count < routing.attempts, timeSource.now < deadline else { break passes }
-                let admission = target.admit(now: timeSource.now)
-                if let transition = admission.transition { observer.breakerChanged(target: target, transition: transition, now: timeSource.now, logger: logger) }
+                // One reading of the clock per step: each costs a system call's worth of work.
+                let now = timeSource.now
+                guard report.attempts.count < routing.attempts, now < deadline else { break passes }
+                let admission = target.admit(now: now)
+                if let transition = admission.transition { observer.breakerChanged(target: target, transition: transition, now: now, logger: logger) }
                 guard admission.allowed else {
                     if pass == 0 { report.skipped.append("\(target.name): circuit open") }
                     continue
                 }
                 target.acquire()
-                let started = timeSource.now
                 let outcome = await visit(target, of: route, deadline: deadline, report: &report, logger: logger, attempt: attempt)
+                let finished = timeSource.now
                 let transition: CircuitBreaker.Transition?
                 switch outcome {
-                case .answered: transition = target.record(failure: nil, latency: timeSource.now - started, now: timeSource.now)
-                case .failed(let kind): transition = target.record(failure: kind, latency: nil, now: timeSource.now)
+                case .answered: transition = target.record(failure: nil, latency: finished - now, now: finished)
+                case .failed(let kind): transition = target.record(failure: kind, latency: nil, now: finished)
                 case .untried, .skipped, .ended:
                     // No verdict on the target's health: give back the breaker's probe slot.
                     target.releaseUntried()
                     transition = nil
                     if pass == 0, case .untried = outcome { report.skipped.append("\(target.name): no usable credential") }
                 }
-                if let transition { observer.breakerChanged(target: target, transition: transition, now: timeSource.now, logger: logger) }
+                if let transition { observer.breakerChanged(target: target, transition: transition, now: finished, logger: logger) }
                 switch outcome {
                 case .answered(let value, let slot):
                     report.target = target.name
@@ -193,9 +195,10 @@ public struct AttemptLoop: Sendable {
     ) async -> VisitOutcome<T> {
         var lastFailure: FailureKind?
         for slot in target.provider.credentialOrder(now: timeSource.now) {
-            guard report.attempts.count < routing.attempts, timeSource.now < deadline else { break }
-            guard slot.isUsable(now: timeSource.now) || slot.claimProbe(now: timeSource.now, cooldown: routing.circuitBreaker.cooldown) else { continue }
-            let admission = slot.admit(now: timeSource.now)
+            let now = timeSource.now
+            guard report.attempts.count < routing.attempts, now < deadline else { break }
+            guard slot.isUsable(now: now) || slot.claimProbe(now: now, cooldown: routing.circuitBreaker.cooldown) else { continue }
+            let admission = slot.admit(now: now)
             if let transition = admission.transition { observer.credentialBreakerChanged(provider: target.provider, slot: slot, transition: transition, logger: logger) }
             guard admission.allowed else { continue }
             let context = makeContext(target: target, slot: slot, deadline: deadline)
@@ -208,10 +211,11 @@ public struct AttemptLoop: Sendable {
                 } else {
                     value = try await attempt(context)
                 }
-                if let transition = slot.recordHealth(failure: nil, now: timeSource.now) {
+                let answeredAt = timeSource.now
+                if let transition = slot.recordHealth(failure: nil, now: answeredAt) {
                     observer.credentialBreakerChanged(provider: target.provider, slot: slot, transition: transition, logger: logger)
                 }
-                if slot.record(failure: nil, now: timeSource.now).restored {
+                if slot.record(failure: nil, now: answeredAt).restored {
                     observer.credentialRestored(provider: target.provider, slot: slot, logger: logger)
                 }
                 report.attempts.append(AttemptRecord(target: target.name, credentialIndex: slot.index, failure: nil, latency: .now - started))

@@ -163,12 +163,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, RemovableChannelHan
 
     // MARK: Answering
 
-    private enum CollectedBody {
-        case complete(ByteBuffer)
-        case tooLarge(limit: Int)
-    }
-
-    private func start(_ head: HTTPRequest, body: CollectedBody, respond: @escaping GatewayRoutes.Respond, context: ChannelHandlerContext) {
+    private func start(_ head: HTTPRequest, body: CollectedRequestBody, respond: @escaping GatewayRoutes.Respond, context: ChannelHandlerContext) {
         if let connection = head.headerFields.value(of: .connection), HTTPFields.listsCloseToken(connection) { closesAfterResponse = true }
         let requestBody: RequestBody
         switch body {
@@ -184,7 +179,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, RemovableChannelHan
             context: NIOLoopBound(context, eventLoop: context.eventLoop), generation: generation, omitsBody: head.method == .head)
         let channel = context.channel
         inFlight = Task(executorPreference: shared.executors.executor(for: context.eventLoop)) {
-            let response = await respond(request, channel)
+            let response = await respond(request, body, channel)
             // A task keeps the memory of its deepest chain of calls (parsing, routing, the attempts) until it
             // ends, and a stream may last minutes: its body is written from a task of its own.
             if response.body.contentLength == nil, !exchange.omitsBody {

@@ -9,21 +9,29 @@ import NIOHTTPTypesHTTP1
 import NIOPosix
 import ServiceLifecycle
 
+/// A request's body as its connection read it: whole, or refused for being over the limit.
+enum CollectedRequestBody: Sendable {
+    case complete(ByteBuffer)
+    case tooLarge(limit: Int)
+}
+
 /// Where requests go: the gateway's hot endpoints (the `/v1` POSTs) straight to their handler, everything
 /// else (admin API, dashboard, health, metrics, the `/v1` GETs) through Hummingbird's router.
 struct GatewayRoutes: Sendable {
-    typealias Respond = @Sendable (Request, any Channel) async -> Response
+    /// The hot endpoints take the body as it was read (no copy, no async iteration); the router reads it
+    /// from the request.
+    typealias Respond = @Sendable (Request, CollectedRequestBody, any Channel) async -> Response
 
     private var direct: [(path: String, respond: Respond)] = []
     private let router: Respond
 
-    init(router: @escaping Respond) {
-        self.router = router
+    init(router: @escaping @Sendable (Request, any Channel) async -> Response) {
+        self.router = { request, _, channel in await router(request, channel) }
     }
 
     /// Serves `POST path` without the router (the query string, if any, is not part of the match).
-    mutating func post(_ path: String, _ respond: @escaping @Sendable (Request) async -> Response) {
-        direct.append((path, { request, _ in await respond(request) }))
+    mutating func post(_ path: String, _ respond: @escaping @Sendable (Request, CollectedRequestBody) async -> Response) {
+        direct.append((path, { request, body, _ in await respond(request, body) }))
     }
 
     func responder(for head: HTTPRequest) -> Respond {

@@ -19,9 +19,9 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
         self.metrics = RequestMetrics(dialect: name, factory: gateway.metrics)
     }
 
-    func handle(_ request: Request) async -> Response {
+    func handle(_ request: Request, body: CollectedRequestBody) async -> Response {
         await respond(to: request) { key, snapshot, requestID, logger in
-            let body = try await readBody(request, limit: snapshot.config.maxBodyBytes)
+            let body = try readBody(body, limit: snapshot.config.maxBodyBytes)
             // Each phase is a function of its own: an async function's frame holds every value of the code
             // inlined into it for the whole call, and a stream's task keeps its deepest frames for its life.
             let prepared = try await prepare(body, request: request, key: key, snapshot: snapshot, requestID: requestID, logger: logger)
@@ -192,19 +192,15 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: json.jsonBytes)))
     }
 
-    func readBody(_ request: Request, limit: Int) async throws(GatewayError) -> ByteBuffer {
-        if let length = request.headers.value(of: .contentLength).flatMap(Int.init), length > limit {
-            throw GatewayError.payloadTooLarge(limit: limit)
-        }
-        do {
-            return try await request.body.collect(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            // A chunked body gives no Content-Length up front; it is cut off at the limit all the same.
-            throw GatewayError.payloadTooLarge(limit: limit)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw GatewayError.payloadTooLarge(limit: limit)
-        } catch {
-            throw GatewayError.invalidRequest("The request body could not be read.")
+    /// The request's body as its connection read it, taken as it is; over `limit` (the limit when it
+    /// was read, or the one in force now, after a reload) it is a 413 naming the limit.
+    func readBody(_ body: CollectedRequestBody, limit: Int) throws(GatewayError) -> ByteBuffer {
+        switch body {
+        case .complete(let buffer):
+            guard buffer.readableBytes <= limit else { throw GatewayError.payloadTooLarge(limit: limit) }
+            return buffer
+        case .tooLarge(let readLimit):
+            throw GatewayError.payloadTooLarge(limit: min(readLimit, limit))
         }
     }
 

@@ -8,9 +8,9 @@ import SwitchyardCore
 /// vendor counts tokens (Anthropic, Claude on Vertex or Bedrock, Gemini), else estimated. The
 /// `x-switchyard-token-count` header says which: `provider/model` that counted, or `estimate`.
 extension ChatHandler where Dialect == AnthropicDialect {
-    func handleCountTokens(_ request: Request) async -> Response {
+    func handleCountTokens(_ request: Request, body: CollectedRequestBody) async -> Response {
         await respond(to: request) { key, snapshot, requestID, logger in
-            let body = try await readBody(request, limit: snapshot.config.maxBodyBytes)
+            let body = try readBody(body, limit: snapshot.config.maxBodyBytes)
             var chat = try AnthropicRequestDecoder.decode(try parseRequestObject(body.readableBytesView), headers: forwardableHeaders(request))
             chat.stream = false
             chat.messages.resolveToolResultNames()

@@ -6,9 +6,9 @@ import SwitchyardCore
 
 /// The OpenAI-only endpoints: embeddings and the model list.
 extension ChatHandler where Dialect == OpenAIDialect {
-    func handleEmbeddings(_ request: Request) async -> Response {
+    func handleEmbeddings(_ request: Request, body: CollectedRequestBody) async -> Response {
         await respond(to: request) { key, snapshot, requestID, logger in
-            let body = try await readBody(request, limit: snapshot.config.maxBodyBytes)
+            let body = try readBody(body, limit: snapshot.config.maxBodyBytes)
             let embeddings = try OpenAIRequestDecoder.decodeEmbeddings(try parseRequestObject(body.readableBytesView))
             var route = try snapshot.table.resolve(model: embeddings.model, key: key)
             route.estimatedTokens = (TokenEstimate.prompt(of: embeddings), 0)
