@@ -1,33 +1,32 @@
 public import NIOCore
 
-/// Writes an HTTP/1 head (start line, fields, blank line) into a buffer in one copy.
+/// Appends an HTTP/1 head (start line, fields, blank line) to memory reserved for it beforehand.
 ///
 /// NIO's encoders write a head piece by piece (`writeString`, `writeStaticString`: four writes per field),
 /// and each write checks the buffer's capacity, uniqueness and exclusive access: ~270 instructions a piece,
-/// 15 K for a request's two heads. Here the head's length is added up first, the buffer grows once, and the
-/// pieces are copied into its memory.
+/// 15 K for a request's two heads. Here the buffer grows once, by the head's length added up first, and
+/// the pieces are copied into its memory. See ``NIOCore/ByteBuffer/writeHTTPHead(length:_:)``.
 public struct HTTPHeadWriter {
-    /// What is written, in order: literals and strings.
-    private var pieces: [Piece] = []
-    private var length = 0
+    private let memory: UnsafeMutableRawBufferPointer
+    public private(set) var count = 0
+    /// Set when a piece did not fit (the length given was short): nothing more is written.
+    public private(set) var overflowed = false
 
-    private enum Piece {
-        case literal(StaticString)
-        case text(String)
+    init(memory: UnsafeMutableRawBufferPointer) {
+        self.memory = memory
     }
 
-    public init(expectedPieces: Int = 32) {
-        pieces.reserveCapacity(expectedPieces)
+    /// The bytes `name: value\r\n` takes.
+    public static func fieldLength(name: String, value: String) -> Int {
+        name.utf8.count + value.utf8.count + 4
     }
 
     public mutating func append(_ literal: StaticString) {
-        pieces.append(.literal(literal))
-        length += literal.utf8CodeUnitCount
+        copy(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 
     public mutating func append(text: String) {
-        pieces.append(.text(text))
-        length += text.utf8.count
+        text.withUTF8Bytes { copy(UnsafeRawBufferPointer($0)) }
     }
 
     /// Appends `name: value` and its line end.
@@ -38,43 +37,31 @@ public struct HTTPHeadWriter {
         append("\r\n")
     }
 
-    /// Writes everything appended into `buffer`.
-    public func write(into buffer: inout ByteBuffer) {
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { memory in
-            var offset = 0
-            for piece in pieces {
-                switch piece {
-                case .literal(let literal):
-                    let count = literal.utf8CodeUnitCount
-                    memory.baseAddress!.advanced(by: offset).copyMemory(from: literal.utf8Start, byteCount: count)
-                    offset += count
-                case .text(let text):
-                    offset += Self.copy(text, to: memory.baseAddress!.advanced(by: offset))
-                }
+    private mutating func copy(_ bytes: UnsafeRawBufferPointer) {
+        guard !overflowed, bytes.count <= memory.count - count else {
+            overflowed = true
+            return
+        }
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        (memory.baseAddress! + count).copyMemory(from: source, byteCount: bytes.count)
+        count += bytes.count
+    }
+}
+
+extension ByteBuffer {
+    /// Writes a head of about `length` bytes, appended by `body` (which may run twice: if what it appends
+    /// turns out longer than `length`, it runs again with room for twice as much).
+    public mutating func writeHTTPHead(length: Int, _ body: (inout HTTPHeadWriter) -> Void) {
+        var room = max(length, 64)
+        var overflowed = true
+        while overflowed {
+            writeWithUnsafeMutableBytes(minimumWritableBytes: room) { memory in
+                var writer = HTTPHeadWriter(memory: UnsafeMutableRawBufferPointer(rebasing: memory[..<room]))
+                body(&writer)
+                overflowed = writer.overflowed
+                return overflowed ? 0 : writer.count
             }
-            return offset
+            room *= 2
         }
-    }
-
-    /// A buffer holding everything appended.
-    public func buffer(allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: length)
-        write(into: &buffer)
-        return buffer
-    }
-
-    private static func copy(_ text: String, to destination: UnsafeMutableRawPointer) -> Int {
-        if let count = text.utf8.withContiguousStorageIfAvailable({ bytes in
-            if let source = bytes.baseAddress { destination.copyMemory(from: source, byteCount: bytes.count) }
-            return bytes.count
-        }) {
-            return count
-        }
-        var count = 0
-        for byte in text.utf8 {
-            destination.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
-            count += 1
-        }
-        return count
     }
 }

@@ -46,14 +46,19 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
         case .end(let trailers):
             guard !refusedRequest else { return promise?.fail(HTTPParserError.invalidHeaderToken) ?? () }
             guard isChunked else { return promise?.succeed(()) ?? () }
-            var end = HTTPHeadWriter(expectedPieces: 2 + 4 * (trailers?.count ?? 0))
-            end.append("0\r\n")
-            for (name, value) in trailers ?? [:] {
+            let trailers = trailers ?? [:]
+            var length = 5
+            for (name, value) in trailers {
                 guard Self.isToken(name), Self.isFieldValue(value) else { return promise?.fail(HTTPParserError.invalidHeaderToken) ?? () }
-                end.appendField(name: name, value: value)
+                length += HTTPHeadWriter.fieldLength(name: name, value: value)
             }
-            end.append("\r\n")
-            context.write(wrapOutboundOut(.byteBuffer(end.buffer(allocator: context.channel.allocator))), promise: promise)
+            var end = context.channel.allocator.buffer(capacity: length)
+            end.writeHTTPHead(length: length) { end in
+                end.append("0\r\n")
+                for (name, value) in trailers { end.appendField(name: name, value: value) }
+                end.append("\r\n")
+            }
+            context.write(wrapOutboundOut(.byteBuffer(end)), promise: promise)
         }
     }
 
@@ -68,27 +73,35 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
             if !hasLength, name.utf8.count == 14, name.caseInsensitiveEquals("content-length") { hasLength = true }
             if name.utf8.count == 17, name.caseInsensitiveEquals("transfer-encoding") { chunkedFraming = true }
         }
-        let carriesBody = ["POST", "PUT", "PATCH"].contains(method)
-        let isChunked = !hasLength && (chunkedFraming || carriesBody)
-        var writer = HTTPHeadWriter(expectedPieces: 8 + 4 * head.headers.count)
-        writer.append(text: method)
-        writer.append(" ")
-        writer.append(text: head.uri)
-        writer.append(head.version.minor == 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n")
-        for (name, value) in head.headers {
-            // The framing's own field replaces whatever the request said about it.
-            if name.utf8.count == 17, name.caseInsensitiveEquals("transfer-encoding") { continue }
-            writer.appendField(name: name, value: value)
+        let carriesBody: Bool
+        switch head.method {
+        case .POST, .PUT, .PATCH: carriesBody = true
+        default: carriesBody = false
         }
-        if isChunked { writer.append("transfer-encoding: chunked\r\n") }
-        writer.append("\r\n")
-        return (writer.buffer(allocator: allocator), isChunked)
+        let isChunked = !hasLength && (chunkedFraming || carriesBody)
+        var length = 64 + method.utf8.count + head.uri.utf8.count
+        for (name, value) in head.headers { length += HTTPHeadWriter.fieldLength(name: name, value: value) }
+        var buffer = allocator.buffer(capacity: length)
+        buffer.writeHTTPHead(length: length) { writer in
+            writer.append(text: method)
+            writer.append(" ")
+            writer.append(text: head.uri)
+            writer.append(head.version.minor == 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n")
+            for (name, value) in head.headers {
+                // The framing's own field replaces whatever the request said about it.
+                if name.utf8.count == 17, name.caseInsensitiveEquals("transfer-encoding") { continue }
+                writer.appendField(name: name, value: value)
+            }
+            if isChunked { writer.append("transfer-encoding: chunked\r\n") }
+            writer.append("\r\n")
+        }
+        return (buffer, isChunked)
     }
 
     /// RFC 9110 §5.6.2: one or more `tchar`.
     static func isToken(_ text: String) -> Bool {
         !text.isEmpty
-            && text.utf8.allSatisfy { byte in
+            && text.withUTF8Bytes { $0.allSatisfy { byte in
                 switch byte {
                 case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                     UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
@@ -97,18 +110,18 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
                     true
                 default: false
                 }
-            }
+            } }
     }
 
     /// RFC 9110 §5.5: visible characters, spaces and tabs, and bytes of non-ASCII text; no other control character.
     static func isFieldValue(_ text: String) -> Bool {
-        text.utf8.allSatisfy { $0 >= 0x20 ? $0 != 0x7F : $0 == 0x09 }
+        text.withUTF8Bytes { $0.allSatisfy { $0 >= 0x20 ? $0 != 0x7F : $0 == 0x09 } }
     }
 
     /// A request target of URI characters only (RFC 3986's, and `%` escapes), as NIO's validator allows.
     static func isRequestTarget(_ text: String) -> Bool {
         !text.isEmpty
-            && text.utf8.allSatisfy { byte in
+            && text.withUTF8Bytes { $0.allSatisfy { byte in
                 switch byte {
                 case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                     UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: ":"), UInt8(ascii: "/"),
@@ -118,7 +131,7 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
                     true
                 default: false
                 }
-            }
+            } }
     }
 }
 

@@ -32,21 +32,25 @@ enum HTTP1ResponseFraming {
         } else {
             framing = http10 ? .untilClose : .chunked
         }
-        var head = HTTPHeadWriter(expectedPieces: 8 + 4 * response.headerFields.count)
-        head.append(http10 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        head.append(text: String(status.code))
-        head.append(" ")
         // A status made from its code alone has no phrase: the standard one, as NIO's conversion wrote.
-        head.append(text: status.reasonPhrase.isEmpty ? HTTPResponseStatus(statusCode: status.code).reasonPhrase : status.reasonPhrase)
-        head.append("\r\n")
-        for field in response.headerFields {
-            if field.name == .transferEncoding || (closes && field.name == .connection) { continue }
-            head.appendField(name: field.name.rawName, value: field.value)
+        let phrase = status.reasonPhrase.isEmpty ? HTTPResponseStatus(statusCode: status.code).reasonPhrase : status.reasonPhrase
+        var length = 64 + phrase.utf8.count
+        for field in response.headerFields { length += HTTPHeadWriter.fieldLength(name: field.name.rawName, value: field.value) }
+        var buffer = allocator.buffer(capacity: length)
+        buffer.writeHTTPHead(length: length) { head in
+            head.append(http10 ? "HTTP/1.0 " : "HTTP/1.1 ")
+            head.append(text: String(status.code))
+            head.append(" ")
+            head.append(text: phrase)
+            head.append("\r\n")
+            for field in response.headerFields {
+                if field.name == .transferEncoding || (closes && field.name == .connection) { continue }
+                head.appendField(name: field.name.rawName, value: field.value)
+            }
+            if closes { head.append("connection: close\r\n") }
+            if case .chunked = framing, status.kind != .informational { head.append("transfer-encoding: chunked\r\n") }
+            head.append("\r\n")
         }
-        if closes { head.append("connection: close\r\n") }
-        if case .chunked = framing, status.kind != .informational { head.append("transfer-encoding: chunked\r\n") }
-        head.append("\r\n")
-        let buffer = head.buffer(allocator: allocator)
         return (buffer, framing)
     }
 
