@@ -94,9 +94,19 @@ public protocol ChatStreamDecoder: Sendable {
     /// - Throws: ``UpstreamFailure`` for an in-band error event or undecodable data.
     mutating func decode(_ bytes: ByteBuffer) throws(UpstreamFailure) -> [ChatEvent]
 
+    /// Feeds the next bytes and appends the events completed by them to `events` (what a pass-through
+    /// stream calls once per event: no array of its own per event).
+    mutating func decode(_ bytes: ByteBuffer, into events: inout [ChatEvent]) throws(UpstreamFailure)
+
     /// Called once the upstream closed the stream; returns the remaining events.
     /// - Throws: ``UpstreamFailure`` when the stream ended before it was complete.
     mutating func finish() throws(UpstreamFailure) -> [ChatEvent]
+}
+
+extension ChatStreamDecoder {
+    public mutating func decode(_ bytes: ByteBuffer, into events: inout [ChatEvent]) throws(UpstreamFailure) {
+        events.append(contentsOf: try decode(bytes))
+    }
 }
 
 /// A provider that can compute embeddings.

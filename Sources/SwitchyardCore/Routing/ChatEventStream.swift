@@ -128,9 +128,9 @@ public struct ChatEventReader {
         var events: [ChatEvent] = []
         splitter.append(chunk)
         while let raw = try splitter.nextEvent() {
-            let decoded: [ChatEvent]
+            let start = events.count
             do {
-                decoded = try decoder.decode(raw)
+                try decoder.decode(raw, into: &events)
             } catch {
                 // The vendor's own error event, in the client's dialect, goes out as the vendor sent it, unless
                 // it echoes a secret: then the gateway's redacted error event replaces it.
@@ -143,15 +143,11 @@ public struct ChatEventReader {
             if passThrough?.dropsUsageOnlyEvents == true {
                 // The gateway asked for usage the client did not: its chunk and the `"usage":null` it adds to
                 // every other chunk are taken out again (the pattern cannot occur unescaped inside a string).
-                if !decoded.isEmpty, decoded.allSatisfy({ if case .usage = $0 { true } else { false } }) {
-                    events.append(contentsOf: decoded)
-                    continue
-                }
+                if events.count > start, events[start...].allSatisfy({ if case .usage = $0 { true } else { false } }) { continue }
                 raw.withUnsafeReadableBytes { Self.append($0, removing: Self.nullUsageMember, to: &forward) }
             } else {
-                forward.append(contentsOf: raw.readableBytesView)
+                raw.withUnsafeReadableBytes { forward.append(contentsOf: $0) }
             }
-            events.append(contentsOf: decoded)
         }
         return events
     }

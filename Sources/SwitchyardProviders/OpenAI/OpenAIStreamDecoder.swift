@@ -57,7 +57,8 @@ public struct OpenAIStreamDecoder: SSEChatStreamDecoder {
     }
 
     mutating func handle(_ event: SSEEvent, into events: inout [ChatEvent]) throws(UpstreamFailure) {
-        if event.data.hasPrefix("[DONE]") {
+        // Checked by its first byte before the comparison: every chunk comes through here.
+        if event.data.utf8.first == UInt8(ascii: "["), event.data.hasPrefix("[DONE]") {
             sawDone = true
             return
         }

@@ -159,8 +159,12 @@ protocol SSEChatStreamDecoder: ChatStreamDecoder {
 extension SSEChatStreamDecoder {
     public mutating func decode(_ bytes: ByteBuffer) throws(UpstreamFailure) -> [ChatEvent] {
         var events: [ChatEvent] = []
-        for event in try sse.decode(bytes) { try handle(event, into: &events) }
+        try decode(bytes, into: &events)
         return events
+    }
+
+    public mutating func decode(_ bytes: ByteBuffer, into events: inout [ChatEvent]) throws(UpstreamFailure) {
+        for event in try sse.decode(bytes) { try handle(event, into: &events) }
     }
 
     public mutating func finish() throws(UpstreamFailure) -> [ChatEvent] {
