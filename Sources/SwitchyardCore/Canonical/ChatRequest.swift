@@ -1,3 +1,4 @@
+public import NIOCore
 /// A chat request in the canonical model: what every dialect decodes into and every provider encodes from.
 public struct ChatRequest: Sendable {
     /// The model name the client asked for: a route or a `provider/model` target.
@@ -330,6 +331,9 @@ public struct PassThrough: Sendable {
     public var body: JSONObject
     /// Request headers a same-dialect provider may forward (for example `anthropic-beta`).
     public var headers: [(name: String, value: String)]
+    /// The body's bytes as the client sent them (the same document as `body`), for a pass-through that
+    /// changes only the model.
+    public var originalBody: ByteBuffer?
 
     public init(dialect: Dialect, body: JSONObject, headers: [(name: String, value: String)] = []) {
         self.dialect = dialect

@@ -220,50 +220,56 @@ public struct JSONParser {
             if byte < 0x20 { throw failure("control character in string") }
             index += 1
         }
-        var bytes = Array(buffer[start..<index])
+        // With escapes: the runs between them are copied whole (a conversation's text is mostly runs).
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(index - start + 64)
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<index]))
         while index < buffer.count {
+            let runStart = index
+            while index < buffer.count {
+                let byte = buffer[index]
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                index += 1
+            }
+            if index > runStart { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<index])) }
+            guard index < buffer.count else { break }
             let byte = buffer[index]
-            switch byte {
-            case UInt8(ascii: "\""):
+            if byte == UInt8(ascii: "\"") {
                 index += 1
                 return try validUTF8(bytes, at: start)
-            case UInt8(ascii: "\\"):
-                index += 1
-                guard index < buffer.count else { throw failure("unexpected end of string") }
-                let escape = buffer[index]
-                index += 1
-                switch escape {
-                case UInt8(ascii: "\""): bytes.append(0x22)
-                case UInt8(ascii: "\\"): bytes.append(0x5C)
-                case UInt8(ascii: "/"): bytes.append(0x2F)
-                case UInt8(ascii: "b"): bytes.append(0x08)
-                case UInt8(ascii: "f"): bytes.append(0x0C)
-                case UInt8(ascii: "n"): bytes.append(0x0A)
-                case UInt8(ascii: "r"): bytes.append(0x0D)
-                case UInt8(ascii: "t"): bytes.append(0x09)
-                case UInt8(ascii: "u"):
-                    var scalar = try parseHex4()
-                    if (0xD800...0xDBFF).contains(scalar) {
-                        // A high surrogate must be followed by an escaped low surrogate.
-                        if index + 1 < buffer.count, buffer[index] == UInt8(ascii: "\\"), buffer[index + 1] == UInt8(ascii: "u") {
-                            index += 2
-                            let low = try parseHex4()
-                            guard (0xDC00...0xDFFF).contains(low) else { throw failure("invalid surrogate pair") }
-                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                        } else {
-                            scalar = 0xFFFD
-                        }
-                    } else if (0xDC00...0xDFFF).contains(scalar) {
+            }
+            if byte < 0x20 { throw failure("control character in string") }
+            index += 1
+            guard index < buffer.count else { throw failure("unexpected end of string") }
+            let escape = buffer[index]
+            index += 1
+            switch escape {
+            case UInt8(ascii: "\""): bytes.append(0x22)
+            case UInt8(ascii: "\\"): bytes.append(0x5C)
+            case UInt8(ascii: "/"): bytes.append(0x2F)
+            case UInt8(ascii: "b"): bytes.append(0x08)
+            case UInt8(ascii: "f"): bytes.append(0x0C)
+            case UInt8(ascii: "n"): bytes.append(0x0A)
+            case UInt8(ascii: "r"): bytes.append(0x0D)
+            case UInt8(ascii: "t"): bytes.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try parseHex4()
+                if (0xD800...0xDBFF).contains(scalar) {
+                    // A high surrogate must be followed by an escaped low surrogate.
+                    if index + 1 < buffer.count, buffer[index] == UInt8(ascii: "\\"), buffer[index + 1] == UInt8(ascii: "u") {
+                        index += 2
+                        let low = try parseHex4()
+                        guard (0xDC00...0xDFFF).contains(low) else { throw failure("invalid surrogate pair") }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    } else {
                         scalar = 0xFFFD
                     }
-                    bytes.append(contentsOf: Array(String(Character(Unicode.Scalar(scalar) ?? "\u{FFFD}")).utf8))
-                default:
-                    throw failure("invalid escape")
+                } else if (0xDC00...0xDFFF).contains(scalar) {
+                    scalar = 0xFFFD
                 }
+                UTF8.encode(Unicode.Scalar(scalar) ?? "\u{FFFD}") { bytes.append($0) }
             default:
-                if byte < 0x20 { throw failure("control character in string") }
-                bytes.append(byte)
-                index += 1
+                throw failure("invalid escape")
             }
         }
         throw failure("unterminated string")

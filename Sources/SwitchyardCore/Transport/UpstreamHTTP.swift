@@ -79,9 +79,14 @@ public struct UpstreamRequest: Sendable {
 
     /// A POST of a JSON body.
     public static func json(url: String, body: JSONValue, headers: HeaderFields = [:]) -> UpstreamRequest {
+        json(url: url, bytes: ByteBuffer(bytes: body.jsonBytes), headers: headers)
+    }
+
+    /// A POST of a JSON document already written.
+    public static func json(url: String, bytes: ByteBuffer, headers: HeaderFields = [:]) -> UpstreamRequest {
         var headers = headers
         headers.replace("content-type", "application/json")
-        return UpstreamRequest(method: "POST", url: url, headers: headers, body: ByteBuffer(bytes: body.jsonBytes))
+        return UpstreamRequest(method: "POST", url: url, headers: headers, body: bytes)
     }
 }
 

@@ -26,6 +26,9 @@ public struct OpenAIProvider: ChatProvider, EmbeddingsProvider {
             body["model"] = .string(model)
             return .json(url: descriptor.baseURL + "/responses", body: .object(body), headers: headers(streaming: request.stream))
         }
+        if let bytes = encoder.passThroughBytes(request, model: model) {
+            return .json(url: descriptor.baseURL + "/chat/completions", bytes: bytes, headers: headers(streaming: request.stream))
+        }
         let body = try encoder.encode(request, model: model)
         return .json(url: descriptor.baseURL + "/chat/completions", body: body, headers: headers(streaming: request.stream))
     }

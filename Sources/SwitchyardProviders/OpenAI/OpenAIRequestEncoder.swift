@@ -1,3 +1,4 @@
+public import NIOCore
 public import SwitchyardCore
 
 /// Canonical chat requests → OpenAI Chat Completions bodies.
@@ -71,6 +72,19 @@ public struct OpenAIRequestEncoder: Sendable {
             if requestsStreamUsage { body.append("stream_options", ["include_usage": true]) }
         }
         return .object(body)
+    }
+
+    /// Same-dialect pass-through when only the model changes: the client's bytes with the model's value
+    /// replaced (``JSONMemberSplice``), or nil when anything else must change too (an output cap, stream
+    /// usage, a compatible vendor's renames) or the splice is unsure; then ``encode(_:model:)`` writes the
+    /// body out from its parsed form, with the same result as JSON.
+    public func passThroughBytes(_ request: ChatRequest, model: String) -> ByteBuffer? {
+        guard isOpenAIProper, let passThrough = request.passThrough, passThrough.dialect == .openai, let original = passThrough.originalBody,
+            !request.messages.carriesReasoning || !request.dialectOnlyFields.isEmpty
+        else { return nil }
+        if request.maxTokens != nil, passThrough.body["max_completion_tokens"] == nil, passThrough.body["max_tokens"] == nil { return nil }
+        if request.stream, requestsStreamUsage, passThrough.body["stream_options"]?["include_usage"] != true { return nil }
+        return JSONMemberSplice.replacingString(member: "model", with: model, in: original)
     }
 
     /// Same-dialect pass-through: the client's body with only the model (and stream usage) rewritten.

@@ -49,6 +49,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
     ) async throws -> PreparedChat {
         var (chat, dialectContext) = try await dialect.decodeChat(
             try parseRequestObject(body.readableBytesView), headers: forwardableHeaders(request), key: key)
+        chat.passThrough?.originalBody = body
         return try routeAndAccount(body, chat: &chat, context: dialectContext, key: key, snapshot: snapshot, requestID: requestID, logger: logger)
     }
 

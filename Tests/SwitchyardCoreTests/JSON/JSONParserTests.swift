@@ -28,6 +28,23 @@ import Testing
         #expect(try JSONParser.parse(expected) == .string(text))
     }
 
+    /// Strings with escapes: the runs between escapes are kept whole, lone surrogates become U+FFFD, and a
+    /// string broken after an escape is an error.
+    @Test(arguments: [
+        (#""a\"b""#, "a\"b"), (#""\\""#, "\\"), (#""x\u00e9y\u20ACz""#, "xéy€z"), (#""\ud83d\ude00!""#, "😀!"),
+        (#""\ud83d x""#, "\u{FFFD} x"), (#""\ude00""#, "\u{FFFD}"), (#""é\n""#, "é\n"),
+        ("\"" + String(repeating: "long run ", count: 200) + "\\t" + String(repeating: "après ", count: 100) + "\"",
+            String(repeating: "long run ", count: 200) + "\t" + String(repeating: "après ", count: 100)),
+    ])
+    func escapedStringsDecode(_ json: String, _ expected: String) throws {
+        #expect(try JSONParser.parse(json) == .string(expected))
+    }
+
+    @Test(arguments: [#""a\"#, #""a\n"#, "\"a\\n\u{01}\"", #""a\x""#, #""\ud83d\u0041""#, #""\u12""#])
+    func brokenEscapedStringsAreRejected(_ json: String) {
+        #expect(throws: JSONParser.Failure.self) { try JSONParser.parse(json) }
+    }
+
     @Test func everyControlCharacterRoundTrips() throws {
         let text = String(decoding: (0..<0x20).map { UInt8($0) } + Array("after".utf8), as: UTF8.self)
         let written = JSONValue.string(text).jsonString
