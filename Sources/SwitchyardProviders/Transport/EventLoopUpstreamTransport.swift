@@ -63,11 +63,17 @@ public final class EventLoopUpstreamTransport: UpstreamTransport {
         let currentPool = MultiThreadedEventLoopGroup.currentEventLoop.flatMap { pools[ObjectIdentifier($0)] }
         let url = currentPool?.parsedURL(request.url) ?? UpstreamURL(request.url)
         guard url.isValid else { throw UpstreamFailure(kind: .unavailable, message: "the provider's URL is not a valid http(s) URL") }
+        let requestHead = Self.head(of: request, url: url)
+        // Refused before a connection is taken: the request, not the provider, is at fault, so the target is
+        // skipped (the next may be configured differently) and nothing counts against it.
+        guard UpstreamRequestEncoder.isSendable(requestHead) else {
+            throw .unsupported("the request has a header or target that cannot be sent (a control character or an invalid name)")
+        }
         let pool = currentPool ?? homePool
         let now = ContinuousClock.now
         let nioNow = NIODeadline.now()
         let exchange = UpstreamExchange(
-            eventLoop: pool.eventLoop, url: url, requestHead: Self.head(of: request, url: url), requestBody: request.body,
+            eventLoop: pool.eventLoop, url: url, requestHead: requestHead, requestBody: request.body,
             headDeadline: nioNow + .nanoseconds(max(0, (headDeadline - now).nanoseconds)),
             connectDeadline: nioNow + .nanoseconds(policy.connectTimeout.nanoseconds), idleReadTimeout: .nanoseconds(policy.idleReadTimeout.nanoseconds))
         let head = try await withTaskCancellationHandler {

@@ -2,14 +2,12 @@ import NIOCore
 import NIOHTTP1
 import SwitchyardCore
 
-/// Writes an upstream HTTP/1.1 connection's requests: NIO's request encoder and outbound header validator
-/// in one handler, the head checked and copied in one pass (``HTTPHeadWriter``) instead of checked by
-/// one handler and written piece by piece by another.
+/// Writes an upstream HTTP/1.1 connection's requests: what NIO's request encoder did, the head copied in
+/// one pass (``HTTPHeadWriter``) instead of written piece by piece.
 ///
-/// What is checked is what NIO's validator checks, so that nothing a client or a config put in a header
-/// can split the request: the method is a token, the target holds only URI characters, every field name
-/// is a token and no value holds a control character (tab aside). A request that fails is not sent: its
-/// write fails with NIO's `invalidHeaderToken`, also fired as an error for the connection's handler.
+/// The head is not checked here: ``EventLoopUpstreamTransport`` refuses a request that fails
+/// ``isSendable(_:)`` before it takes a connection (for HTTP/2 too), so that what the gateway or a client
+/// put in a header never counts against the provider.
 ///
 /// Framing as NIO's encoder frames it: a `Content-Length` wins over any `Transfer-Encoding`; without either,
 /// a method that carries a body is chunked.
@@ -18,23 +16,14 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
     typealias OutboundOut = IOData
 
     private var isChunked = false
-    /// Whether the last head was refused: the rest of that request is dropped too.
-    private var refusedRequest = false
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(let head):
-            guard let (buffer, isChunked) = Self.encode(head, allocator: context.channel.allocator) else {
-                refusedRequest = true
-                promise?.fail(HTTPParserError.invalidHeaderToken)
-                context.fireErrorCaught(HTTPParserError.invalidHeaderToken)
-                return
-            }
-            refusedRequest = false
+            let (buffer, isChunked) = Self.encode(head, allocator: context.channel.allocator)
             self.isChunked = isChunked
             context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
         case .body(let body):
-            guard !refusedRequest else { return promise?.fail(HTTPParserError.invalidHeaderToken) ?? () }
             guard isChunked else { return context.write(wrapOutboundOut(body), promise: promise) }
             guard body.readableBytes > 0 else { return promise?.succeed(()) ?? () }
             var prefix = context.channel.allocator.buffer(capacity: 18)
@@ -43,33 +32,19 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
             context.write(wrapOutboundOut(.byteBuffer(prefix)), promise: nil)
             context.write(wrapOutboundOut(body), promise: nil)
             context.write(wrapOutboundOut(.byteBuffer(ByteBuffer(staticString: "\r\n"))), promise: promise)
-        case .end(let trailers):
-            guard !refusedRequest else { return promise?.fail(HTTPParserError.invalidHeaderToken) ?? () }
+        case .end:
+            // The transport sends no trailers.
             guard isChunked else { return promise?.succeed(()) ?? () }
-            let trailers = trailers ?? [:]
-            var length = 5
-            for (name, value) in trailers {
-                guard Self.isToken(name), Self.isFieldValue(value) else { return promise?.fail(HTTPParserError.invalidHeaderToken) ?? () }
-                length += HTTPHeadWriter.fieldLength(name: name, value: value)
-            }
-            var end = context.channel.allocator.buffer(capacity: length)
-            end.writeHTTPHead(length: length) { end in
-                end.append("0\r\n")
-                for (name, value) in trailers { end.appendField(name: name, value: value) }
-                end.append("\r\n")
-            }
-            context.write(wrapOutboundOut(.byteBuffer(end)), promise: promise)
+            context.write(wrapOutboundOut(.byteBuffer(ByteBuffer(staticString: "0\r\n\r\n"))), promise: promise)
         }
     }
 
-    /// The head's bytes and whether its body is chunked; nil when something in it may not be sent.
-    static func encode(_ head: HTTPRequestHead, allocator: ByteBufferAllocator) -> (ByteBuffer, isChunked: Bool)? {
+    /// The head's bytes and whether its body is chunked.
+    static func encode(_ head: HTTPRequestHead, allocator: ByteBufferAllocator) -> (ByteBuffer, isChunked: Bool) {
         let method = head.method.rawValue
-        guard isToken(method), isRequestTarget(head.uri) else { return nil }
         var hasLength = false
         var chunkedFraming = false
-        for (name, value) in head.headers {
-            guard isToken(name), isFieldValue(value) else { return nil }
+        for (name, _) in head.headers {
             if !hasLength, name.utf8.count == 14, name.caseInsensitiveEquals("content-length") { hasLength = true }
             if name.utf8.count == 17, name.caseInsensitiveEquals("transfer-encoding") { chunkedFraming = true }
         }
@@ -98,40 +73,48 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
         return (buffer, isChunked)
     }
 
-    /// RFC 9110 §5.6.2: one or more `tchar`.
-    static func isToken(_ text: String) -> Bool {
-        !text.isEmpty
-            && text.withUTF8Bytes { $0.allSatisfy { byte in
-                switch byte {
-                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                    UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-                    UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
-                    UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-                    true
-                default: false
-                }
-            } }
+    /// Whether `head` can go on the wire without splitting the request, by the checks NIO's outbound
+    /// validator made: the method and every field name are tokens, the target holds only URI characters,
+    /// and no value holds a control character but tab.
+    static func isSendable(_ head: HTTPRequestHead) -> Bool {
+        guard consists(of: head.method.rawValue, only: isTokenByte), consists(of: head.uri, only: isTargetByte) else { return false }
+        return head.headers.allSatisfy { name, value in
+            consists(of: name, only: isTokenByte) && value.withUTF8Bytes { $0.allSatisfy(isFieldValueByte) }
+        }
+    }
+
+    private static func consists(of text: String, only isAllowed: (UInt8) -> Bool) -> Bool {
+        !text.isEmpty && text.withUTF8Bytes { $0.allSatisfy(isAllowed) }
+    }
+
+    /// RFC 9110 §5.6.2 `tchar`.
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+            UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
+            UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            true
+        default: false
+        }
+    }
+
+    /// RFC 3986's characters (and `%` escapes), as NIO's validator allows in a request target.
+    private static func isTargetByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: ":"), UInt8(ascii: "/"),
+            UInt8(ascii: "?"), UInt8(ascii: "#"), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "@"), UInt8(ascii: "!"),
+            UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "*"),
+            UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="), UInt8(ascii: "%"):
+            true
+        default: false
+        }
     }
 
     /// RFC 9110 §5.5: visible characters, spaces and tabs, and bytes of non-ASCII text; no other control character.
-    static func isFieldValue(_ text: String) -> Bool {
-        text.withUTF8Bytes { $0.allSatisfy { $0 >= 0x20 ? $0 != 0x7F : $0 == 0x09 } }
-    }
-
-    /// A request target of URI characters only (RFC 3986's, and `%` escapes), as NIO's validator allows.
-    static func isRequestTarget(_ text: String) -> Bool {
-        !text.isEmpty
-            && text.withUTF8Bytes { $0.allSatisfy { byte in
-                switch byte {
-                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                    UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: ":"), UInt8(ascii: "/"),
-                    UInt8(ascii: "?"), UInt8(ascii: "#"), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "@"), UInt8(ascii: "!"),
-                    UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "*"),
-                    UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="), UInt8(ascii: "%"):
-                    true
-                default: false
-                }
-            } }
+    private static func isFieldValueByte(_ byte: UInt8) -> Bool {
+        byte >= 0x20 ? byte != 0x7F : byte == 0x09
     }
 }
 

@@ -57,6 +57,23 @@ struct EventLoopTransportTests {
         await server.stop()
     }
 
+    /// A header that cannot go on the wire is the request's fault: refused before any connection is taken,
+    /// as a target that cannot serve the request (skipped, never counted against the provider).
+    @Test func anUnsendableHeaderIsRefusedBeforeSendingAndNotCountedAgainstTheProvider() async throws {
+        let server = try await TestUpstreamServer { _ in .respond(chunks: ["should not be read"]) }
+        let pool = UpstreamTransportPool()
+        var request = Self.post(server.url())
+        request.headers.add("anthropic-beta", "a\u{1}b")
+        let failure = await #expect(throws: UpstreamFailure.self) {
+            _ = try await pool.transport(for: Self.policy).execute(request, headDeadline: Self.soon)
+        }
+        #expect(failure?.origin == .unsupported)
+        #expect(failure?.kind.countsAgainstHealth == false)
+        #expect(server.connectionCount == 0 && server.requests.isEmpty)
+        await pool.shutdown()
+        await server.stop()
+    }
+
     @Test func tlsUpstreamIsVerifiedAndNamedBySNI() async throws {
         let server = try await TestUpstreamServer(certificate: "server") { _ in .respond(chunks: ["secure"]) }
         let pool = UpstreamTransportPool(caFile: TestUpstreamServer.tlsFile("ca.pem"))
