@@ -14,11 +14,7 @@ public struct OpenAIRequestEncoder: Sendable {
     }
 
     public func encode(_ request: ChatRequest, model: String) throws(GatewayError) -> JSONValue {
-        // Reasoning and signed call ids in the history are this gateway's to take apart: a request that
-        // carries them is encoded afresh (unless it holds fields only pass-through can carry).
-        if let passThrough = request.passThrough, passThrough.dialect == .openai,
-            !request.messages.carriesReasoning || !request.dialectOnlyFields.isEmpty
-        {
+        if let passThrough = passedThrough(request) {
             return encodePassThrough(passThrough.body, request: request, model: model)
         }
         if request.sampling.topK != nil, isOpenAIProper {
@@ -79,23 +75,42 @@ public struct OpenAIRequestEncoder: Sendable {
     /// usage, a compatible vendor's renames) or the splice is unsure; then ``encode(_:model:)`` writes the
     /// body out from its parsed form, with the same result as JSON.
     public func passThroughBytes(_ request: ChatRequest, model: String) -> ByteBuffer? {
-        guard isOpenAIProper, let passThrough = request.passThrough, passThrough.dialect == .openai, let original = passThrough.originalBody,
-            !request.messages.carriesReasoning || !request.dialectOnlyFields.isEmpty
+        guard isOpenAIProper, let passThrough = passedThrough(request), let original = passThrough.originalBody,
+            outputCapToAdd(passThrough.body, request: request) == nil, !addsStreamUsage(passThrough.body, request: request)
         else { return nil }
-        if request.maxTokens != nil, passThrough.body["max_completion_tokens"] == nil, passThrough.body["max_tokens"] == nil { return nil }
-        if request.stream, requestsStreamUsage, passThrough.body["stream_options"]?["include_usage"] != true { return nil }
         return JSONMemberSplice.replacingString(member: "model", with: model, in: original)
     }
 
-    /// Same-dialect pass-through: the client's body with only the model (and stream usage) rewritten.
+    /// The client's body, when the request goes upstream as the client wrote it. Reasoning and signed call
+    /// ids in the history are this gateway's to take apart: a request that carries them is encoded afresh
+    /// (unless it holds fields only pass-through can carry).
+    private func passedThrough(_ request: ChatRequest) -> PassThrough? {
+        guard let passThrough = request.passThrough, passThrough.dialect == .openai,
+            !request.messages.carriesReasoning || !request.dialectOnlyFields.isEmpty
+        else { return nil }
+        return passThrough
+    }
+
+    /// A route's output cap, when the client set none (route defaults apply here as on every other path).
+    private func outputCapToAdd(_ body: JSONObject, request: ChatRequest) -> Int? {
+        guard let cap = request.maxTokens, body["max_completion_tokens"] == nil, body["max_tokens"] == nil else { return nil }
+        return cap
+    }
+
+    /// Whether the gateway asks for stream usage the client's body does not.
+    private func addsStreamUsage(_ body: JSONObject, request: ChatRequest) -> Bool {
+        request.stream && requestsStreamUsage && body["stream_options"]?["include_usage"] != true
+    }
+
+    /// Same-dialect pass-through: the client's body with the model rewritten, plus what the helpers above
+    /// and a compatible vendor's renames add (``passThroughBytes(_:model:)`` declines when any of them applies).
     private func encodePassThrough(_ original: JSONObject, request: ChatRequest, model: String) -> JSONValue {
         var body = original
         body["model"] = .string(model)
-        // Route defaults (an output cap when the client set none) apply here as on every other path.
-        if let cap = request.maxTokens, body["max_completion_tokens"] == nil, body["max_tokens"] == nil {
+        if let cap = outputCapToAdd(body, request: request) {
             body[isOpenAIProper ? "max_completion_tokens" : "max_tokens"] = .int(cap)
         }
-        if request.stream, requestsStreamUsage {
+        if addsStreamUsage(body, request: request) {
             var options = body["stream_options"]?.objectValue ?? JSONObject()
             options["include_usage"] = true
             body["stream_options"] = .object(options)
