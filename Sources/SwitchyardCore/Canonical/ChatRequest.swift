@@ -147,8 +147,10 @@ public struct ChatRequest: Sendable {
     private var storage: Storage
 
     private final class Storage: @unchecked Sendable {
-        // Mutated only after `makeFieldsUnique()`, when this box has one owner.
-        var fields: Fields
+        // Mutated only after `makeFieldsUnique()`, when this box has one owner: the `ChatRequest` being
+        // mutated, whose own exclusivity the compiler enforces. The runtime check would add an access record to
+        // every accessor's coroutine frame, which then no longer fits the caller's buffer and is allocated.
+        @exclusivity(unchecked) var fields: Fields
 
         init(_ fields: Fields) {
             self.fields = fields
@@ -176,8 +178,10 @@ public struct ChatRequest: Sendable {
         var dialectOnlyFields: [String] = []
     }
 
-    // Each accessor checks and yields the box's field itself: yielding through a second `_modify` (a
-    // `uniqueFields` property) allocated that coroutine's frame on the heap at every field write.
+    // Each accessor checks and yields the box's field itself, and its coroutine frame must stay small enough
+    // for the caller's buffer, else it is allocated at every field write: no second `_modify` to yield
+    // through, and this function out of line (inlined, its copy of the fields made the frame 792 bytes).
+    @inline(never)
     private mutating func makeFieldsUnique() {
         if !isKnownUniquelyReferenced(&storage) { storage = Storage(storage.fields) }
     }

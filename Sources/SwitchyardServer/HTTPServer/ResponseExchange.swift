@@ -28,7 +28,11 @@ struct ResponseExchange: Sendable {
             try await response.body.write(ResponseExchangeBodyWriter(exchange: self, isStream: isStream))
         } catch {}
         // A body that threw, or returned without finishing, leaves a response the client cannot complete.
-        onLoop { handler, context in handler.abandon(generation: generation, context: context) }
+        if eventLoop.inEventLoop {
+            handler.value.abandon(generation: generation, context: context.value)
+        } else {
+            onLoop { handler, context in handler.abandon(generation: generation, context: context) }
+        }
     }
 
     /// Hands `response` to a task of its own that sends it (a stream's), so the request's task can end.
@@ -36,13 +40,24 @@ struct ResponseExchange: Sendable {
         onLoop { handler, context in handler.sendFromOwnTask(response, exchange: self, context: context) }
     }
 
+    // Each operation calls the handler directly when the task is on the connection's loop (almost always)
+    // and makes a closure only to go there otherwise: a closure handed to `onLoop` would be allocated
+    // on every call, on the loop or not.
     func perform(_ part: HTTPResponsePart, flush: Bool, promise: EventLoopPromise<Void>?) {
-        let generation = generation
-        onLoop { handler, context in handler.write(part, flush: flush, promise: promise, generation: generation, context: context) }
+        if eventLoop.inEventLoop {
+            handler.value.write(part, flush: flush, promise: promise, generation: generation, context: context.value)
+        } else {
+            let generation = generation
+            onLoop { handler, context in handler.write(part, flush: flush, promise: promise, generation: generation, context: context) }
+        }
     }
 
     func flushSoon() {
-        onLoop { handler, context in handler.flushSoon(context: context) }
+        if eventLoop.inEventLoop {
+            handler.value.flushSoon(context: context.value)
+        } else {
+            onLoop { handler, context in handler.flushSoon(context: context) }
+        }
     }
 
     /// Writes a stream's chunk without waiting when the task is on the connection's loop and the client keeps
