@@ -216,10 +216,10 @@ final class GatewayConnectionHandler: ChannelInboundHandler, RemovableChannelHan
             return false
         }
         switch part {
-        case .head(var head):
-            head.headerFields[.date] = date.current()
+        case .head(let head):
             let (bytes, framing) = HTTP1ResponseFraming.head(
-                of: head, http10: isHTTP10, closes: closesAfterResponse, omitsBody: answersHead, allocator: context.channel.allocator)
+                of: head, date: date.current(), http10: isHTTP10, closes: closesAfterResponse, omitsBody: answersHead,
+                allocator: context.channel.allocator)
             if head.status.kind != .informational { self.framing = framing }
             context.write(wrapOutboundOut(bytes), promise: promise)
         case .body(let buffer):

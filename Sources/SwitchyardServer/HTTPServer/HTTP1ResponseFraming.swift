@@ -19,14 +19,18 @@ enum HTTP1ResponseFraming {
     ///
     /// A response of unknown length is chunked in HTTP/1.1 and delimited by the close in HTTP/1.0; a
     /// `Transfer-Encoding` the handlers set is replaced by the framing's own.
+    ///
+    /// `date` is the head's `Date` field, in place of any the handlers set. Fields are told apart by the
+    /// length of their name first: HTTPTypes' lookups compare whole names (and its subscript joins repeated
+    /// values into a new string), several thousand instructions per head.
     static func head(
-        of response: HTTPResponse, http10: Bool, closes: Bool, omitsBody: Bool, allocator: ByteBufferAllocator
+        of response: HTTPResponse, date: String, http10: Bool, closes: Bool, omitsBody: Bool, allocator: ByteBufferAllocator
     ) -> (head: ByteBuffer, framing: HTTP1ResponseFraming) {
         let status = response.status
         let closes = closes && status.kind != .informational
         let framing: HTTP1ResponseFraming
         if omitsBody || status.kind == .informational || status.code == 204 || status.code == 304
-            || response.headerFields[.contentLength] != nil
+            || response.headerFields.contains(where: { $0.name.is(.contentLength) })
         {
             framing = .delimited
         } else {
@@ -34,7 +38,7 @@ enum HTTP1ResponseFraming {
         }
         // A status made from its code alone has no phrase: the standard one, as NIO's conversion wrote.
         let phrase = status.reasonPhrase.isEmpty ? HTTPResponseStatus(statusCode: status.code).reasonPhrase : status.reasonPhrase
-        var length = 64 + phrase.utf8.count
+        var length = 64 + phrase.utf8.count + HTTPHeadWriter.fieldLength(name: "Date", value: date)
         for field in response.headerFields { length += HTTPHeadWriter.fieldLength(name: field.name.rawName, value: field.value) }
         var buffer = allocator.buffer(capacity: length)
         buffer.writeHTTPHead(length: length) { head in
@@ -44,9 +48,11 @@ enum HTTP1ResponseFraming {
             head.append(text: phrase)
             head.append("\r\n")
             for field in response.headerFields {
-                if field.name == .transferEncoding || (closes && field.name == .connection) { continue }
-                head.appendField(name: field.name.rawName, value: field.value)
+                let name = field.name
+                if name.is(.transferEncoding) || name.is(.date) || (closes && name.is(.connection)) { continue }
+                head.appendField(name: name.rawName, value: field.value)
             }
+            head.appendField(name: "Date", value: date)
             if closes { head.append("connection: close\r\n") }
             if case .chunked = framing, status.kind != .informational { head.append("transfer-encoding: chunked\r\n") }
             head.append("\r\n")
@@ -108,5 +114,12 @@ enum HTTP1ResponseFraming {
     /// The answer to a request NIO's parser could not read (what NIO's protocol error handler sent).
     static func badRequest(date: String) -> ByteBuffer {
         ByteBuffer(string: "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\ndate: \(date)\r\n\r\n")
+    }
+}
+
+extension HTTPField.Name {
+    /// Whether this is `name` (compared as `==` does, after a check of the lengths that settles most cases).
+    fileprivate func `is`(_ name: HTTPField.Name) -> Bool {
+        canonicalName.utf8.count == name.canonicalName.utf8.count && self == name
     }
 }

@@ -38,7 +38,7 @@ extension ChatHandler {
         let gateway = gateway
         var headers = headers(requestID: requestID, report: report, contentType: "text/event-stream")
         for (name, value) in accounting.reservation?.headers ?? [] { if let field = HTTPField.Name(name) { headers[field] = value } }
-        headers[.cacheControl] = "no-cache"
+        headers.append(HTTPField(name: .cacheControl, value: "no-cache"))
         let target = report.target ?? "-"
         // Made now, so the body holds the encoder rather than the whole request (its JSON and messages) for the
         // stream's life.

@@ -114,7 +114,7 @@ struct ChatHandler<Dialect: ClientDialect>: Sendable {
         var fields = headers(requestID: requestID, report: report, contentType: "application/json")
         for (name, value) in accounting.reservation?.headers ?? [] { if let field = HTTPField.Name(name) { fields[field] = value } }
         if let cost = accounting.cost(of: response.usage, at: report.target) {
-            fields[.switchyardCost] = cost.usdDecimal  // absent when the price or the usage is unknown
+            fields.append(HTTPField(name: .switchyardCost, value: cost.usdDecimal))  // absent when the price or the usage is unknown
         }
         // The vendor speaks the client's dialect: its answer goes back as sent, nothing lost in translation.
         return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: answer))
