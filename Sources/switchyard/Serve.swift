@@ -76,9 +76,8 @@ func runGateway(
 func bootstrapLogging(level: String) -> Logger {
     LoggingSystem.bootstrap(
         { label, metadataProvider in
-            var handler = StandardErrorLogHandler(label: label)
+            var handler = StandardErrorLogHandler(label: label, metadataProvider: metadataProvider)
             handler.logLevel = Logger.Level(rawValue: level) ?? .info
-            handler.metadataProvider = metadataProvider
             return handler
         }, metadataProvider: Telemetry.loggingMetadataProvider)
     var logger = Logger(label: "switchyard")

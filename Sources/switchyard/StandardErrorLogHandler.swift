@@ -7,11 +7,35 @@ import Logging
 
 /// Log lines to standard error, like swift-log's StreamLogHandler, except that metadata is rendered when a
 /// line is written rather than each time it is set: every request sets its id on a logger, and few log.
+///
+/// What a logger's copies share (label, metadata provider) sits in one box, so the handler fits a `Logger`'s
+/// inline existential buffer (three words): a bigger one lives in a heap box of its own, which every copy
+/// that sets metadata (every request) must first copy.
 struct StandardErrorLogHandler: LogHandler {
-    let label: String
-    var logLevel: Logger.Level = .info
+    private final class Shared: Sendable {
+        let label: String
+        let metadataProvider: Logger.MetadataProvider?
+
+        init(label: String, metadataProvider: Logger.MetadataProvider?) {
+            self.label = label
+            self.metadataProvider = metadataProvider
+        }
+    }
+
+    private var shared: Shared
     var metadata: Logger.Metadata = [:]
-    var metadataProvider: Logger.MetadataProvider?
+    var logLevel: Logger.Level = .info
+
+    init(label: String, metadataProvider: Logger.MetadataProvider? = nil) {
+        shared = Shared(label: label, metadataProvider: metadataProvider)
+    }
+
+    var label: String { shared.label }
+
+    var metadataProvider: Logger.MetadataProvider? {
+        get { shared.metadataProvider }
+        set { shared = Shared(label: shared.label, metadataProvider: newValue) }
+    }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }

@@ -38,8 +38,8 @@ public struct JSONCursor {
     /// The next member's key (ASCII, no escapes), the cursor then at its value; `nil` at the object's end.
     public mutating func nextKey() throws(Unsure) -> UnsafeBufferPointer<UInt8>? {
         guard try nextItem(closedBy: UInt8(ascii: "}")) else { return nil }
-        let key = try stringBytes()
-        guard !key.contains(where: { $0 >= 0x80 }) else { throw Unsure() }
+        let (key, isASCII) = try stringBytes()
+        guard isASCII else { throw Unsure() }
         try expect(UInt8(ascii: ":"))
         return key
     }
@@ -77,8 +77,8 @@ public struct JSONCursor {
 
     /// A string value without escapes, as text; throws for anything else, or for invalid UTF-8.
     public mutating func string() throws(Unsure) -> String {
-        let bytes = try stringBytes()
-        if !bytes.contains(where: { $0 >= 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
+        let (bytes, isASCII) = try stringBytes()
+        if isASCII { return String(decoding: bytes, as: UTF8.self) }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw Unsure() }
         return text
     }
@@ -92,11 +92,19 @@ public struct JSONCursor {
     public mutating func integer(digits maximumDigits: Int = 15) throws(Unsure) -> Int {
         skipWhitespace()
         guard let end = JSONParser.endOfNumber(in: buffer, at: index) else { throw Unsure() }
-        let text = UnsafeBufferPointer(rebasing: buffer[index..<end])
-        let digits = text.first == UInt8(ascii: "-") ? text.count - 1 : text.count
-        guard digits <= min(maximumDigits, 18), let number = Int(String(decoding: text, as: UTF8.self)) else { throw Unsure() }
+        // Read digit by digit (a number's grammar is already checked): at most 18 digits cannot overflow.
+        let negative = buffer[index] == UInt8(ascii: "-")
+        let firstDigit = negative ? index + 1 : index
+        guard end - firstDigit <= min(maximumDigits, 18) else { throw Unsure() }
+        var number = 0
+        for position in firstDigit..<end {
+            let digit = buffer[position] &- UInt8(ascii: "0")
+            // A fraction or an exponent: not an integer as written.
+            guard digit < 10 else { throw Unsure() }
+            number = number &* 10 &+ Int(digit)
+        }
         index = end
-        return number
+        return negative ? -number : number
     }
 
     /// Skips one value of any kind, checking it as it goes (strings in it must be ASCII).
@@ -123,7 +131,7 @@ public struct JSONCursor {
                     continue
                 }
             case UInt8(ascii: "\""):
-                guard !(try stringBytes()).contains(where: { $0 >= 0x80 }) else { throw Unsure() }
+                guard try stringBytes().isASCII else { throw Unsure() }
             case UInt8(ascii: "t"): try skipLiteral("true")
             case UInt8(ascii: "f"): try skipLiteral("false")
             case UInt8(ascii: "n"): try skipLiteral("null")
@@ -166,17 +174,20 @@ public struct JSONCursor {
         return true
     }
 
-    /// A string's bytes between its quotes; throws for escapes and control characters.
-    private mutating func stringBytes() throws(Unsure) -> UnsafeBufferPointer<UInt8> {
+    /// A string's bytes between its quotes, and whether they are all ASCII (found in the same pass);
+    /// throws for escapes and control characters.
+    private mutating func stringBytes() throws(Unsure) -> (bytes: UnsafeBufferPointer<UInt8>, isASCII: Bool) {
         try expect(UInt8(ascii: "\""))
         let start = index
+        var highBits: UInt8 = 0
         while index < buffer.count {
             let byte = buffer[index]
             if byte == UInt8(ascii: "\"") {
                 index += 1
-                return UnsafeBufferPointer(rebasing: buffer[start..<(index - 1)])
+                return (UnsafeBufferPointer(rebasing: buffer[start..<(index - 1)]), highBits < 0x80)
             }
             guard byte >= 0x20, byte != UInt8(ascii: "\\") else { throw Unsure() }
+            highBits |= byte
             index += 1
         }
         throw Unsure()
