@@ -41,19 +41,22 @@ enum OpenAIPlainChunk: Equatable {
     /// decodes it); `nil` when it needs the full decode.
     static func read(_ data: String, makingShape: Bool = true) -> (reading: Reading, shape: PlainTextShape?, usage: JSONValue?)? {
         var data = data
-        return data.withUTF8 { bytes in
-            var cursor = JSONCursor(bytes)
-            guard let (reading, textBytes) = try? read(&cursor) else { return nil }
-            var usage: JSONValue?
-            if let range = reading.usageBytes {
-                guard let value = try? JSONParser.parse(UnsafeBufferPointer(rebasing: bytes[range])) else { return nil }
-                usage = value
-            }
-            // Only a chunk of text alone makes a shape: the next text chunks are compared with it.
-            guard makingShape, case .text = reading.content, let textBytes, reading.finishReason == nil, !reading.hasUsageMember || usage == nil
-            else { return (reading, nil, usage) }
-            return (reading, PlainTextShape(around: textBytes, in: bytes), usage)
+        return data.withUTF8 { bytes in read(bytes, makingShape: makingShape) }
+    }
+
+    /// ``read(_:makingShape:)`` of the chunk's bytes as the vendor sent them.
+    static func read(_ bytes: UnsafeBufferPointer<UInt8>, makingShape: Bool = true) -> (reading: Reading, shape: PlainTextShape?, usage: JSONValue?)? {
+        var cursor = JSONCursor(bytes)
+        guard let (reading, textBytes) = try? read(&cursor) else { return nil }
+        var usage: JSONValue?
+        if let range = reading.usageBytes {
+            guard let value = try? JSONParser.parse(UnsafeBufferPointer(rebasing: bytes[range])) else { return nil }
+            usage = value
         }
+        // Only a chunk of text alone makes a shape: the next text chunks are compared with it.
+        guard makingShape, case .text = reading.content, let textBytes, reading.finishReason == nil, !reading.hasUsageMember || usage == nil
+        else { return (reading, nil, usage) }
+        return (reading, PlainTextShape(around: textBytes, in: bytes), usage)
     }
 
     /// What the chunk says, and where the text it carries lies in the document.

@@ -20,7 +20,7 @@ public struct OpenAIStreamDecoder: SSEChatStreamDecoder {
     public init() {}
 
     /// A chunk read without the full decode (its usage's value decoded), or nil when it needs the full decode.
-    private mutating func plainChunk(_ data: String) -> (OpenAIPlainChunk.Reading, usage: JSONValue?)? {
+    private mutating func plainChunk(_ data: UnsafeBufferPointer<UInt8>) -> (OpenAIPlainChunk.Reading, usage: JSONValue?)? {
         if started, let (text, choice) = plainShapes.text(of: data) {
             var reading = OpenAIPlainChunk.Reading()
             reading.hasChoice = true
@@ -57,18 +57,36 @@ public struct OpenAIStreamDecoder: SSEChatStreamDecoder {
     }
 
     mutating func handle(_ event: SSEEvent, into events: inout [ChatEvent]) throws(UpstreamFailure) {
+        var data = event.data
+        guard let reading = data.withUTF8({ bytes in readPlainly(bytes) }) else { return try decodeFully(data, into: &events) }
+        if let (chunk, usage) = reading { handle(chunk, usage: usage, into: &events) }
+    }
+
+    /// A chunk as the vendor's bytes, read in place; only a chunk that needs the full decode becomes a string.
+    mutating func handleData(_ data: UnsafeRawBufferPointer, into events: inout [ChatEvent]) throws(UpstreamFailure) {
+        let bytes = data.assumingMemoryBound(to: UInt8.self)
+        guard let reading = readPlainly(bytes) else { return try decodeFully(String(decoding: bytes, as: UTF8.self), into: &events) }
+        if let (chunk, usage) = reading { handle(chunk, usage: usage, into: &events) }
+    }
+
+    /// What a chunk says when it can be read without the full decode: nil when it needs it; `.some(nil)`
+    /// when the chunk carries nothing (`[DONE]`, empty data).
+    private mutating func readPlainly(_ bytes: UnsafeBufferPointer<UInt8>) -> (OpenAIPlainChunk.Reading, usage: JSONValue?)?? {
         // Checked by its first byte before the comparison: every chunk comes through here.
-        if event.data.utf8.first == UInt8(ascii: "["), event.data.hasPrefix("[DONE]") {
+        if bytes.first == UInt8(ascii: "["), bytes.starts(with: "[DONE]".utf8) {
             sawDone = true
-            return
+            return .some(nil)
         }
-        guard !event.data.isEmpty else { return }
-        if responses == nil, usesPlainChunkReader, let (reading, usage) = plainChunk(event.data) {
-            return handle(reading, usage: usage, into: &events)
-        }
+        guard !bytes.isEmpty else { return .some(nil) }
+        guard responses == nil, usesPlainChunkReader, let reading = plainChunk(bytes) else { return nil }
+        return .some(reading)
+    }
+
+    /// The full decode of one chunk, through its JSON tree.
+    private mutating func decodeFully(_ data: String, into events: inout [ChatEvent]) throws(UpstreamFailure) {
         let chunk: JSONValue
         do {
-            chunk = try JSONParser.parse(event.data)
+            chunk = try JSONParser.parse(data)
         } catch {
             throw UpstreamFailure(kind: .unavailable, message: "upstream stream chunk is not valid JSON")
         }

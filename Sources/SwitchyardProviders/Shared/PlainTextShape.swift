@@ -24,19 +24,22 @@ struct PlainTextShape: Sendable {
     /// The text of `data` when it has this shape (empty for an empty text); nil when it does not.
     func text(of data: String) -> String? {
         var data = data
-        return data.withUTF8 { bytes -> String? in
-            guard bytes.count >= prefix.count + suffix.count, let base = bytes.baseAddress else { return nil }
-            let matches = prefix.withUnsafeBytes { $0.baseAddress.map { memcmp(base, $0, prefix.count) == 0 } ?? true }
-                && suffix.withUnsafeBytes { $0.baseAddress.map { memcmp(base + (bytes.count - suffix.count), $0, suffix.count) == 0 } ?? true }
-            guard matches else { return nil }
-            let text = UnsafeBufferPointer(rebasing: bytes[prefix.count..<(bytes.count - suffix.count)])
-            var isASCII = true
-            for byte in text {
-                if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return nil }
-                if byte >= 0x80 { isASCII = false }
-            }
-            return isASCII ? String(decoding: text, as: UTF8.self) : String(validating: text, as: UTF8.self)
+        return data.withUTF8 { bytes in text(of: bytes) }
+    }
+
+    /// ``text(of:)`` of the event's bytes as the vendor sent them.
+    func text(of bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        guard bytes.count >= prefix.count + suffix.count, let base = bytes.baseAddress else { return nil }
+        let matches = prefix.withUnsafeBytes { $0.baseAddress.map { memcmp(base, $0, prefix.count) == 0 } ?? true }
+            && suffix.withUnsafeBytes { $0.baseAddress.map { memcmp(base + (bytes.count - suffix.count), $0, suffix.count) == 0 } ?? true }
+        guard matches else { return nil }
+        let text = UnsafeBufferPointer(rebasing: bytes[prefix.count..<(bytes.count - suffix.count)])
+        var isASCII = true
+        for byte in text {
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return nil }
+            if byte >= 0x80 { isASCII = false }
         }
+        return isASCII ? String(decoding: text, as: UTF8.self) : String(validating: text, as: UTF8.self)
     }
 }
 
@@ -55,7 +58,12 @@ struct PlainTextShapeCache<Context: Sendable>: Sendable {
 
     /// The text of `data` and the context of the shape it has; nil when it does not have the last shape.
     mutating func text(of data: String) -> (text: String, context: Context)? {
-        guard let last, let text = last.shape.text(of: data) else { return nil }
+        var data = data
+        return data.withUTF8 { bytes in text(of: bytes) }
+    }
+
+    mutating func text(of bytes: UnsafeBufferPointer<UInt8>) -> (text: String, context: Context)? {
+        guard let last, let text = last.shape.text(of: bytes) else { return nil }
         learnedWithoutUse = 0
         return (text, last.context)
     }

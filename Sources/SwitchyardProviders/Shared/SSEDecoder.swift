@@ -93,6 +93,30 @@ public struct SSEDecoder: Sendable {
         } ?? 0
     }
 
+    /// Whether no line or event is under way: the next bytes start a new event.
+    var isBetweenEvents: Bool { line.isEmpty && !hasData && event == nil && !lastWasCR }
+
+    /// The limits ``singleDataLine(in:limits:)`` keeps to.
+    var singleDataLineLimits: (line: Int, event: Int) { (maximumLineBytes, maximumEventBytes) }
+
+    /// The data of `bytes` when they are exactly one event made of one `data:` line and its blank line, `\n`-ended
+    /// (what vendors send, and what a pass-through stream feeds one at a time), within the limits; nil for
+    /// anything else, which the general rules read. Read between events, such bytes are that event whole.
+    static func singleDataLine(in bytes: UnsafeRawBufferPointer, limits: (line: Int, event: Int)) -> UnsafeRawBufferPointer? {
+        guard bytes.count >= 7, let base = bytes.baseAddress, memcmp(base, "data:", 5) == 0,
+            bytes[bytes.count - 1] == 0x0A, bytes[bytes.count - 2] == 0x0A
+        else { return nil }
+        var valueStart = 5
+        if bytes[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
+        let valueEnd = bytes.count - 2
+        guard valueStart <= valueEnd, valueEnd <= limits.line, valueEnd - valueStart <= limits.event else { return nil }
+        let value = UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd])
+        // One line: no line end inside (a CR ends a line too).
+        guard let valueBase = value.baseAddress else { return value }
+        guard memchr(valueBase, 0x0A, value.count) == nil, memchr(valueBase, 0x0D, value.count) == nil else { return nil }
+        return value
+    }
+
     private mutating func appendToLine(_ bytes: ByteBufferView) throws(UpstreamFailure) {
         guard !bytes.isEmpty else { return }
         guard line.count + bytes.count <= maximumLineBytes else {
@@ -152,6 +176,10 @@ protocol SSEChatStreamDecoder: ChatStreamDecoder {
     var sse: SSEDecoder { get set }
     /// Appends the canonical events of one SSE event; throws for an in-band error or undecodable data.
     mutating func handle(_ event: SSEEvent, into events: inout [ChatEvent]) throws(UpstreamFailure)
+    /// Appends the canonical events of an event without a name whose data is `data` (the vendor's bytes, in
+    /// place); by default the same as ``handle(_:into:)`` with the data as text. A decoder that can read the
+    /// bytes as they are skips the string.
+    mutating func handleData(_ data: UnsafeRawBufferPointer, into events: inout [ChatEvent]) throws(UpstreamFailure)
     /// Throws when the upstream closed before its stream was complete.
     func checkComplete() throws(UpstreamFailure)
 }
@@ -164,7 +192,25 @@ extension SSEChatStreamDecoder {
     }
 
     public mutating func decode(_ bytes: ByteBuffer, into events: inout [ChatEvent]) throws(UpstreamFailure) {
+        if sse.isBetweenEvents {
+            // One whole event of one data line: its data goes to the decoder as the vendor's bytes.
+            let limits = sse.singleDataLineLimits
+            let outcome: Result<Bool, UpstreamFailure> = bytes.withUnsafeReadableBytes { raw in
+                guard let data = SSEDecoder.singleDataLine(in: raw, limits: limits) else { return .success(false) }
+                do throws(UpstreamFailure) {
+                    try handleData(data, into: &events)
+                    return .success(true)
+                } catch {
+                    return .failure(error)
+                }
+            }
+            if try outcome.get() { return }
+        }
         for event in try sse.decode(bytes) { try handle(event, into: &events) }
+    }
+
+    mutating func handleData(_ data: UnsafeRawBufferPointer, into events: inout [ChatEvent]) throws(UpstreamFailure) {
+        try handle(SSEEvent(event: nil, data: String(decoding: data, as: UTF8.self)), into: &events)
     }
 
     public mutating func finish() throws(UpstreamFailure) -> [ChatEvent] {
