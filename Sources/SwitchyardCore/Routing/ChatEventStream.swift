@@ -159,6 +159,7 @@ public struct ChatEventReader {
     /// the pattern's first byte).
     private static func append(_ bytes: UnsafeRawBufferPointer, removing pattern: [UInt8], to output: inout [UInt8]) {
         let haystack = bytes.assumingMemoryBound(to: UInt8.self)
+        precondition(pattern.count >= 3)
         pattern.withUnsafeBufferPointer { needle in
             guard let start = haystack.baseAddress, let needleStart = needle.baseAddress else { return output.append(contentsOf: haystack) }
             var copied = 0
@@ -166,7 +167,10 @@ public struct ChatEventReader {
             while haystack.count - index >= needle.count, let found = memchr(start + index, Int32(needleStart.pointee), haystack.count - index) {
                 let candidate = start.distance(to: found.assumingMemoryBound(to: UInt8.self))
                 guard haystack.count - candidate >= needle.count else { break }
-                if memcmp(start + candidate, needleStart, needle.count) == 0 {
+                // The bytes after the first are compared inline before the call: most commas are not followed by them.
+                if start[candidate + 1] == needleStart[1], start[candidate + 2] == needleStart[2],
+                    memcmp(start + candidate, needleStart, needle.count) == 0
+                {
                     output.append(contentsOf: haystack[copied..<candidate])
                     index = candidate + needle.count
                     copied = index
