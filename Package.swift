@@ -9,6 +9,10 @@ let swiftSettings: [SwiftSetting] = [
     // each of the ~60 awaits of a request's path skipped a task switch (and its status-record lock), 3.6 %
     // of a request's instructions.
     .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
+    // Release builds make every function of these modules available to the others for inlining and
+    // specialisation (the JSON cursor in the stream readers, Core's types in the handlers): 1.6 % of a request's
+    // instructions, 2 % of a stream's.
+    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
 ]
 
 let package = Package(
