@@ -70,24 +70,14 @@ public struct SSEDecoder: Sendable {
     /// data buffers the general rules use. Stops at the first event of any other shape, or one cut off, and
     /// returns how many bytes it took; the general path reads on from there.
     private mutating func takeWholeDataEvents(_ bytes: ByteBufferView, into events: inout [SSEEvent]) -> Int {
-        guard line.isEmpty, !hasData, event == nil, !lastWasCR else { return 0 }
+        guard isBetweenEvents else { return 0 }
+        let limits = singleDataLineLimits
         return bytes.withContiguousStorageIfAvailable { raw -> Int in
-            guard let base = raw.baseAddress else { return 0 }
+            let all = UnsafeRawBufferPointer(raw)
             var offset = 0
-            while raw.count - offset >= 7, memcmp(base + offset, "data:", 5) == 0 {
-                let lineStart = base + offset
-                let remaining = raw.count - offset
-                guard let newline = memchr(lineStart, 0x0A, remaining)?.assumingMemoryBound(to: UInt8.self) else { break }
-                let lineLength = lineStart.distance(to: newline)
-                // The blank line must follow; a bare CR anywhere in the line ends it by the rules: not this path.
-                guard lineLength + 1 < remaining, newline[1] == 0x0A, memchr(lineStart, 0x0D, lineLength) == nil else { break }
-                var valueStart = 5
-                if valueStart < lineLength, lineStart[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
-                // Over a limit: the general path reports it.
-                guard lineLength <= maximumLineBytes, lineLength - valueStart <= maximumEventBytes else { break }
-                let value = UnsafeBufferPointer(start: lineStart + valueStart, count: lineLength - valueStart)
-                events.append(SSEEvent(event: nil, data: String(decoding: value, as: UTF8.self)))
-                offset += lineLength + 2
+            while let (data, length) = Self.leadingDataEvent(in: UnsafeRawBufferPointer(rebasing: all[offset...]), limits: limits) {
+                events.append(SSEEvent(event: nil, data: String(decoding: data, as: UTF8.self)))
+                offset += length
             }
             return offset
         } ?? 0
@@ -99,22 +89,30 @@ public struct SSEDecoder: Sendable {
     /// The limits ``singleDataLine(in:limits:)`` keeps to.
     var singleDataLineLimits: (line: Int, event: Int) { (maximumLineBytes, maximumEventBytes) }
 
-    /// The data of `bytes` when they are exactly one event made of one `data:` line and its blank line, `\n`-ended
-    /// (what vendors send, and what a pass-through stream feeds one at a time), within the limits; nil for
-    /// anything else, which the general rules read. Read between events, such bytes are that event whole.
+    /// The data of `bytes` when they are exactly one event of one `data:` line (what a pass-through stream feeds,
+    /// one event at a time); nil for anything else, which the general rules read. Read between events, such
+    /// bytes are that event whole.
     static func singleDataLine(in bytes: UnsafeRawBufferPointer, limits: (line: Int, event: Int)) -> UnsafeRawBufferPointer? {
-        guard bytes.count >= 7, let base = bytes.baseAddress, memcmp(base, "data:", 5) == 0,
-            bytes[bytes.count - 1] == 0x0A, bytes[bytes.count - 2] == 0x0A
+        guard let (data, length) = leadingDataEvent(in: bytes, limits: limits), length == bytes.count else { return nil }
+        return data
+    }
+
+    /// The data of the event at the start of `bytes` and its length, when that event is one `data:` line and a
+    /// blank line, `\n`-ended, within the limits; nil for any other shape, an event cut off, or one over a
+    /// limit (the general path reports it).
+    private static func leadingDataEvent(
+        in bytes: UnsafeRawBufferPointer, limits: (line: Int, event: Int)
+    ) -> (data: UnsafeRawBufferPointer, length: Int)? {
+        guard bytes.count >= 7, let lineStart = bytes.baseAddress, memcmp(lineStart, "data:", 5) == 0,
+            let newline = memchr(lineStart, 0x0A, bytes.count)
         else { return nil }
+        let lineLength = lineStart.distance(to: UnsafeRawPointer(newline))
+        // The blank line must follow; a bare CR anywhere in the line ends it by the rules: not this shape.
+        guard lineLength + 1 < bytes.count, bytes[lineLength + 1] == 0x0A, memchr(lineStart, 0x0D, lineLength) == nil else { return nil }
         var valueStart = 5
-        if bytes[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
-        let valueEnd = bytes.count - 2
-        guard valueStart <= valueEnd, valueEnd <= limits.line, valueEnd - valueStart <= limits.event else { return nil }
-        let value = UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd])
-        // One line: no line end inside (a CR ends a line too).
-        guard let valueBase = value.baseAddress else { return value }
-        guard memchr(valueBase, 0x0A, value.count) == nil, memchr(valueBase, 0x0D, value.count) == nil else { return nil }
-        return value
+        if valueStart < lineLength, bytes[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
+        guard lineLength <= limits.line, lineLength - valueStart <= limits.event else { return nil }
+        return (UnsafeRawBufferPointer(rebasing: bytes[valueStart..<lineLength]), lineLength + 2)
     }
 
     private mutating func appendToLine(_ bytes: ByteBufferView) throws(UpstreamFailure) {
