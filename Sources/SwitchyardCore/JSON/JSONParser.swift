@@ -27,6 +27,7 @@ public struct JSONParser {
 
     private static func parse(buffer: UnsafeBufferPointer<UInt8>) throws(Failure) -> JSONValue {
         var parser = JSONParser(buffer: buffer)
+        defer { parser.scratch?.deallocate() }
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
@@ -40,6 +41,8 @@ public struct JSONParser {
     /// each container is then allocated once, at its exact size, instead of growing member by member.
     private var pendingKeys: [String] = []
     private var pendingValues: [JSONValue] = []
+    /// Where strings with escapes are unescaped (``scratchMemory(capacity:)``); freed when the parse ends.
+    private var scratch: UnsafeMutableBufferPointer<UInt8>?
 
     private init(buffer: UnsafeBufferPointer<UInt8>) {
         self.buffer = buffer
@@ -207,36 +210,38 @@ public struct JSONParser {
         let start = index
         // Fast path: no escapes.
         var isASCII = true
-        while index < buffer.count {
-            let byte = buffer[index]
-            if byte == UInt8(ascii: "\"") {
-                let bytes = UnsafeBufferPointer(rebasing: buffer[start..<index])
-                let string = isASCII ? String(decoding: bytes, as: UTF8.self) : try validUTF8(bytes, at: start)
-                index += 1
-                return string
-            }
-            isASCII = isASCII && byte < 0x80
-            if byte == UInt8(ascii: "\\") { break }
-            if byte < 0x20 { throw failure("control character in string") }
+        skipPlainBytes(isASCII: &isASCII)
+        guard index < buffer.count else { throw failure("unterminated string") }
+        if buffer[index] == UInt8(ascii: "\"") {
+            let bytes = UnsafeBufferPointer(rebasing: buffer[start..<index])
+            let string = isASCII ? String(decoding: bytes, as: UTF8.self) : try validUTF8(bytes, at: start)
             index += 1
+            return string
         }
-        // With escapes: the runs between them are copied whole (a conversation's text is mostly runs).
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(index - start + 64)
-        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<index]))
+        if buffer[index] < 0x20 { throw failure("control character in string") }
+        // With escapes: unescaped into scratch memory shared by the document's strings (never longer than the
+        // rest of the document: an escape is never shorter than what it stands for), runs between escapes
+        // copied whole, then made a string in one copy.
+        let output = scratchMemory(capacity: buffer.count - start)
+        guard let outputBase = output.baseAddress, let inputBase = buffer.baseAddress else { throw failure("unterminated string") }
+        var written = index - start
+        outputBase.update(from: inputBase + start, count: written)
+        func put(_ byte: UInt8) {
+            output[written] = byte
+            written += 1
+        }
         while index < buffer.count {
             let runStart = index
-            while index < buffer.count {
-                let byte = buffer[index]
-                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
-                index += 1
-            }
-            if index > runStart { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<index])) }
+            skipPlainBytes(isASCII: &isASCII)
+            (outputBase + written).update(from: inputBase + runStart, count: index - runStart)
+            written += index - runStart
             guard index < buffer.count else { break }
             let byte = buffer[index]
             if byte == UInt8(ascii: "\"") {
                 index += 1
-                return try validUTF8(bytes, at: start)
+                let bytes = UnsafeBufferPointer(rebasing: output[..<written])
+                // What the escapes wrote is valid UTF-8 by construction; only the vendor's own bytes need checking.
+                return isASCII ? String(decoding: bytes, as: UTF8.self) : try validUTF8(bytes, at: start)
             }
             if byte < 0x20 { throw failure("control character in string") }
             index += 1
@@ -244,14 +249,14 @@ public struct JSONParser {
             let escape = buffer[index]
             index += 1
             switch escape {
-            case UInt8(ascii: "\""): bytes.append(0x22)
-            case UInt8(ascii: "\\"): bytes.append(0x5C)
-            case UInt8(ascii: "/"): bytes.append(0x2F)
-            case UInt8(ascii: "b"): bytes.append(0x08)
-            case UInt8(ascii: "f"): bytes.append(0x0C)
-            case UInt8(ascii: "n"): bytes.append(0x0A)
-            case UInt8(ascii: "r"): bytes.append(0x0D)
-            case UInt8(ascii: "t"): bytes.append(0x09)
+            case UInt8(ascii: "\""): put(0x22)
+            case UInt8(ascii: "\\"): put(0x5C)
+            case UInt8(ascii: "/"): put(0x2F)
+            case UInt8(ascii: "b"): put(0x08)
+            case UInt8(ascii: "f"): put(0x0C)
+            case UInt8(ascii: "n"): put(0x0A)
+            case UInt8(ascii: "r"): put(0x0D)
+            case UInt8(ascii: "t"): put(0x09)
             case UInt8(ascii: "u"):
                 var scalar = try parseHex4()
                 if (0xD800...0xDBFF).contains(scalar) {
@@ -267,12 +272,51 @@ public struct JSONParser {
                 } else if (0xDC00...0xDFFF).contains(scalar) {
                     scalar = 0xFFFD
                 }
-                UTF8.encode(Unicode.Scalar(scalar) ?? "\u{FFFD}") { bytes.append($0) }
+                UTF8.encode(Unicode.Scalar(scalar) ?? "\u{FFFD}") { put($0) }
             default:
                 throw failure("invalid escape")
             }
         }
         throw failure("unterminated string")
+    }
+
+    /// Moves past the bytes a string holds as they are (anything but a quote, a backslash or a control
+    /// character), eight at a time while none of the eight is one of those; clears `isASCII` at a byte of 0x80
+    /// or more. Stops at the first such byte, or the end.
+    private mutating func skipPlainBytes(isASCII: inout Bool) {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        guard let base = buffer.baseAddress else { return }
+        var seenHighBits: UInt64 = 0
+        while buffer.count - index >= 8 {
+            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+            // A byte is zero (after the XOR, equal to the searched one) or below 0x20 exactly when the borrow
+            // trick sets its high bit; a byte of 0x80 or more is excluded by `& ~word`.
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            let special =
+                ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
+            if special & highBits != 0 { break }
+            seenHighBits |= word
+            index += 8
+        }
+        while index < buffer.count {
+            let byte = buffer[index]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            seenHighBits |= UInt64(byte)
+            index += 1
+        }
+        // The bytes read one at a time sit in the lowest byte, whose high bit `highBits` has too.
+        if seenHighBits & highBits != 0 { isASCII = false }
+    }
+
+    /// Memory for unescaping strings, at least `capacity` bytes, kept for the rest of the document.
+    private mutating func scratchMemory(capacity: Int) -> UnsafeMutableBufferPointer<UInt8> {
+        if let scratch, scratch.count >= capacity { return scratch }
+        scratch?.deallocate()
+        let memory = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(capacity, 64))
+        scratch = memory
+        return memory
     }
 
     /// Invalid UTF-8 is an error, never silently repaired: a gateway must not forward what the client did not write.
