@@ -227,14 +227,20 @@ public struct JSONParser {
         var written = index - start
         outputBase.update(from: inputBase + start, count: written)
         func put(_ byte: UInt8) {
-            output[written] = byte
+            outputBase[written] = byte
             written += 1
         }
         while index < buffer.count {
             let runStart = index
             skipPlainBytes(isASCII: &isASCII)
-            (outputBase + written).update(from: inputBase + runStart, count: index - runStart)
-            written += index - runStart
+            // Between escapes a conversation's runs are often a few bytes: copied inline, not by a call.
+            let runLength = index - runStart
+            if runLength <= 16 {
+                for offset in 0..<runLength { outputBase[written + offset] = inputBase[runStart + offset] }
+            } else {
+                (outputBase + written).update(from: inputBase + runStart, count: runLength)
+            }
+            written += runLength
             guard index < buffer.count else { break }
             let byte = buffer[index]
             if byte == UInt8(ascii: "\"") {
@@ -272,7 +278,23 @@ public struct JSONParser {
                 } else if (0xDC00...0xDFFF).contains(scalar) {
                     scalar = 0xFFFD
                 }
-                UTF8.encode(Unicode.Scalar(scalar) ?? "\u{FFFD}") { put($0) }
+                // UTF-8 of a scalar (surrogates are replaced above, so every value here is one).
+                switch scalar {
+                case ..<0x80:
+                    put(UInt8(scalar))
+                case ..<0x800:
+                    put(UInt8(0xC0 | scalar >> 6))
+                    put(UInt8(0x80 | scalar & 0x3F))
+                case ..<0x10000:
+                    put(UInt8(0xE0 | scalar >> 12))
+                    put(UInt8(0x80 | scalar >> 6 & 0x3F))
+                    put(UInt8(0x80 | scalar & 0x3F))
+                default:
+                    put(UInt8(0xF0 | scalar >> 18))
+                    put(UInt8(0x80 | scalar >> 12 & 0x3F))
+                    put(UInt8(0x80 | scalar >> 6 & 0x3F))
+                    put(UInt8(0x80 | scalar & 0x3F))
+                }
             default:
                 throw failure("invalid escape")
             }

@@ -91,7 +91,7 @@ struct JSONStringParsingTests {
     static let pieces: [[UInt8]] = [
         Array("plain text ".utf8), Array("ab".utf8), Array("x".utf8), Array("é".utf8), Array("😀".utf8), Array("€uro".utf8),
         Array(#"\""#.utf8), Array(#"\\"#.utf8), Array(#"\/"#.utf8), Array(#"\n"#.utf8), Array(#"\t"#.utf8), Array(#"\u00e9"#.utf8),
-        Array(#"\ud83d\ude00"#.utf8), Array(#"\ud83d"#.utf8), Array(#"\ude00"#.utf8), Array(#"\u0041"#.utf8), [0x7F], [0x20], [0x1F],
+        Array(#"\ud83d\ude00"#.utf8), Array(#"\ud83d"#.utf8), Array(#"\ude00"#.utf8), Array(#"\u0041"#.utf8), Array(#"\u20ac"#.utf8), Array(#"\u07FF\u0800\uFFFF"#.utf8), [0x7F], [0x20], [0x1F],
         [0x00], [0xC3], [0xFF], [0xE2, 0x82], Array(#"\x"#.utf8), Array(#"\u12g4"#.utf8), [0x22], Array(String(repeating: "long ", count: 5).utf8),
     ]
 
