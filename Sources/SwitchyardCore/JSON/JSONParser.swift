@@ -233,14 +233,8 @@ public struct JSONParser {
         while index < buffer.count {
             let runStart = index
             skipPlainBytes(isASCII: &isASCII)
-            // Between escapes a conversation's runs are often a few bytes: copied inline, not by a call.
-            let runLength = index - runStart
-            if runLength <= 16 {
-                for offset in 0..<runLength { outputBase[written + offset] = inputBase[runStart + offset] }
-            } else {
-                (outputBase + written).update(from: inputBase + runStart, count: runLength)
-            }
-            written += runLength
+            (outputBase + written).update(from: inputBase + runStart, count: index - runStart)
+            written += index - runStart
             guard index < buffer.count else { break }
             let byte = buffer[index]
             if byte == UInt8(ascii: "\"") {
