@@ -127,6 +127,9 @@ public struct ChatEventReader {
     private mutating func decodeForwarding(_ chunk: ByteBuffer) throws(UpstreamFailure) -> [ChatEvent] {
         var events: [ChatEvent] = []
         splitter.append(chunk)
+        // What this chunk completes is at most what the splitter holds: room for it at once, instead of the
+        // forwarded bytes growing (and being copied) event by event through a burst.
+        forward.reserveCapacity(forward.count + splitter.pendingBytes)
         while let raw = try splitter.nextEvent() {
             let start = events.count
             do {
@@ -278,6 +281,9 @@ struct SSEEventSplitter {
         }
         return nil
     }
+
+    /// How many bytes were added and not yet cut into events.
+    var pendingBytes: Int { buffer?.readableBytes ?? 0 }
 
     /// Bytes after the last whole event (a stream that ended without its final blank line).
     mutating func remainder() -> ByteBuffer {
