@@ -95,10 +95,12 @@ struct JSONStringParsingTests {
         [0x00], [0xC3], [0xFF], [0xE2, 0x82], Array(#"\x"#.utf8), Array(#"\u12g4"#.utf8), [0x22], Array(String(repeating: "long ", count: 5).utf8),
     ]
 
-    @Test func generatedStringsDecodeAsTheRulesSay() {
+    @Test func generatedStringsDecodeAsTheRulesSay() async {
         var random = SplitMix(seed: 7)
         var compared = 0
-        for _ in 0..<20_000 {
+        for round in 0..<8_000 {
+            // Other tests' timed clients share the test process's few threads: this loop lets them run.
+            if round % 200 == 0 { await Task.yield() }
             var document: [UInt8] = [0x22]
             // Shift the content within an eight-byte word.
             document += Array(repeating: UInt8(ascii: "p"), count: Int(random.next() % 9))
@@ -114,7 +116,7 @@ struct JSONStringParsingTests {
             #expect(Self.parsed(document) == Self.reference(document), "\(String(decoding: document, as: UTF8.self))")
             compared += 1
         }
-        #expect(compared == 20_000)
+        #expect(compared == 8_000)
     }
 
     @Test func aStringInsideADocumentStopsAtItsQuote() throws {
