@@ -11,8 +11,7 @@ public struct SecretDigest: Hashable, Sendable {
 
     public init(_ secret: String) {
         // Hashed where the string keeps its bytes (every request's key comes here): no copy into an array.
-        var secret = secret
-        let digest = secret.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+        let digest = secret.withUTF8Bytes { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
         words = digest.withUnsafeBytes { bytes in
             (bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
              bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self))

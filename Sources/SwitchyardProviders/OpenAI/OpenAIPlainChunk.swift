@@ -40,8 +40,7 @@ enum OpenAIPlainChunk: Equatable {
     /// What the chunk says, the shape around its text, and its usage's value (decoded as the full decode
     /// decodes it); `nil` when it needs the full decode.
     static func read(_ data: String, makingShape: Bool = true) -> (reading: Reading, shape: PlainTextShape?, usage: JSONValue?)? {
-        var data = data
-        return data.withUTF8 { bytes in read(bytes, makingShape: makingShape) }
+        data.withUTF8Bytes { bytes in read(bytes, makingShape: makingShape) }
     }
 
     /// ``read(_:makingShape:)`` of the chunk's bytes as the vendor sent them.

@@ -57,8 +57,7 @@ public struct OpenAIStreamDecoder: SSEChatStreamDecoder {
     }
 
     mutating func handle(_ event: SSEEvent, into events: inout [ChatEvent]) throws(UpstreamFailure) {
-        var data = event.data
-        guard let reading = data.withUTF8({ bytes in readPlainly(bytes) }) else { return try decodeFully(data, into: &events) }
+        guard let reading = event.data.withUTF8Bytes({ bytes in readPlainly(bytes) }) else { return try decodeFully(event.data, into: &events) }
         if let (chunk, usage) = reading { handle(chunk, usage: usage, into: &events) }
     }
 

@@ -23,8 +23,7 @@ struct PlainTextShape: Sendable {
 
     /// The text of `data` when it has this shape (empty for an empty text); nil when it does not.
     func text(of data: String) -> String? {
-        var data = data
-        return data.withUTF8 { bytes in text(of: bytes) }
+        data.withUTF8Bytes { bytes in text(of: bytes) }
     }
 
     /// ``text(of:)`` of the event's bytes as the vendor sent them.
@@ -58,8 +57,7 @@ struct PlainTextShapeCache<Context: Sendable>: Sendable {
 
     /// The text of `data` and the context of the shape it has; nil when it does not have the last shape.
     mutating func text(of data: String) -> (text: String, context: Context)? {
-        var data = data
-        return data.withUTF8 { bytes in text(of: bytes) }
+        data.withUTF8Bytes { bytes in text(of: bytes) }
     }
 
     mutating func text(of bytes: UnsafeBufferPointer<UInt8>) -> (text: String, context: Context)? {
