@@ -116,10 +116,3 @@ enum HTTP1ResponseFraming {
         ByteBuffer(string: "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\ndate: \(date)\r\n\r\n")
     }
 }
-
-extension HTTPField.Name {
-    /// Whether this is `name` (compared as `==` does, after a check of the lengths that settles most cases).
-    fileprivate func `is`(_ name: HTTPField.Name) -> Bool {
-        canonicalName.utf8.count == name.canonicalName.utf8.count && self == name
-    }
-}

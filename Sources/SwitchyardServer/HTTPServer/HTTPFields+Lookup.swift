@@ -8,7 +8,7 @@ extension HTTPFields {
     /// then this returns the stored value as it is.
     func value(of name: HTTPField.Name) -> String? {
         var found: String?
-        for field in self where field.name == name {
+        for field in self where field.name.is(name) {
             if found != nil { return self[name] }
             found = field.value
         }
@@ -25,5 +25,13 @@ extension HTTPFields {
             let word = token[first...last]
             return word.count == 5 && zip(word, "close".utf8).allSatisfy { $0 | 0x20 == $1 }
         }
+    }
+}
+
+extension HTTPField.Name {
+    /// Whether this is `name`, as `==` says, after a check of the lengths that settles most cases (`==` compares
+    /// whole names; heads and lookups compare every field's name with a few).
+    func `is`(_ name: HTTPField.Name) -> Bool {
+        canonicalName.utf8.count == name.canonicalName.utf8.count && self == name
     }
 }
