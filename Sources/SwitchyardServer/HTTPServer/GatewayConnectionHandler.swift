@@ -4,23 +4,23 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
 
-/// The end of every client connection's pipeline, right after NIO's HTTP/1 parser: collects each request
-/// (its body up to the limit), answers it from a task that prefers the connection's event loop (cancelled
-/// if the client goes away), and writes the answer's bytes itself.
+/// The end of every client connection's pipeline: reads each request from the connection's bytes
+/// (``HTTP1RequestParser``), collects its body up to the limit, answers it from a task that prefers the
+/// connection's event loop (cancelled if the client goes away), and writes the answer's bytes itself.
 ///
-/// One handler where there were five (NIO's protocol-error handler and response encoder, a conversion
-/// between NIO's and HTTPTypes' parts, Hummingbird's connection-state handler): every request and response
-/// part crossed each of them, each time boxed into `NIOAny` and cast back, and every response field was
-/// converted into NIO's header type before NIO wrote it.
+/// One handler where there were six (NIO's HTTP/1 decoder and protocol-error handler and response encoder,
+/// a conversion between NIO's and HTTPTypes' parts, Hummingbird's connection-state handler): every request
+/// and response part crossed each of them, each time boxed into `NIOAny` and cast back, and every field
+/// was made a `String` pair, then converted again.
 ///
-/// Answers leave in request order: while a request is unanswered, requests a client pipelines behind it
-/// wait here, and reads stop until they are served, so the wait is bounded by one read.
+/// Answers leave in request order: while a request is unanswered, the bytes of requests a client pipelines
+/// behind it stay unparsed, and reads stop until they are served, so the wait is bounded by one read.
 ///
 /// HTTP/1.0: a 1.0 request is answered in HTTP/1.0, and the connection closes once it is answered (nothing
 /// read after it is served); a body of unknown length is then ended by the close, not chunked, since a 1.0
 /// client cannot read chunks.
 final class GatewayConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     /// What every connection's handler shares.
@@ -37,14 +37,18 @@ final class GatewayConnectionHandler: ChannelInboundHandler, RemovableChannelHan
         case collecting(head: HTTPRequest, respond: GatewayRoutes.Respond, body: ByteBuffer?, limit: Int)
         /// The rest of a body that was already refused as too large.
         case discarding
+        /// The client sent something that is not HTTP/1: it was refused, and nothing more is read.
+        case refused
     }
 
     private let shared: Shared
     private var reading = Reading.betweenRequests
+    private var parser = HTTP1RequestParser()
+    /// Bytes read and not parsed yet (nil when none): the rest of a request, or requests pipelined behind one
+    /// being answered.
+    private var unread: ByteBuffer?
     /// Whether a request was read whose response has not ended yet.
     private var isAnswering = false
-    /// Parts a client pipelined behind a request still being answered (rare: room for one until then).
-    private var waiting = CircularBuffer<HTTPServerRequestPart>(initialCapacity: 1)
     private var readIsHeld = false
     /// The request being answered (set until its response ends), cancelled if its client goes away.
     private var inFlight: Task<Void, Never>?
@@ -73,39 +77,68 @@ final class GatewayConnectionHandler: ChannelInboundHandler, RemovableChannelHan
     // MARK: Reading
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        if !waiting.isEmpty || (isAnswering && part.isHead) {
-            waiting.append(part)
-            return
+        if case .refused = reading { return }
+        let bytes = unwrapInboundIn(data)
+        if unread == nil {
+            unread = bytes
+        } else {
+            unread!.writeImmutableBuffer(bytes)
         }
-        process(part, context: context)
+        parseUnread(context: context)
     }
 
     func read(context: ChannelHandlerContext) {
-        guard waiting.isEmpty else {
+        guard !isHoldingPipelinedRequest else {
             readIsHeld = true
             return
         }
         context.read()
     }
 
-    private func process(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+    /// Whether the next request's bytes wait for the answer in progress to end.
+    private var isHoldingPipelinedRequest: Bool {
+        isAnswering && parser.isBetweenRequests && unread != nil
+    }
+
+    /// Reads requests and their parts from `unread` until it is used up or the next request must wait.
+    private func parseUnread(context: ChannelHandlerContext) {
+        while !isHoldingPipelinedRequest {
+            let part: HTTP1RequestParser.Part?
+            if var bytes = unread {
+                unread = nil  // `bytes` is then the only reference: slices and appends need no copy
+                do {
+                    part = try parser.next(&bytes)
+                } catch {
+                    return refuseUnreadableRequest(error, context: context)
+                }
+                if bytes.readableBytes > 0 { unread = bytes }
+            } else {
+                // A body that ended with the bytes read (or a request without one) ends without more.
+                part = parser.endOfCompleteBody()
+            }
+            guard let part else { return }
+            process(part, context: context)
+            if case .refused = reading { return }
+        }
+    }
+
+    private func process(_ part: HTTP1RequestParser.Part, context: ChannelHandlerContext) {
         switch part {
-        case .head(var nioHead):
+        case .head(var parsed):
             isAnswering = true
             lastActivity = .now()
-            isHTTP10 = nioHead.version.major == 1 && nioHead.version.minor == 0
-            if isHTTP10 { nioHead.headers.replaceOrAdd(name: "connection", value: "close") }
+            isHTTP10 = parsed.isHTTP10
+            if isHTTP10 { parsed.fields[.connection] = "close" }
             let head: HTTPRequest
             do {
-                head = try HTTP1RequestConversion.request(nioHead)
+                head = try HTTP1RequestConversion.request(parsed)
             } catch {
-                // A method HTTPTypes cannot hold: answered as a request NIO's parser could not read.
-                return refuseUnreadableRequest(context: context)
+                // A request target the library cannot read as a URL.
+                return refuseUnreadableRequest(HTTP1RequestParseError.malformed("malformed request target"), context: context)
             }
             let respond = shared.routes.responder(for: head)
             let limit = shared.maxBodyBytes()
-            if let length = head.headerFields.value(of: .contentLength).flatMap(Int.init), length > limit {
+            if case .length(let length) = parsed.framing, length > limit {
                 reading = .discarding
                 start(head, body: .tooLarge(limit: limit), respond: respond, context: context)
             } else {
@@ -132,32 +165,25 @@ final class GatewayConnectionHandler: ChannelInboundHandler, RemovableChannelHan
 
     /// Serves what waited behind the response that just ended, up to the next request that must wait.
     private func serveWaiting(context: ChannelHandlerContext) {
-        while let part = waiting.first, !(isAnswering && part.isHead) {
-            waiting.removeFirst()
-            process(part, context: context)
-        }
-        if waiting.isEmpty, readIsHeld {
+        parseUnread(context: context)
+        if !isHoldingPipelinedRequest, readIsHeld {
             readIsHeld = false
             context.read()
         }
     }
 
-    /// NIO's parser gave up on what the client sent: a 400 if no answer is in progress (then the
-    /// connection closes), else the connection closes once the answer in progress ends.
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard error is HTTPParserError else { return context.fireErrorCaught(error) }
-        refuseUnreadableRequest(context: context)
-    }
-
-    private func refuseUnreadableRequest(context: ChannelHandlerContext) {
-        waiting.removeAll()
-        reading = .discarding
+    /// What the client sent cannot be read as a request: refused with a status that says why (400, 431,
+    /// 501, 505) if no answer is in progress (then the connection closes), else the connection closes once
+    /// the answer in progress ends.
+    private func refuseUnreadableRequest(_ error: HTTP1RequestParseError, context: ChannelHandlerContext) {
+        unread = nil
+        reading = .refused
         if isAnswering, inFlight != nil {
             closesAfterResponse = true
             return
         }
         isAnswering = true
-        context.writeAndFlush(wrapOutboundOut(HTTP1ResponseFraming.badRequest(date: date.current())), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(HTTP1ResponseFraming.refusal(error.status, date: date.current())), promise: nil)
         context.close(promise: nil)
     }
 
@@ -299,7 +325,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, RemovableChannelHan
         let isReadingBody: Bool
         switch reading {
         case .collecting, .discarding: isReadingBody = true
-        case .betweenRequests: isReadingBody = false
+        case .betweenRequests, .refused: isReadingBody = false
         }
         // An answer in progress (and only its own request read) is not idle; its end arms the timer again.
         if isAnswering, !isReadingBody { return }
@@ -321,6 +347,10 @@ final class GatewayConnectionHandler: ChannelInboundHandler, RemovableChannelHan
             // Shutting down: an idle connection closes now, a busy one once its answer ends.
             if isAnswering { closesAfterResponse = true } else { context.close(promise: nil) }
         case let event as ChannelEvent where event == .inputClosed:
+            // A request cut short can never be read whole.
+            if parser.isInsideRequest(unread: unread ?? ByteBuffer()), !isHoldingPipelinedRequest {
+                refuseUnreadableRequest(.malformed("the client stopped sending mid-request"), context: context)
+            }
             // A client that stops sending has given up on its answer.
             inFlight?.cancel()
             // Nothing more will be asked: the connection closes once the answer in progress (if any) ends.
@@ -346,15 +376,9 @@ final class GatewayConnectionHandler: ChannelInboundHandler, RemovableChannelHan
         isActive = false
         inFlight?.cancel()
         inFlight = nil
-        waiting.removeAll()
+        unread = nil
         idleTimer?.cancel()
         idleTimer = nil
-    }
-}
-
-extension HTTPServerRequestPart {
-    fileprivate var isHead: Bool {
-        if case .head = self { true } else { false }
     }
 }
 

@@ -43,7 +43,7 @@ struct GatewayRoutes: Sendable {
 }
 
 /// The gateway's HTTP/1.1 server, on SwiftNIO directly: each connection's pipeline is the connection
-/// limit, NIO's HTTP/1 parser and a ``GatewayConnectionHandler`` that answers each request from a task
+/// limit and a ``GatewayConnectionHandler`` that reads each request and answers it from a task
 /// started on the connection's own event loop, and writes the answers (idle timeout, keep-alive and
 /// quiescing included). No task or async-channel bridge per connection: a new connection's first request is
 /// read as soon as the connection is registered.
@@ -84,7 +84,6 @@ struct GatewayHTTPServer: Service {
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     try pipeline.addHandler(connections.makeHandler())
-                    try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                     try pipeline.addHandler(GatewayConnectionHandler(shared: shared))
                 }
             }

@@ -30,6 +30,43 @@ struct HTTPLayerErrorTests {
         }
     }
 
+    /// Bytes the listener cannot read as a request are refused with a status that says why, then the
+    /// connection closes; nothing reaches a provider. A chunked upload (with an extension and a trailer) is
+    /// read whole.
+    @Test func unreadableRequestsAreRefusedWithTheirStatusAndChunkedUploadsAreRead() async throws {
+        let vendor = SimulatedVendor(name: "oai", format: .openai)
+        try await LiveGateway.run(vendors: [vendor], config: TestConfigs.openAI()) { gateway in
+            let refused: [(String, String)] = [
+                ("POST /v1/chat/completions HTTP/1.1\r\nhost: g\r\nX-Big: \(String(repeating: "a", count: 90_000))\r\n\r\n", "431"),
+                ("POST /v1/chat/completions HTTP/1.1\r\nhost: g\r\ntransfer-encoding: gzip, chunked\r\n\r\n0\r\n\r\n", "501"),
+                ("POST /v1/chat/completions HTTP/3.0\r\nhost: g\r\n\r\n", "505"),
+                ("POST /v1/chat/completions HTTP/1.1\r\nhost: g\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n", "400"),
+                ("POST /v1/chat/completions HTTP/1.1\nhost: g\n\n", "400"),
+            ]
+            for (request, status) in refused {
+                let connection = try await RawConnection.open(port: gateway.port)
+                try await connection.send(request)
+                let answer = try await connection.readToEnd()
+                #expect(answer.hasPrefix("HTTP/1.1 \(status) "), "\(request.prefix(60).debugDescription): \(answer)")
+                #expect(answer.lowercased().contains("connection: close"))
+            }
+            #expect(vendor.requestCount == 0)
+
+            let body = #"{"model":"smart","messages":[{"role":"user","content":"hello"}]}"#
+            let half = body.utf8.count / 2
+            let pieces = [String(body.utf8.prefix(half))!, String(body.utf8.dropFirst(half))!]
+            var chunked = "POST /v1/chat/completions HTTP/1.1\r\nhost: g\r\nauthorization: Bearer test-key\r\ncontent-type: application/json\r\n"
+            chunked += "transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+            chunked += "\(String(pieces[0].utf8.count, radix: 16));note=1\r\n\(pieces[0])\r\n\(String(pieces[1].utf8.count, radix: 16))\r\n\(pieces[1])\r\n0\r\nx-trailer: y\r\n\r\n"
+            let connection = try await RawConnection.open(port: gateway.port)
+            try await connection.send(chunked)
+            let answer = try await connection.readToEnd()
+            #expect(answer.hasPrefix("HTTP/1.1 200 OK"), "\(answer)")
+            #expect(answer.contains(#""object":"chat.completion""#))
+            #expect(vendor.requestCount == 1)
+        }
+    }
+
     @Test func bodiesOverTheLimitAre413NamingTheLimitWithOrWithoutContentLength() async throws {
         let vendor = SimulatedVendor(name: "oai", format: .openai)
         try await LiveGateway.run(vendors: [vendor], config: TestConfigs.openAI()) { gateway in
