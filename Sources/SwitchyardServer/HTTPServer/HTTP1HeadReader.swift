@@ -1,4 +1,5 @@
 import HTTPTypes
+import SwitchyardCore
 
 #if canImport(Glibc)
 import Glibc
@@ -14,7 +15,7 @@ enum HTTP1HeadReader {
     private static let lineFeed = UInt8(ascii: "\n")
 
     static func request(_ head: UnsafeRawBufferPointer) throws(HTTP1RequestParseError) -> HTTP1RequestHead {
-        let requestLineEnd = memchrIndex(lineFeed, in: head, from: 0)!
+        let requestLineEnd = HTTP1Syntax.index(of: lineFeed, in: head, from: 0)!
         let (method, target, isHTTP10) = try requestLine(UnsafeRawBufferPointer(rebasing: head[..<(requestLineEnd - 1)]))
         var fields = HTTPFields()
         fields.reserveCapacity(8)
@@ -23,9 +24,14 @@ enum HTTP1HeadReader {
         var position = requestLineEnd + 1
         // The last two bytes are the empty line's CRLF.
         while position < head.count - 2 {
-            let newline = memchrIndex(lineFeed, in: head, from: position)!
+            let newline = HTTP1Syntax.index(of: lineFeed, in: head, from: position)!
             let line = UnsafeRawBufferPointer(rebasing: head[position..<(newline - 1)])
-            let (nameLength, valueRange) = try fieldLine(line)
+            let (nameLength, valueRange): (Int, Range<Int>)
+            do {
+                (nameLength, valueRange) = try HTTP1Syntax.fieldLine(line)
+            } catch {
+                throw .malformed(error.reason)
+            }
             let nameBytes = UnsafeRawBufferPointer(rebasing: line[..<nameLength])
             let valueBytes = UnsafeRawBufferPointer(rebasing: line[valueRange])
             let name = KnownFieldNames.name(nameBytes) ?? HTTPField.Name(String(decoding: nameBytes, as: UTF8.self))!
@@ -52,7 +58,7 @@ enum HTTP1HeadReader {
     /// `method SP request-target SP HTTP-version` (RFC 9112 §3).
     private static func requestLine(_ line: UnsafeRawBufferPointer) throws(HTTP1RequestParseError) -> (HTTPRequest.Method, String, Bool) {
         var index = 0
-        while index < line.count, isTokenByte(line[index]) { index += 1 }
+        while index < line.count, HTTP1Syntax.isTokenByte(line[index]) { index += 1 }
         guard index > 0, index < line.count, line[index] == 0x20 else { throw .malformed("malformed request method") }
         let methodBytes = UnsafeRawBufferPointer(rebasing: line[..<index])
         let method = knownMethod(methodBytes) ?? HTTPRequest.Method(String(decoding: methodBytes, as: UTF8.self))!
@@ -70,44 +76,6 @@ enum HTTP1HeadReader {
             throw HTTP1RequestParseError(kind: .unsupportedVersion, reason: "HTTP version not supported")
         }
         return (method, target, version[7] == UInt8(ascii: "0"))
-    }
-
-    /// `field-name ":" OWS field-value OWS` (RFC 9112 §5): the name's length and where the value lies.
-    static func fieldLine(_ line: UnsafeRawBufferPointer) throws(HTTP1RequestParseError) -> (nameLength: Int, value: Range<Int>) {
-        var index = 0
-        while index < line.count, isTokenByte(line[index]) { index += 1 }
-        guard index < line.count, line[index] == UInt8(ascii: ":") else {
-            // Includes a line starting with whitespace: obsolete line folding is refused (RFC 9112 §5.2).
-            throw .malformed("malformed header field")
-        }
-        guard index > 0 else { throw .malformed("empty header field name") }
-        let nameLength = index
-        index += 1
-        while index < line.count, line[index] == 0x20 || line[index] == 0x09 { index += 1 }
-        let valueStart = index
-        var valueEnd = index
-        while index < line.count {
-            let byte = line[index]
-            index += 1
-            // Control bytes (NUL, a bare CR, DEL) are never part of a value; obs-text (0x80 and up) is.
-            if byte > 0x20, byte != 0x7F {
-                valueEnd = index
-            } else if byte != 0x20, byte != 0x09 {
-                throw .malformed("control byte in a header field value")
-            }
-        }
-        return (nameLength, valueStart..<valueEnd)
-    }
-
-    /// tchar (RFC 9110 §5.6.2) as bits of the byte's value: a lookup, where a chain of comparisons cost
-    /// more than the rest of a field's reading.
-    /// Bytes 0–63 (`!#$%&'*+-.` and digits) and 64–127 (letters and ``^_`|~``); a test checks them against the RFC's list.
-    private static let tokenBitsLow: UInt64 = 0x03FF_6CFA_0000_0000
-    private static let tokenBitsHigh: UInt64 = 0x57FF_FFFF_C7FF_FFFE
-
-    @inline(__always)
-    static func isTokenByte(_ byte: UInt8) -> Bool {
-        byte < 64 ? (tokenBitsLow >> UInt64(byte)) & 1 == 1 : byte < 128 && (tokenBitsHigh >> UInt64(byte &- 64)) & 1 == 1
     }
 
     private static func knownMethod(_ bytes: UnsafeRawBufferPointer) -> HTTPRequest.Method? {

@@ -1,13 +1,6 @@
 import HTTPTypes
 import NIOCore
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#else
-import Darwin
-#endif
+import SwitchyardCore
 
 /// How a request's body is delimited (RFC 9112 §6.3).
 enum RequestBodyFraming: Equatable, Sendable {
@@ -62,15 +55,12 @@ struct HTTP1RequestParseError: Error, Equatable {
 /// Strict where leniency lets two parsers read one stream differently (request smuggling): lines end in
 /// CRLF, no folded fields, no whitespace before a field's colon, no control bytes in values, one
 /// Content-Length (or repeats of the same one), never both Content-Length and Transfer-Encoding, chunked as
-/// the only transfer coding. Everything a client controls is bounded: the head, a chunk's size line, the
-/// trailer section. Replaces NIO's llhttp-based decoder on the gateway's listener, where its per-field
+/// the only transfer coding (``HTTP1Syntax``). Everything a client controls is bounded: the head, a chunk's
+/// size line, the trailer section (``HTTP1BodyReader``). Replaces NIO's llhttp-based decoder on the gateway's listener, where its per-field
 /// callbacks, strings and part boxing cost about a tenth of a short request's CPU.
 struct HTTP1RequestParser {
     /// What RFC 9112 leaves to the server; NIO's decoder allows the same 80 KiB.
     static let maxHeadBytes = 80 * 1024
-    /// A chunk's size line with its extensions.
-    static let maxChunkLineBytes = 4 * 1024
-    static let maxTrailerBytes = 16 * 1024
 
     enum Part {
         case head(HTTP1RequestHead)
@@ -81,12 +71,7 @@ struct HTTP1RequestParser {
     private enum State {
         /// Waiting for a head; `scanned` bytes are known to hold no end of head.
         case head(scanned: Int)
-        case fixedBody(remaining: Int)
-        case chunkSizeLine
-        case chunkData(remaining: Int)
-        case chunkDataEnd
-        /// Trailer fields after the last chunk, up to the empty line; `read` bytes of them consumed.
-        case trailers(read: Int)
+        case body(HTTP1BodyReader)
     }
 
     private var state = State.head(scanned: 0)
@@ -108,40 +93,30 @@ struct HTTP1RequestParser {
         switch state {
         case .head(let scanned):
             return try nextHead(&buffer, scanned: scanned).map(Part.head)
-        case .fixedBody(let remaining):
-            if remaining == 0 {
-                state = .head(scanned: 0)
-                return .end
+        case .body(var body):
+            state = .head(scanned: 0)  // the reader is uniquely held while it reads
+            let part: HTTP1BodyReader.Part?
+            do {
+                part = try body.next(&buffer)
+            } catch {
+                throw .malformed(error.reason)
             }
-            guard buffer.readableBytes > 0 else { return nil }
-            let count = min(remaining, buffer.readableBytes)
-            state = .fixedBody(remaining: remaining - count)
-            return .body(buffer.readSlice(length: count)!)
-        case .chunkSizeLine:
-            guard let size = try readChunkSizeLine(&buffer) else { return nil }
-            state = size == 0 ? .trailers(read: 0) : .chunkData(remaining: size)
-            return try next(&buffer)
-        case .chunkData(let remaining):
-            guard buffer.readableBytes > 0 else { return nil }
-            let count = min(remaining, buffer.readableBytes)
-            let slice = buffer.readSlice(length: count)!
-            state = count == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - count)
-            return .body(slice)
-        case .chunkDataEnd:
-            guard buffer.readableBytes >= 2 else { return nil }
-            guard buffer.readInteger(as: UInt16.self) == 0x0D0A else { throw .malformed("a chunk's data does not end in CRLF") }
-            state = .chunkSizeLine
-            return try next(&buffer)
-        case .trailers(let read):
-            guard try skipTrailers(&buffer, read: read) else { return nil }
-            state = .head(scanned: 0)
-            return .end
+            switch part {
+            case .bytes(let bytes)?:
+                state = .body(body)
+                return .body(bytes)
+            case .end?:
+                return .end
+            case nil:
+                state = .body(body)
+                return nil
+            }
         }
     }
 
     /// The `.end` of a request whose body has been read whole (or that has none), which needs no more bytes.
     mutating func endOfCompleteBody() -> Part? {
-        guard case .fixedBody(0) = state else { return nil }
+        guard case .body(let body) = state, body.isComplete else { return nil }
         state = .head(scanned: 0)
         return .end
     }
@@ -151,7 +126,12 @@ struct HTTP1RequestParser {
         while scanned == 0, buffer.readableBytes >= 2, buffer.getInteger(at: buffer.readerIndex, as: UInt16.self) == 0x0D0A {
             buffer.moveReaderIndex(forwardBy: 2)
         }
-        let end: Int? = try buffer.withUnsafeReadableBytes { bytes throws(HTTP1RequestParseError) in try Self.endOfHead(in: bytes, from: scanned) }
+        let end: Int?
+        do {
+            end = try buffer.withUnsafeReadableBytes { bytes throws(HTTP1SyntaxError) in try HTTP1Syntax.endOfHead(in: bytes, from: scanned) }
+        } catch {
+            throw .malformed(error.reason)
+        }
         guard let end else {
             guard buffer.readableBytes <= Self.maxHeadBytes else { throw HTTP1RequestParseError(kind: .headTooLarge, reason: "request head too large") }
             // A lone CR may start an empty line still to be skipped: that check needs the head unscanned.
@@ -164,93 +144,10 @@ struct HTTP1RequestParser {
         }
         buffer.moveReaderIndex(forwardBy: end)
         switch head.framing {
-        case .none, .length(0): state = .fixedBody(remaining: 0)
-        case .length(let length): state = .fixedBody(remaining: length)
-        case .chunked: state = .chunkSizeLine
+        case .none: state = .body(HTTP1BodyReader(.length(0)))
+        case .length(let length): state = .body(HTTP1BodyReader(.length(length)))
+        case .chunked: state = .body(HTTP1BodyReader(.chunked))
         }
         return head
-    }
-
-    /// The end of the head (just past its empty line), or nil if it has not all arrived; `scanned` bytes were
-    /// looked at before. A line feed without its carriage return fails at once, not at the size limit.
-    private static func endOfHead(in bytes: UnsafeRawBufferPointer, from scanned: Int) throws(HTTP1RequestParseError) -> Int? {
-        var index = scanned
-        while let newline = memchrIndex(UInt8(ascii: "\n"), in: bytes, from: index) {
-            guard newline >= 1, bytes[newline - 1] == 0x0D else { throw .malformed("a line ends in LF without CR") }
-            if newline >= 3, bytes[newline - 2] == 0x0A, bytes[newline - 3] == 0x0D { return newline + 1 }
-            index = newline + 1
-        }
-        return nil
-    }
-
-    private mutating func readChunkSizeLine(_ buffer: inout ByteBuffer) throws(HTTP1RequestParseError) -> Int? {
-        let parsed: (size: Int, length: Int)? = try buffer.withUnsafeReadableBytes { bytes throws(HTTP1RequestParseError) in
-            guard let newline = memchrIndex(UInt8(ascii: "\n"), in: bytes, from: 0) else {
-                guard bytes.count <= Self.maxChunkLineBytes else { throw .malformed("chunk size line too long") }
-                return nil
-            }
-            guard newline <= Self.maxChunkLineBytes else { throw .malformed("chunk size line too long") }
-            guard newline >= 1, bytes[newline - 1] == 0x0D else { throw .malformed("a chunk size line does not end in CRLF") }
-            var size = 0
-            var index = 0
-            while index < newline - 1, let digit = hexValue(bytes[index]) {
-                // 15 hex digits already exceed any body a gateway takes; the limit keeps the sum from overflowing.
-                guard index < 15 else { throw .malformed("chunk size too large") }
-                size = size << 4 | digit
-                index += 1
-            }
-            guard index > 0 else { throw .malformed("a chunk size is not hexadecimal") }
-            // Chunk extensions (RFC 9112 §7.1.1) are ignored, but must be introduced by a semicolon and not
-            // hide control bytes.
-            while index < newline - 1, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 }
-            if index < newline - 1, bytes[index] != UInt8(ascii: ";") { throw .malformed("a chunk size is not hexadecimal") }
-            while index < newline - 1 {
-                let byte = bytes[index]
-                guard byte == 0x09 || (byte >= 0x20 && byte != 0x7F) else { throw .malformed("control byte in a chunk extension") }
-                index += 1
-            }
-            return (size, newline + 1)
-        }
-        guard let parsed else { return nil }
-        buffer.moveReaderIndex(forwardBy: parsed.length)
-        return parsed.size
-    }
-
-    /// Consumes trailer lines up to the empty line that ends the message; false if it has not arrived.
-    private mutating func skipTrailers(_ buffer: inout ByteBuffer, read: Int) throws(HTTP1RequestParseError) -> Bool {
-        var read = read
-        while true {
-            let line: Int? = buffer.withUnsafeReadableBytes { memchrIndex(UInt8(ascii: "\n"), in: $0, from: 0) }
-            guard let line else {
-                guard read + buffer.readableBytes <= Self.maxTrailerBytes else { throw .malformed("trailer section too large") }
-                state = .trailers(read: read)
-                return false
-            }
-            read += line + 1
-            guard read <= Self.maxTrailerBytes else { throw .malformed("trailer section too large") }
-            let isLast = line == 1
-            try buffer.withUnsafeReadableBytes { bytes throws(HTTP1RequestParseError) in
-                guard line >= 1, bytes[line - 1] == 0x0D else { throw .malformed("a trailer line does not end in CRLF") }
-                if line > 1 { _ = try HTTP1HeadReader.fieldLine(UnsafeRawBufferPointer(rebasing: bytes[..<(line - 1)])) }
-            }
-            buffer.moveReaderIndex(forwardBy: line + 1)
-            if isLast { return true }
-        }
-    }
-}
-
-func memchrIndex(_ byte: UInt8, in bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
-    guard start < bytes.count, let base = bytes.baseAddress,
-        let found = memchr(base + start, Int32(byte), bytes.count - start)
-    else { return nil }
-    return UnsafeRawPointer(found) - base
-}
-
-private func hexValue(_ byte: UInt8) -> Int? {
-    switch byte {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(byte &- UInt8(ascii: "0"))
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): Int(byte &- UInt8(ascii: "a") &+ 10)
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): Int(byte &- UInt8(ascii: "A") &+ 10)
-    default: nil
     }
 }

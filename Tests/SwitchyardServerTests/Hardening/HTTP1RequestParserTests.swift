@@ -3,6 +3,7 @@ import HTTPTypes
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import SwitchyardCore
 import SwitchyardSimulator
 import Testing
 
@@ -221,7 +222,7 @@ struct HTTP1RequestParserTests {
     @Test func tokenBytesAreRFC9110s() {
         let tchar = Set("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
         for byte in UInt8.min...UInt8.max {
-            #expect(HTTP1HeadReader.isTokenByte(byte) == tchar.contains(byte), "byte \(byte)")
+            #expect(HTTP1Syntax.isTokenByte(byte) == tchar.contains(byte), "byte \(byte)")
         }
     }
 
@@ -263,10 +264,10 @@ struct HTTP1RequestParserTests {
 
     @Test func aChunkSizeLineAndTrailersAreBounded() {
         var parser = HTTP1RequestParser()
-        var bytes = ByteBuffer(string: "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;" + String(repeating: "x", count: HTTP1RequestParser.maxChunkLineBytes))
+        var bytes = ByteBuffer(string: "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;" + String(repeating: "x", count: HTTP1BodyReader.maxChunkLineBytes))
         #expect(throws: HTTP1RequestParseError.self) { while try parser.next(&bytes) != nil {} }
         parser = HTTP1RequestParser()
-        bytes = ByteBuffer(string: "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + String(repeating: "X-T: y\r\n", count: HTTP1RequestParser.maxTrailerBytes / 8 + 1))
+        bytes = ByteBuffer(string: "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + String(repeating: "X-T: y\r\n", count: HTTP1BodyReader.maxTrailerBytes / 8 + 1))
         #expect(throws: HTTP1RequestParseError.self) { while try parser.next(&bytes) != nil {} }
     }
 
