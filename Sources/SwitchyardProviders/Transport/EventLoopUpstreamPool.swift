@@ -79,7 +79,7 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
         // The connected channel, or true once the connection was given up (a channel connecting after that closes).
         let connection = NIOLoopBoundBox<(channel: (any Channel)?, isGivenUp: Bool)>((nil, false), eventLoop: eventLoop)
         // Plain HTTP has nothing to negotiate: HTTP/1.1 from the start.
-        let plainHandler = tlsHandler == nil ? UpstreamConnectionHandler(hostKey: key) : nil
+        let plainHandler = tlsHandler == nil ? UpstreamHTTP1ConnectionHandler(hostKey: key) : nil
         var handshakeTimer: Scheduled<Void>?
         if tlsHandler != nil {
             connecting[key, default: 0] += 1
@@ -111,7 +111,6 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
                         try pipeline.addHandler(tlsHandler)
                         try pipeline.addHandler(UpstreamProtocolSelector(hostKey: key, selected: selected))
                     } else if let plainHandler {
-                        try pipeline.addUpstreamHTTP1Handlers()
                         try pipeline.addHandler(plainHandler)
                     }
                     return channel.eventLoop.makeSucceededVoidFuture()

@@ -2,14 +2,12 @@ import NIOCore
 import NIOHTTP1
 import SwitchyardCore
 
-/// The last handler of an upstream HTTP/1.1 connection: carries one exchange at a time, tells its pool when
-/// the connection is free again or gone, holds socket reads while the reader is behind, and enforces the
-/// head deadline and the idle-read timeout with one timer that the exchanges it carries share.
-final class UpstreamConnectionHandler: ChannelDuplexHandler, @unchecked Sendable {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
-
+/// What an upstream connection (HTTP/1.1) or stream (HTTP/2) does with the exchanges it carries, whatever
+/// its protocol: carries one at a time, tells its pool when it is free again or gone, holds socket reads
+/// while the reader is behind, and enforces the head deadline and the idle-read timeout with one timer that
+/// the exchanges it carries share. ``UpstreamHTTP1ConnectionHandler`` and ``UpstreamHTTP2StreamHandler``
+/// are the channel handlers: they write the request and hand the response's parts to `receive…`.
+class UpstreamConnectionHandler: @unchecked Sendable {
     let hostKey: UpstreamHostKey
     /// Called on the loop when an exchange ended: `reusable` says whether the connection may carry another.
     var onIdle: ((UpstreamConnectionHandler, _ reusable: Bool) -> Void)?
@@ -19,7 +17,7 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, @unchecked Sendable
     /// What a closed connection's exchange fails with (the pool turns it into `cancelled` after shutdown).
     static let closedFailure = UpstreamFailure(kind: .unavailable, message: "upstream closed the connection")
 
-    private var context: ChannelHandlerContext?
+    private(set) var context: ChannelHandlerContext?
     private(set) var exchange: UpstreamExchange?
     private var isReadHeld = false
     private var lastReadAt = NIODeadline.now()
@@ -56,13 +54,14 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, @unchecked Sendable
         exchangesCarried += 1
         exchange.attach(to: self)
         requestKeepsAlive = exchange.requestHead.isKeepAlive
-        context.write(wrapOutboundOut(.head(exchange.requestHead)), promise: nil)
-        if let body = exchange.requestBody, body.readableBytes > 0 {
-            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        write(exchange, context: context)
         watch(until: exchange.headDeadline)
         if isReadHeld { resumeReading() }
+    }
+
+    /// Writes and flushes `exchange`'s request, as the protocol frames it.
+    func write(_ exchange: UpstreamExchange, context: ChannelHandlerContext) {
+        preconditionFailure("a protocol's handler writes the request")
     }
 
     /// Lets the socket be read again once the reader caught up.
@@ -79,31 +78,39 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler, @unchecked Sendable
 
     // MARK: Inbound
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    /// Bytes arrived: the upstream is not silent.
+    func noteRead() {
         lastReadAt = .now()
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            // Informational answers (100 Continue) are not the response.
-            guard head.status.code >= 200 else { return }
-            var headers = HeaderFields()
-            headers.reserveCapacity(head.headers.count)
-            for (name, value) in head.headers { headers.add(name, value) }
-            requestKeepsAlive = requestKeepsAlive && head.isKeepAlive
-            guard let exchange else { return }
-            exchange.receive(head: UpstreamHead(status: Int(head.status.code), headers: headers))
-            // From here the timer watches for silence; move it up when silence would end sooner than the head deadline.
-            let silenceDue = lastReadAt + exchange.idleReadTimeout
-            if silenceDue < exchange.headDeadline { watch(until: silenceDue) }
-        case .body(let bytes):
-            exchange?.receive(body: bytes)
-        case .end:
-            guard let exchange else { return }
-            // The timer stays: it finds no exchange when it fires, or checks the next one's deadline then.
-            self.exchange = nil
-            exchange.receiveEnd()
-            idleSince = lastReadAt
-            onIdle?(self, requestKeepsAlive && isOpen)
-        }
+    }
+
+    /// The response's head (an interim one is not passed here).
+    func receive(head: UpstreamHead, keepsAlive: Bool) {
+        requestKeepsAlive = requestKeepsAlive && keepsAlive
+        guard let exchange else { return }
+        exchange.receive(head: head)
+        // From here the timer watches for silence; move it up when silence would end sooner than the head deadline.
+        let silenceDue = lastReadAt + exchange.idleReadTimeout
+        if silenceDue < exchange.headDeadline { watch(until: silenceDue) }
+    }
+
+    func receive(body bytes: ByteBuffer) {
+        exchange?.receive(body: bytes)
+    }
+
+    /// The response ended; `reusable` is false when the connection cannot carry another (bytes beyond it).
+    func receiveEnd(reusable: Bool = true) {
+        guard let exchange else { return }
+        // The timer stays: it finds no exchange when it fires, or checks the next one's deadline then.
+        self.exchange = nil
+        exchange.receiveEnd()
+        idleSince = lastReadAt
+        onIdle?(self, reusable && requestKeepsAlive && isOpen)
+    }
+
+    /// The response cannot be read: the connection closes, and its exchange fails with `failure` then.
+    func failReading(_ failure: UpstreamFailure, context: ChannelHandlerContext) {
+        if lastError == nil { lastError = failure }
+        context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

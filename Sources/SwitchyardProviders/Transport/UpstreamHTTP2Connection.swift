@@ -7,7 +7,7 @@ import SwitchyardCore
 /// stream of its own, so one connection (one TLS session, one socket) carries as many concurrent requests as
 /// the server allows instead of one each.
 ///
-/// Each stream gets an ``UpstreamConnectionHandler`` behind NIO's HTTP/2-to-HTTP/1 codec, so an exchange on a
+/// Each stream gets an ``UpstreamHTTP2StreamHandler`` behind NIO's HTTP/2-to-HTTP/1 codec, so an exchange on a
 /// stream keeps the head deadline, the idle-read timeout and the reader's backpressure (held reads stop the
 /// stream's flow-control window, not the connection) that it has on an HTTP/1.1 connection.
 ///
@@ -52,7 +52,7 @@ final class UpstreamHTTP2Connection: ChannelInboundHandler, @unchecked Sendable 
     /// not be opened, or the server refused it: REFUSED_STREAM, or beyond its GOAWAY), so it may go again.
     func start(_ exchange: UpstreamExchange, lost: @escaping (UpstreamExchange, UpstreamFailure, _ unprocessed: Bool) -> Void) {
         openStreams += 1
-        let handler = UpstreamConnectionHandler(hostKey: hostKey)
+        let handler = UpstreamHTTP2StreamHandler(hostKey: hostKey)
         // The stream ends once, whichever way NIO reports it (a stream that fails to open may also report
         // itself closed), so the count of open streams stays true.
         let stream = NIOLoopBoundBox((connection: self, handler: handler, hasEnded: false), eventLoop: channel.eventLoop)

@@ -66,8 +66,7 @@ final class UpstreamProtocolSelector: ChannelInboundHandler, RemovableChannelHan
                 pipeline.removeHandler(context: context, promise: nil)
                 selected.succeed(.http2(connection))
             } else {
-                let handler = UpstreamConnectionHandler(hostKey: hostKey)
-                try pipeline.addUpstreamHTTP1Handlers()
+                let handler = UpstreamHTTP1ConnectionHandler(hostKey: hostKey)
                 try pipeline.addHandler(handler)
                 pipeline.removeHandler(context: context, promise: nil)
                 selected.succeed(.http1(handler))

@@ -2,7 +2,7 @@ import NIOCore
 import NIOHTTP1
 import SwitchyardCore
 
-/// Writes an upstream HTTP/1.1 connection's requests: what NIO's request encoder did, the head copied in
+/// An upstream HTTP/1.1 connection's requests as bytes: what NIO's request encoder wrote, the head copied in
 /// one pass (``HTTPHeadWriter``) instead of written piece by piece.
 ///
 /// The head is not checked here: ``EventLoopUpstreamTransport`` refuses a request that fails
@@ -11,31 +11,26 @@ import SwitchyardCore
 ///
 /// Framing as NIO's encoder frames it: a `Content-Length` wins over any `Transfer-Encoding`; without either,
 /// a method that carries a body is chunked.
-final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHandler {
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = IOData
-
-    private var isChunked = false
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
-        case .head(let head):
-            let (buffer, isChunked) = Self.encode(head, allocator: context.channel.allocator)
-            self.isChunked = isChunked
-            context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: promise)
-        case .body(let body):
-            guard isChunked else { return context.write(wrapOutboundOut(body), promise: promise) }
-            guard body.readableBytes > 0 else { return promise?.succeed(()) ?? () }
-            var prefix = context.channel.allocator.buffer(capacity: 18)
-            prefix.writeString(String(body.readableBytes, radix: 16))
-            prefix.writeStaticString("\r\n")
-            context.write(wrapOutboundOut(.byteBuffer(prefix)), promise: nil)
-            context.write(wrapOutboundOut(body), promise: nil)
-            context.write(wrapOutboundOut(.byteBuffer(ByteBuffer(staticString: "\r\n"))), promise: promise)
-        case .end:
-            // The transport sends no trailers.
-            guard isChunked else { return promise?.succeed(()) ?? () }
-            context.write(wrapOutboundOut(.byteBuffer(ByteBuffer(staticString: "0\r\n\r\n"))), promise: promise)
+enum UpstreamRequestEncoder {
+    /// Hands `emit` the bytes of a whole request, in order (the last one flagged): the head, then the body
+    /// framed as the head says.
+    static func encode(
+        _ head: HTTPRequestHead, body: ByteBuffer?, allocator: ByteBufferAllocator, _ emit: (ByteBuffer, _ isLast: Bool) -> Void
+    ) {
+        var (bytes, isChunked) = encode(head, allocator: allocator)
+        guard let body, body.readableBytes > 0 else {
+            if isChunked { bytes.writeStaticString("0\r\n\r\n") }
+            return emit(bytes, true)
+        }
+        if isChunked {
+            bytes.writeString(String(body.readableBytes, radix: 16))
+            bytes.writeStaticString("\r\n")
+            emit(bytes, false)
+            emit(body, false)
+            emit(ByteBuffer(staticString: "\r\n0\r\n\r\n"), true)
+        } else {
+            emit(bytes, false)
+            emit(body, true)
         }
     }
 
@@ -77,26 +72,14 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
     /// validator made: the method and every field name are tokens, the target holds only URI characters,
     /// and no value holds a control character but tab.
     static func isSendable(_ head: HTTPRequestHead) -> Bool {
-        guard consists(of: head.method.rawValue, only: isTokenByte), consists(of: head.uri, only: isTargetByte) else { return false }
+        guard consists(of: head.method.rawValue, only: HTTP1Syntax.isTokenByte), consists(of: head.uri, only: isTargetByte) else { return false }
         return head.headers.allSatisfy { name, value in
-            consists(of: name, only: isTokenByte) && value.withUTF8Bytes { $0.allSatisfy(isFieldValueByte) }
+            consists(of: name, only: HTTP1Syntax.isTokenByte) && value.withUTF8Bytes { $0.allSatisfy(isFieldValueByte) }
         }
     }
 
     private static func consists(of text: String, only isAllowed: (UInt8) -> Bool) -> Bool {
         !text.isEmpty && text.withUTF8Bytes { $0.allSatisfy(isAllowed) }
-    }
-
-    /// RFC 9110 §5.6.2 `tchar`.
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-            UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-            UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
-            UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            true
-        default: false
-        }
     }
 
     /// RFC 3986's characters (and `%` escapes), as NIO's validator allows in a request target.
@@ -115,14 +98,5 @@ final class UpstreamRequestEncoder: ChannelOutboundHandler, RemovableChannelHand
     /// RFC 9110 §5.5: visible characters, spaces and tabs, and bytes of non-ASCII text; no other control character.
     private static func isFieldValueByte(_ byte: UInt8) -> Bool {
         byte >= 0x20 ? byte != 0x7F : byte == 0x09
-    }
-}
-
-extension ChannelPipeline.SynchronousOperations {
-    /// An HTTP/1.1 upstream connection's codec: NIO's response parser, with ``UpstreamRequestEncoder``
-    /// before it (the parser watches the requests written, to read an answer to HEAD as bodiless).
-    func addUpstreamHTTP1Handlers() throws {
-        try addHandler(UpstreamRequestEncoder())
-        try addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .fireError)))
     }
 }

@@ -1,0 +1,182 @@
+import NIOCore
+import SwitchyardCore
+
+/// Reads an upstream's HTTP/1.x responses from the connection's bytes: the head straight into
+/// ``UpstreamHead``, the body as slices of the bytes read.
+///
+/// Framing as RFC 9112 §6.3 has it: no body for an answer to HEAD or a 204 or 304; chunked when it is the
+/// last transfer coding; else the connection's end when there is a Transfer-Encoding; else the
+/// Content-Length; else the connection's end. Interim (1xx) heads are skipped. A response with both
+/// Transfer-Encoding and Content-Length, or two lengths, is refused: a message that two readers could
+/// frame two ways is a broken or hostile upstream. Replaces NIO's decoder (llhttp and its callbacks, a
+/// String pair per field, then our own copy of the fields, each part boxed on its way up the pipeline).
+struct UpstreamResponseParser {
+    static let maxHeadBytes = 80 * 1024
+
+    enum Part {
+        case head(UpstreamHead, keepsAlive: Bool)
+        case body(ByteBuffer)
+        case end
+    }
+
+    private enum State {
+        /// Waiting for a head; `scanned` bytes are known to hold no end of head.
+        case head(scanned: Int)
+        case body(HTTP1BodyReader)
+    }
+
+    private var state = State.head(scanned: 0)
+
+    /// Whether a response has started and not ended.
+    var isInsideResponse: Bool {
+        if case .head(let scanned) = state { return scanned > 0 }
+        return true
+    }
+
+    /// The next part of the response (to a HEAD request if `answersHEAD`); nil when more bytes are needed.
+    mutating func next(_ buffer: inout ByteBuffer, answersHEAD: Bool) throws(HTTP1SyntaxError) -> Part? {
+        switch state {
+        case .head(let scanned):
+            return try nextHead(&buffer, scanned: scanned, answersHEAD: answersHEAD)
+        case .body(var body):
+            state = .head(scanned: 0)  // the reader is uniquely held while it reads
+            switch try body.next(&buffer) {
+            case .bytes(let bytes)?:
+                state = .body(body)
+                return .body(bytes)
+            case .end?:
+                return .end
+            case nil:
+                state = .body(body)
+                return nil
+            }
+        }
+    }
+
+    /// The end a response is due without more bytes (its length read whole, or no body).
+    mutating func endOfCompleteBody() -> Part? {
+        guard case .body(let body) = state, body.isComplete else { return nil }
+        state = .head(scanned: 0)
+        return .end
+    }
+
+    /// The connection closed: whether that ended the response in progress (a body delimited by the close);
+    /// false if a response was cut short.
+    mutating func endsAtClose() -> Bool {
+        guard case .body(var body) = state, body.endAtClose() != nil else { return false }
+        state = .head(scanned: 0)
+        return true
+    }
+
+    private mutating func nextHead(_ buffer: inout ByteBuffer, scanned: Int, answersHEAD: Bool) throws(HTTP1SyntaxError) -> Part? {
+        var scanned = scanned
+        while true {
+            let end = try buffer.withUnsafeReadableBytes { bytes throws(HTTP1SyntaxError) in try HTTP1Syntax.endOfHead(in: bytes, from: scanned) }
+            guard let end else {
+                guard buffer.readableBytes <= Self.maxHeadBytes else { throw HTTP1SyntaxError("response head too large") }
+                state = .head(scanned: buffer.readableBytes)
+                return nil
+            }
+            guard end <= Self.maxHeadBytes else { throw HTTP1SyntaxError("response head too large") }
+            let head = try buffer.withUnsafeReadableBytes { bytes throws(HTTP1SyntaxError) in
+                try ResponseHeadReader(UnsafeRawBufferPointer(rebasing: bytes[..<end]))
+            }
+            buffer.moveReaderIndex(forwardBy: end)
+            state = .head(scanned: 0)
+            scanned = 0
+            let framing: HTTP1BodyReader.Framing
+            switch head.status {
+            case 101:
+                // The gateway never asks to switch protocols.
+                throw HTTP1SyntaxError("unrequested protocol switch")
+            case 100..<200:
+                continue  // interim (100 Continue, 103 Early Hints): the response is still to come
+            case 204, 304:
+                framing = .length(0)
+            default:
+                framing = answersHEAD ? .length(0) : try head.framing()
+            }
+            state = .body(HTTP1BodyReader(framing))
+            // A body the close delimits leaves nothing to reuse.
+            return .head(UpstreamHead(status: head.status, headers: head.fields), keepsAlive: head.keepsAlive && framing != .untilClose)
+        }
+    }
+}
+
+/// A response head's status line and fields (RFC 9112 §4, §5).
+private struct ResponseHeadReader {
+    var status: Int
+    var fields = HeaderFields()
+    var keepsAlive = true
+    private var contentLength: Int?
+    private var hasTransferEncoding = false
+    private var endsChunked = false
+
+    init(_ head: UnsafeRawBufferPointer) throws(HTTP1SyntaxError) {
+        let lineFeed = UInt8(ascii: "\n")
+        let statusLineEnd = HTTP1Syntax.index(of: lineFeed, in: head, from: 0)!
+        let statusLine = UnsafeRawBufferPointer(rebasing: head[..<(statusLineEnd - 1)])
+        // HTTP/1.x SP 3DIGIT [SP reason-phrase]
+        guard statusLine.count >= 12, statusLine.starts(with: "HTTP/1.".utf8), statusLine[7] == UInt8(ascii: "0") || statusLine[7] == UInt8(ascii: "1"),
+            statusLine[8] == 0x20, statusLine.count == 12 || statusLine[12] == 0x20
+        else { throw HTTP1SyntaxError("malformed status line") }
+        var status = 0
+        for byte in statusLine[9..<12] {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { throw HTTP1SyntaxError("malformed status code") }
+            status = status * 10 + Int(byte &- UInt8(ascii: "0"))
+        }
+        guard status >= 100 else { throw HTTP1SyntaxError("malformed status code") }
+        self.status = status
+        let isHTTP10 = statusLine[7] == UInt8(ascii: "0")
+        var closes = isHTTP10
+        var position = statusLineEnd + 1
+        // The last two bytes are the empty line's CRLF.
+        while position < head.count - 2 {
+            let newline = HTTP1Syntax.index(of: lineFeed, in: head, from: position)!
+            let line = UnsafeRawBufferPointer(rebasing: head[position..<(newline - 1)])
+            let (nameLength, valueRange) = try HTTP1Syntax.fieldLine(line)
+            let name = UnsafeRawBufferPointer(rebasing: line[..<nameLength])
+            let value = UnsafeRawBufferPointer(rebasing: line[valueRange])
+            if HTTP1Syntax.equalsCaseInsensitively(name, "content-length") {
+                try addContentLength(value)
+            } else if HTTP1Syntax.equalsCaseInsensitively(name, "transfer-encoding") {
+                addTransferCodings(value)
+            } else if HTTP1Syntax.equalsCaseInsensitively(name, "connection") {
+                for token in value.split(separator: UInt8(ascii: ",")) {
+                    let token = token.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
+                    if HTTP1Syntax.equalsCaseInsensitively(token, "close") { closes = true }
+                    if isHTTP10, HTTP1Syntax.equalsCaseInsensitively(token, "keep-alive") { closes = false }
+                }
+            }
+            fields.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+            position = newline + 1
+        }
+        keepsAlive = !closes
+    }
+
+    private mutating func addContentLength(_ value: UnsafeRawBufferPointer) throws(HTTP1SyntaxError) {
+        guard !value.isEmpty, value.count <= 18, value.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
+            throw HTTP1SyntaxError("malformed Content-Length")
+        }
+        let length = value.reduce(0) { $0 * 10 + Int($1 &- UInt8(ascii: "0")) }
+        if let contentLength, contentLength != length { throw HTTP1SyntaxError("conflicting Content-Length fields") }
+        contentLength = length
+    }
+
+    private mutating func addTransferCodings(_ value: UnsafeRawBufferPointer) {
+        hasTransferEncoding = true
+        for element in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: true) {
+            let coding = element.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
+            if coding.isEmpty { continue }
+            endsChunked = HTTP1Syntax.equalsCaseInsensitively(coding, "chunked")
+        }
+    }
+
+    func framing() throws(HTTP1SyntaxError) -> HTTP1BodyReader.Framing {
+        if hasTransferEncoding {
+            if contentLength != nil { throw HTTP1SyntaxError("both Content-Length and Transfer-Encoding") }
+            return endsChunked ? .chunked : .untilClose
+        }
+        return contentLength.map(HTTP1BodyReader.Framing.length) ?? .untilClose
+    }
+}
