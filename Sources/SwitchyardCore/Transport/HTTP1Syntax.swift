@@ -49,16 +49,11 @@ public enum HTTP1Syntax {
         index += 1
         while index < line.count, line[index] == 0x20 || line[index] == 0x09 { index += 1 }
         let valueStart = index
-        var valueEnd = index
-        while index < line.count {
-            let byte = line[index]
-            index += 1
-            // Control bytes (NUL, a bare CR, DEL) are never part of a value; obs-text (0x80 and up) is.
-            if byte > 0x20, byte != 0x7F {
-                valueEnd = index
-            } else if byte != 0x20, byte != 0x09 {
-                throw HTTP1SyntaxError("control byte in a header field value")
-            }
+        var valueEnd = line.count
+        while valueEnd > valueStart, line[valueEnd - 1] == 0x20 || line[valueEnd - 1] == 0x09 { valueEnd -= 1 }
+        // Control bytes (NUL, a bare CR, DEL) are never part of a value; obs-text (0x80 and up) is.
+        guard isFieldValue(UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd])) else {
+            throw HTTP1SyntaxError("control byte in a header field value")
         }
         return (nameLength, valueStart..<valueEnd)
     }
@@ -72,6 +67,36 @@ public enum HTTP1Syntax {
     @inline(__always)
     public static func isTokenByte(_ byte: UInt8) -> Bool {
         byte < 64 ? (tokenBitsLow >> UInt64(byte)) & 1 == 1 : byte < 128 && (tokenBitsHigh >> UInt64(byte &- 64)) & 1 == 1
+    }
+
+    /// Whether `bytes` may be a field value as they are (RFC 9110 §5.5): visible characters, spaces and tabs,
+    /// bytes of non-ASCII text; no other control character (a CR or LF would split the message). Eight bytes
+    /// a step where no byte is below 0x20 or is DEL; a word with one is looked at byte by byte (tabs).
+    public static func isFieldValue(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var index = 0
+        while index + 8 <= bytes.count {
+            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            // A byte below 0x20 (its high bit clear), or equal to 0x7F, sets its high bit here.
+            let below = (word &- ones &* 0x20) & ~word & highs
+            let deleted = word ^ (ones &* 0x7F)
+            let isDEL = (deleted &- ones) & ~deleted & highs
+            if below | isDEL != 0 {
+                for offset in index..<(index + 8) where !isFieldValueByte(bytes[offset]) { return false }
+            }
+            index += 8
+        }
+        while index < bytes.count {
+            if !isFieldValueByte(bytes[index]) { return false }
+            index += 1
+        }
+        return true
+    }
+
+    @inline(__always)
+    static func isFieldValueByte(_ byte: UInt8) -> Bool {
+        byte >= 0x20 ? byte != 0x7F : byte == 0x09
     }
 
     /// Whether `bytes` spell `lowercase` in any case (ASCII letters only differ by 0x20).

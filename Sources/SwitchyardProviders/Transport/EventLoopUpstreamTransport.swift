@@ -105,18 +105,19 @@ public final class EventLoopUpstreamTransport: UpstreamTransport {
     }
 
     static func head(of request: UpstreamRequest, url: UpstreamURL) -> HTTPRequestHead {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(request.headers.fields.count + 2)
+        // An array made whole, then wrapped: `HTTPHeaders.add` scans each name and checks it for Connection.
+        var fields: [(String, String)] = []
+        fields.reserveCapacity(request.headers.fields.count + 2)
         var hasHost = false
         var hasLength = false
         for (name, _) in request.headers {
             if !hasHost, name.caseInsensitiveEquals("host") { hasHost = true }
             if !hasLength, name.caseInsensitiveEquals("content-length") { hasLength = true }
         }
-        if !hasHost { headers.add(name: "host", value: url.hostHeader) }
-        for (name, value) in request.headers { headers.add(name: name, value: value) }
-        if !hasLength, let body = request.body { headers.add(name: "content-length", value: String(body.readableBytes)) }
-        return HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method), uri: url.requestTarget, headers: headers)
+        if !hasHost { fields.append(("host", url.hostHeader)) }
+        fields.append(contentsOf: request.headers.fields.lazy.map { ($0.name, $0.value) })
+        if !hasLength, let body = request.body { fields.append(("content-length", String(body.readableBytes))) }
+        return HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method), uri: url.requestTarget, headers: HTTPHeaders(fields))
     }
 }
 

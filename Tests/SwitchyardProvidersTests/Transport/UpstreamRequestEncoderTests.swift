@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import SwitchyardCore
 @testable import SwitchyardProviders
 import Testing
 
@@ -50,6 +51,27 @@ import Testing
     @Test(arguments: ["/v1/chat completions", "/v1/x\r\nhost: evil", "", "/v1/é"])
     func targetsOutsideURICharactersAreNotSendable(_ uri: String) {
         #expect(!UpstreamRequestEncoder.isSendable(Self.head(uri: uri, [("host", "h"), ("content-length", "0")])))
+    }
+
+    @Test func targetBytesAreRFC3986s() {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/?#[]@!$&'()*+,;=%".utf8)
+        for byte in UInt8.min...UInt8.max {
+            #expect(UpstreamRequestEncoder.isTargetByte(byte) == allowed.contains(byte), "byte \(byte)")
+        }
+    }
+
+    /// The eight-at-a-time check agrees with the byte-by-byte rule wherever a bad byte sits, for every byte.
+    @Test func fieldValuesAreCheckedByteByByteOrEightAtATime() {
+        for byte in UInt8.min...UInt8.max {
+            let allowed = byte >= 0x20 ? byte != 0x7F : byte == 0x09
+            for length in [1, 7, 8, 9, 16, 23] {
+                for position in 0..<length {
+                    var value = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+                    value[position] = byte
+                    #expect(value.withUnsafeBytes { HTTP1Syntax.isFieldValue($0) } == allowed, "byte \(byte) at \(position) of \(length)")
+                }
+            }
+        }
     }
 
     @Test func ordinaryHeadsAreSendable() {
