@@ -135,7 +135,10 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     /// The position of `key`, if present.
     private func position(of key: String) -> Int? {
         if let index { return index[key] }
-        return keys.firstIndex(of: key)
+        // Lengths first: `==` on two different short strings takes the comparison's slow path (~150
+        // instructions), and most keys looked for differ in length from most keys present.
+        let length = key.utf8.count
+        return keys.firstIndex { $0.utf8.count == length && $0 == key }
     }
 
     /// The member named `key`; setting `nil` removes it, setting an existing key replaces it in place.

@@ -139,20 +139,27 @@ final class UpstreamExchange: @unchecked Sendable {
         }
     }
 
-    func nextChunk(_ waiter: BodyWaiter) {
+    /// The next chunk, the end or the failure if one is due without waiting; nil if the reader must wait.
+    func takeReady() -> Result<ByteBuffer?, UpstreamFailure>? {
         if let chunk = chunks.popFirst() {
             bufferedBytes -= chunk.readableBytes
             if bufferedBytes < Self.lowWaterMark { connection?.resumeReading() }
-            waiter.resume(returning: .success(chunk))
-            return
+            return .success(chunk)
         }
         switch phase {
-        case .failed(let failure): waiter.resume(returning: .failure(failure))
-        case .ended: waiter.resume(returning: .success(nil))
-        case .waitingForHead, .streaming:
-            bodyWaiter = waiter
-            connection?.resumeReading()
+        case .failed(let failure): return .failure(failure)
+        case .ended: return .success(nil)
+        case .waitingForHead, .streaming: return nil
         }
+    }
+
+    func nextChunk(_ waiter: BodyWaiter) {
+        if let ready = takeReady() {
+            waiter.resume(returning: ready)
+            return
+        }
+        bodyWaiter = waiter
+        connection?.resumeReading()
     }
 
     /// The caller stopped before the end (it went away, or read all it wanted): the connection cannot be
@@ -180,6 +187,11 @@ final class UpstreamBodySource: Sendable {
 
     func next() async throws(UpstreamFailure) -> ByteBuffer? {
         let exchange = exchange
+        // What has arrived already is taken without suspending: no cancellation handler to register (a
+        // locked status record) and no continuation, per chunk of a burst and for an answer read whole.
+        if exchange.eventLoop.inEventLoop, !Task.isCancelled, let ready = exchange.takeReady() {
+            return try ready.get()
+        }
         return try await withTaskCancellationHandler {
             await withUnsafeContinuation { (waiter: UpstreamExchange.BodyWaiter) in
                 exchange.perform { exchange.nextChunk(waiter) }

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 import SwitchyardCore
 import SwitchyardProviders
 import Synchronization
@@ -50,6 +51,32 @@ struct EventLoopTransportTests {
             }
             switch await reader.result {
             case .success(let body): Issue.record("a cancelled read returned \(body.readableBytes) bytes instead of failing")
+            case .failure(let error): #expect((error as? UpstreamFailure)?.origin == .cancelled)
+            }
+        }
+        await pool.shutdown()
+        await server.stop()
+    }
+
+    /// The same on the connection's own loop, where a body that has arrived is taken without suspending: a
+    /// cancelled reader still finds the cancellation, not the bytes.
+    @Test func aBodyAbandonedOnItsOwnLoopAfterItArrivedFailsAsCancelled() async throws {
+        let server = try await TestUpstreamServer { _ in .respond(chunks: [#"{"answer":true}"#]) }
+        let pool = UpstreamTransportPool()
+        let transport = pool.transport(for: Self.policy)
+        let executor = LoopExecutor(MultiThreadedEventLoopGroup.singleton.next())
+        for _ in 0..<20 {
+            let outcome = await Task(executorPreference: executor) { () -> Result<Int, any Error> in
+                do {
+                    let response = try await transport.execute(Self.post(server.url()), headDeadline: Self.soon)
+                    withUnsafeCurrentTask { $0?.cancel() }
+                    return .success(try await response.body.collect(upTo: 1 << 20).readableBytes)
+                } catch {
+                    return .failure(error)
+                }
+            }.value
+            switch outcome {
+            case .success(let count): Issue.record("a cancelled read on the loop returned \(count) bytes instead of failing")
             case .failure(let error): #expect((error as? UpstreamFailure)?.origin == .cancelled)
             }
         }
@@ -297,5 +324,19 @@ struct EventLoopTransportTests {
         #expect(noScheme.isTLS && noScheme.host == "host" && noScheme.port == 8080 && noScheme.path == "/v1")
         let lateSeparator = UpstreamURL("http:/x://y/z")
         #expect(!lateSeparator.isValid)
+    }
+}
+
+/// Runs a task's jobs on one event loop, as the gateway's request handling does.
+final class LoopExecutor: TaskExecutor {
+    let eventLoop: any EventLoop
+
+    init(_ eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
