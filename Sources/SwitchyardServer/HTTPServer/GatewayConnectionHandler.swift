@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
+import SwitchyardCore
 
 /// The end of every client connection's pipeline: reads each request from the connection's bytes
 /// (``HTTP1RequestParser``), collects its body up to the limit, answers it from a task that prefers the
@@ -138,10 +139,17 @@ final class GatewayConnectionHandler: ChannelInboundHandler, RemovableChannelHan
             }
             let respond = shared.routes.responder(for: head)
             let limit = shared.maxBodyBytes()
+            // A client that asks first (curl does for large bodies) sends its body once told to go on.
+            let expectsContinue = !isHTTP10 && parsed.framing != .none && parsed.framing != .length(0)
+                && parsed.fields.value(of: .expect).map { HTTP1Syntax.equalsCaseInsensitively($0.utf8, "100-continue") } == true
             if case .length(let length) = parsed.framing, length > limit {
+                // Refused before the body was asked for: the client may never send it, so the connection cannot
+                // tell where the next request starts and closes after the answer (RFC 9110 §10.1.1).
+                if expectsContinue { closesAfterResponse = true }
                 reading = .discarding
                 start(head, body: .tooLarge(limit: limit), respond: respond, context: context)
             } else {
+                if expectsContinue { context.writeAndFlush(wrapOutboundOut(HTTP1ResponseFraming.continue), promise: nil) }
                 reading = .collecting(head: head, respond: respond, body: nil, limit: limit)
             }
         case .body(let buffer):

@@ -112,6 +112,9 @@ enum HTTP1ResponseFraming {
     }
 
     /// The answer to a request NIO's parser could not read (what NIO's protocol error handler sent).
+    /// The interim answer to a request that expects it before sending its body (RFC 9110 §10.1.1).
+    static let `continue` = ByteBuffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")
+
     /// The answer to bytes that are not a readable request, before the connection closes.
     static func refusal(_ status: HTTPResponse.Status, date: String) -> ByteBuffer {
         ByteBuffer(string: "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\ncontent-length: 0\r\nconnection: close\r\ndate: \(date)\r\n\r\n")

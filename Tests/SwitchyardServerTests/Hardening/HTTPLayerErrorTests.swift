@@ -67,6 +67,32 @@ struct HTTPLayerErrorTests {
         }
     }
 
+    /// A client that sends `Expect: 100-continue` waits for the interim answer before its body (curl does for
+    /// large bodies; without the answer it waits a second, then sends anyway). One refused before its body
+    /// gets its 413 and the connection closes, since the body may never come.
+    @Test func aRequestExpectingContinueIsToldToGoOnOrRefusedAndClosed() async throws {
+        let vendor = SimulatedVendor(name: "oai", format: .openai)
+        try await LiveGateway.run(vendors: [vendor], config: TestConfigs.openAI()) { gateway in
+            let body = #"{"model":"smart","messages":[{"role":"user","content":"hello"}]}"#
+            let head = "POST /v1/chat/completions HTTP/1.1\r\nhost: g\r\nauthorization: Bearer test-key\r\ncontent-type: application/json\r\n"
+            let connection = try await RawConnection.open(port: gateway.port)
+            try await connection.send(head + "expect: 100-Continue\r\ncontent-length: \(body.utf8.count)\r\n\r\n")
+            let interim = try await withTestTimeout(.seconds(10)) { try await connection.readUntil("HTTP/1.1 100 Continue\r\n\r\n") }
+            #expect(interim == "HTTP/1.1 100 Continue\r\n\r\n")
+            try await connection.send(body)
+            let answer = try await withTestTimeout(.seconds(10)) { try await connection.readUntil(#""object":"chat.completion""#) }
+            #expect(answer.hasPrefix("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK"), "\(answer)")
+            try await connection.close()
+
+            let refused = try await RawConnection.open(port: gateway.port)
+            try await refused.send(head + "expect: 100-continue\r\ncontent-length: 900000\r\n\r\n")
+            let text = try await refused.readToEnd()
+            #expect(text.hasPrefix("HTTP/1.1 413 "), "\(text)")
+            #expect(!text.contains("100 Continue"))
+            #expect(vendor.requestCount == 1)
+        }
+    }
+
     @Test func bodiesOverTheLimitAre413NamingTheLimitWithOrWithoutContentLength() async throws {
         let vendor = SimulatedVendor(name: "oai", format: .openai)
         try await LiveGateway.run(vendors: [vendor], config: TestConfigs.openAI()) { gateway in
