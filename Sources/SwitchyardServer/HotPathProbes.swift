@@ -9,6 +9,22 @@ public import SwitchyardCore
         case anthropic
     }
 
+    /// Reads an HTTP/1 request (head and body) as the listener does, up to the HTTPTypes request; returns
+    /// the number of body bytes read.
+    public static func readRequest(_ bytes: ByteBuffer) throws -> Int {
+        var parser = HTTP1RequestParser()
+        var unread = bytes
+        var bodyBytes = 0
+        while let part = try parser.next(&unread) ?? parser.endOfCompleteBody() {
+            switch part {
+            case .head(let head): _ = try HTTP1RequestConversion.request(head)
+            case .body(let body): bodyBytes += body.readableBytes
+            case .end: return bodyBytes
+            }
+        }
+        return bodyBytes
+    }
+
     /// Reads a client's request body as the gateway does: JSON parse, then the dialect's decoder.
     public static func decodeRequest(_ body: ByteBuffer, dialect: ClientDialectName) throws -> ChatRequest {
         let json = try parseRequestObject(body.readableBytesView)

@@ -2,7 +2,7 @@ import Benchmark
 import Foundation
 import NIOCore
 import SwitchyardCore
-import SwitchyardProviders
+@_spi(Benchmarks) import SwitchyardProviders
 @_spi(Benchmarks) import SwitchyardServer
 
 // Each benchmark measures one pure step of a request's way through the gateway, on inputs shaped like
@@ -44,6 +44,20 @@ let benchmarks: @Sendable () -> Void = {
     var decoder = OpenAIStreamDecoder()
     let events = try! decoder.decode(stream) + (try! decoder.finish())
 
+    var clientRequest = ByteBuffer(
+        string: "POST /v1/chat/completions HTTP/1.1\r\nHost: gateway.internal:4000\r\nAuthorization: Bearer sk-switchyard-0123456789abcdef\r\n"
+            + "Content-Type: application/json\r\nUser-Agent: OpenAI/Python 1.99.0\r\nAccept: application/json\r\nContent-Length: \(openAIRequest.readableBytes)\r\n\r\n")
+    clientRequest.writeImmutableBuffer(openAIRequest)
+    Benchmark("HTTP/1 request read: head and body (6 fields)") { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try HotPathProbes.readRequest(clientRequest)) }
+    }
+    var vendorAnswer = ByteBuffer(
+        string: "HTTP/1.1 200 OK\r\nDate: Wed, 02 Dec 2026 05:00:00 GMT\r\nContent-Type: application/json\r\nContent-Length: \(upstreamAnswer.readableBytes)\r\n"
+            + "Connection: keep-alive\r\nx-request-id: req_0123456789abcdef\r\nopenai-processing-ms: 412\r\n\r\n")
+    vendorAnswer.writeImmutableBuffer(upstreamAnswer)
+    Benchmark("HTTP/1 upstream answer read: head and body (6 fields)") { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try UpstreamHotPathProbes.readAnswer(vendorAnswer)) }
+    }
     Benchmark("Request decode: OpenAI Chat Completions") { benchmark in
         for _ in benchmark.scaledIterations { blackHole(try HotPathProbes.decodeRequest(openAIRequest, dialect: .openai)) }
     }

@@ -22,13 +22,24 @@ public struct HeaderFields: Sendable, Sequence, ExpressibleByDictionaryLiteral {
     }
 
     public mutating func add(_ name: String, _ value: String) {
+        growIfFull()
         fields.append((name, value))
     }
 
     /// Replaces every value of `name` with `value`.
     public mutating func replace(_ name: String, _ value: String) {
-        fields.removeAll { $0.name.caseInsensitiveEquals(name) }
+        // Usually the field is new: a scan, not a removal pass that rebuilds the array.
+        if fields.contains(where: { $0.name.caseInsensitiveEquals(name) }) {
+            fields.removeAll { $0.name.caseInsensitiveEquals(name) }
+        }
+        growIfFull()
         fields.append((name, value))
+    }
+
+    /// A head has a handful of fields: room for eight at the first growth, where doubling from one grew the
+    /// array three times per head.
+    private mutating func growIfFull() {
+        if fields.count == fields.capacity, fields.count < 8 { fields.reserveCapacity(8) }
     }
 
     public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> {

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 import SwitchyardCore
 
 /// Reads an upstream's HTTP/1.x responses from the connection's bytes: the head straight into
@@ -178,5 +178,23 @@ private struct ResponseHeadReader {
             return endsChunked ? .chunked : .untilClose
         }
         return contentLength.map(HTTP1BodyReader.Framing.length) ?? .untilClose
+    }
+}
+
+/// The upstream answer's reading, reachable from the micro-benchmarks: `@_spi(Benchmarks) import SwitchyardProviders`.
+@_spi(Benchmarks) public enum UpstreamHotPathProbes {
+    /// Reads one HTTP/1.1 answer (head and body) as an upstream connection does; returns the body's length.
+    public static func readAnswer(_ bytes: ByteBuffer) throws -> Int {
+        var parser = UpstreamResponseParser()
+        var unread = bytes
+        var bodyBytes = 0
+        while let part = try parser.next(&unread, answersHEAD: false) ?? parser.endOfCompleteBody() {
+            switch part {
+            case .head: continue
+            case .body(let body): bodyBytes += body.readableBytes
+            case .end: return bodyBytes
+            }
+        }
+        return bodyBytes
     }
 }

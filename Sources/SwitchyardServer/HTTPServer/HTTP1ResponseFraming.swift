@@ -111,7 +111,6 @@ enum HTTP1ResponseFraming {
         context.write(NIOAny(buffer), promise: promise)
     }
 
-    /// The answer to a request NIO's parser could not read (what NIO's protocol error handler sent).
     /// The interim answer to a request that expects it before sending its body (RFC 9110 §10.1.1).
     static let `continue` = ByteBuffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")
 
