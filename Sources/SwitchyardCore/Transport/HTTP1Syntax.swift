@@ -95,7 +95,7 @@ public enum HTTP1Syntax {
     }
 
     @inline(__always)
-    static func isFieldValueByte(_ byte: UInt8) -> Bool {
+    public static func isFieldValueByte(_ byte: UInt8) -> Bool {
         byte >= 0x20 ? byte != 0x7F : byte == 0x09
     }
 
@@ -270,13 +270,41 @@ private struct ChunkSizeLine {
             index += 1
         }
         guard index > 0 else { throw HTTP1SyntaxError("a chunk size is not hexadecimal") }
-        // Chunk extensions are ignored, but must be introduced by a semicolon and hide no control bytes.
-        while index < end, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 }
-        if index < end, bytes[index] != UInt8(ascii: ";") { throw HTTP1SyntaxError("a chunk size is not hexadecimal") }
+        // Chunk extensions are ignored, but read by their grammar (RFC 9112 §7.1.1) and more strictly, as llhttp
+        // reads them: `;name` or `;name=value` (a token or a quoted string), whitespace only before a `;`.
         while index < end {
-            let byte = bytes[index]
-            guard byte == 0x09 || (byte >= 0x20 && byte != 0x7F) else { throw HTTP1SyntaxError("control byte in a chunk extension") }
+            while index < end, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 }
+            guard index < end, bytes[index] == UInt8(ascii: ";") else { throw HTTP1SyntaxError("malformed chunk extension") }
             index += 1
+            let nameStart = index
+            while index < end, HTTP1Syntax.isTokenByte(bytes[index]) { index += 1 }
+            guard index > nameStart else { throw HTTP1SyntaxError("malformed chunk extension") }
+            guard index < end, bytes[index] == UInt8(ascii: "=") else { continue }
+            index += 1
+            guard index < end else { throw HTTP1SyntaxError("malformed chunk extension") }
+            if bytes[index] == UInt8(ascii: "\"") {
+                index += 1
+                var closed = false
+                while index < end {
+                    let byte = bytes[index]
+                    index += 1
+                    if byte == UInt8(ascii: "\"") {
+                        closed = true
+                        break
+                    }
+                    if byte == UInt8(ascii: "\\") {
+                        guard index < end, HTTP1Syntax.isFieldValueByte(bytes[index]) else { throw HTTP1SyntaxError("malformed chunk extension") }
+                        index += 1
+                    } else if !HTTP1Syntax.isFieldValueByte(byte) {
+                        throw HTTP1SyntaxError("control byte in a chunk extension")
+                    }
+                }
+                guard closed else { throw HTTP1SyntaxError("malformed chunk extension") }
+            } else {
+                let valueStart = index
+                while index < end, HTTP1Syntax.isTokenByte(bytes[index]) { index += 1 }
+                guard index > valueStart else { throw HTTP1SyntaxError("malformed chunk extension") }
+            }
         }
         self.size = size
         self.length = newline + 1

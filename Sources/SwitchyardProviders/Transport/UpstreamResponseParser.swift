@@ -126,6 +126,10 @@ private struct ResponseHeadReader {
             status = status * 10 + Int(byte &- UInt8(ascii: "0"))
         }
         guard status >= 100 else { throw HTTP1SyntaxError("malformed status code") }
+        // reason-phrase: tabs, spaces, visible characters and obs-text; a CR inside would end the line for another reader.
+        if statusLine.count > 13, !HTTP1Syntax.isFieldValue(UnsafeRawBufferPointer(rebasing: statusLine[13...])) {
+            throw HTTP1SyntaxError("control byte in the reason phrase")
+        }
         self.status = status
         let isHTTP10 = statusLine[7] == UInt8(ascii: "0")
         var closes = isHTTP10

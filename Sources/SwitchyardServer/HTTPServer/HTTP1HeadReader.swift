@@ -67,7 +67,12 @@ enum HTTP1HeadReader {
         // Visible ASCII only: a client percent-encodes anything else (RFC 3986).
         while index < line.count, line[index] > 0x20, line[index] < 0x7F { index += 1 }
         guard index > targetStart, index < line.count, line[index] == 0x20 else { throw .malformed("malformed request target") }
-        let target = String(decoding: UnsafeRawBufferPointer(rebasing: line[targetStart..<index]), as: UTF8.self)
+        let targetBytes = UnsafeRawBufferPointer(rebasing: line[targetStart..<index])
+        // RFC 9112 §3.2: origin form ("/…"), absolute form ("scheme://…"), "*", or for CONNECT an authority.
+        guard targetBytes[0] == UInt8(ascii: "/") || isAbsoluteForm(targetBytes) || (targetBytes.count == 1 && targetBytes[0] == UInt8(ascii: "*"))
+            || method == .connect
+        else { throw .malformed("malformed request target") }
+        let target = String(decoding: targetBytes, as: UTF8.self)
         let version = UnsafeRawBufferPointer(rebasing: line[(index + 1)...])
         guard version.count == 8, version.starts(with: "HTTP/".utf8), version[6] == UInt8(ascii: "."),
             (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(version[5]), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(version[7])
@@ -76,6 +81,23 @@ enum HTTP1HeadReader {
             throw HTTP1RequestParseError(kind: .unsupportedVersion, reason: "HTTP version not supported")
         }
         return (method, target, version[7] == UInt8(ascii: "0"))
+    }
+
+    /// `scheme "://"`, the scheme a letter then letters, digits, `+`, `-` or `.` (RFC 3986 §3.1).
+    private static func isAbsoluteForm(_ target: UnsafeRawBufferPointer) -> Bool {
+        guard let first = target.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first | 0x20) else { return false }
+        var index = 1
+        while index < target.count {
+            let byte = target[index]
+            if byte == UInt8(ascii: ":") {
+                return index + 2 < target.count && target[index + 1] == UInt8(ascii: "/") && target[index + 2] == UInt8(ascii: "/")
+            }
+            let isSchemeByte = (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+            guard isSchemeByte else { return false }
+            index += 1
+        }
+        return false
     }
 
     private static func knownMethod(_ bytes: UnsafeRawBufferPointer) -> HTTPRequest.Method? {
