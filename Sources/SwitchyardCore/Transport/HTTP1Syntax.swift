@@ -118,6 +118,57 @@ public enum HTTP1Syntax {
     }
 }
 
+/// The fields that frame a message's body (RFC 9112 §6), gathered across its field lines; each reader decides
+/// from them as its side of the protocol says.
+public struct HTTP1FramingFields: Sendable {
+    public private(set) var contentLength: Int?
+    public private(set) var hasTransferEncoding = false
+    /// Whether the last transfer coding listed is chunked.
+    public private(set) var endsChunked = false
+    /// Whether a coding other than chunked is listed.
+    public private(set) var hasOtherCoding = false
+    /// Whether chunked is listed more than once (not a framing anyone sends, RFC 9112 §6.1).
+    public private(set) var isChunkedTwice = false
+
+    public init() {}
+
+    /// Whether `name` is a framing field, read into these if so.
+    public mutating func read(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws(HTTP1SyntaxError) -> Bool {
+        if HTTP1Syntax.equalsCaseInsensitively(name, "content-length") {
+            try addContentLength(value)
+            return true
+        }
+        if HTTP1Syntax.equalsCaseInsensitively(name, "transfer-encoding") {
+            addTransferCodings(value)
+            return true
+        }
+        return false
+    }
+
+    private mutating func addContentLength(_ value: UnsafeRawBufferPointer) throws(HTTP1SyntaxError) {
+        // 1*DIGIT; 18 digits cannot overflow an Int, and no body the gateway takes or reads is that long.
+        guard !value.isEmpty, value.count <= 18, value.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
+            throw HTTP1SyntaxError("malformed Content-Length")
+        }
+        let length = value.reduce(0) { $0 * 10 + Int($1 &- UInt8(ascii: "0")) }
+        // Repeats of one length are harmless (RFC 9112 §6.3 item 5); two lengths are ambiguous.
+        if let contentLength, contentLength != length { throw HTTP1SyntaxError("conflicting Content-Length fields") }
+        contentLength = length
+    }
+
+    private mutating func addTransferCodings(_ value: UnsafeRawBufferPointer) {
+        hasTransferEncoding = true
+        for element in value.split(separator: UInt8(ascii: ",")) {
+            let coding = element.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
+            if coding.isEmpty { continue }  // an empty list element (RFC 9110 §5.6.1)
+            let isChunked = HTTP1Syntax.equalsCaseInsensitively(coding, "chunked")
+            if isChunked, endsChunked || isChunkedTwice { isChunkedTwice = true }
+            if !isChunked { hasOtherCoding = true }
+            endsChunked = isChunked
+        }
+    }
+}
+
 /// Reads a message body as its framing delimits it, the bytes as slices of those read (no copy): a known
 /// length, chunked (RFC 9112 §7.1: chunk extensions ignored, trailer fields read and dropped), or until the
 /// connection closes. A chunk's size line and the trailer section are bounded.

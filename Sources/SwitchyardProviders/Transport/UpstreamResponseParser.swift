@@ -108,9 +108,7 @@ private struct ResponseHeadReader {
     var status: Int
     var fields = HeaderFields()
     var keepsAlive = true
-    private var contentLength: Int?
-    private var hasTransferEncoding = false
-    private var endsChunked = false
+    private var framingFields = HTTP1FramingFields()
 
     init(_ head: UnsafeRawBufferPointer) throws(HTTP1SyntaxError) {
         let lineFeed = UInt8(ascii: "\n")
@@ -141,10 +139,8 @@ private struct ResponseHeadReader {
             let (nameLength, valueRange) = try HTTP1Syntax.fieldLine(line)
             let name = UnsafeRawBufferPointer(rebasing: line[..<nameLength])
             let value = UnsafeRawBufferPointer(rebasing: line[valueRange])
-            if HTTP1Syntax.equalsCaseInsensitively(name, "content-length") {
-                try addContentLength(value)
-            } else if HTTP1Syntax.equalsCaseInsensitively(name, "transfer-encoding") {
-                addTransferCodings(value)
+            if try framingFields.read(name: name, value: value) {
+                // Read for the framing; kept as a field too.
             } else if HTTP1Syntax.equalsCaseInsensitively(name, "connection") {
                 for token in value.split(separator: UInt8(ascii: ",")) {
                     let token = token.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
@@ -158,30 +154,12 @@ private struct ResponseHeadReader {
         keepsAlive = !closes
     }
 
-    private mutating func addContentLength(_ value: UnsafeRawBufferPointer) throws(HTTP1SyntaxError) {
-        guard !value.isEmpty, value.count <= 18, value.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
-            throw HTTP1SyntaxError("malformed Content-Length")
-        }
-        let length = value.reduce(0) { $0 * 10 + Int($1 &- UInt8(ascii: "0")) }
-        if let contentLength, contentLength != length { throw HTTP1SyntaxError("conflicting Content-Length fields") }
-        contentLength = length
-    }
-
-    private mutating func addTransferCodings(_ value: UnsafeRawBufferPointer) {
-        hasTransferEncoding = true
-        for element in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: true) {
-            let coding = element.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
-            if coding.isEmpty { continue }
-            endsChunked = HTTP1Syntax.equalsCaseInsensitively(coding, "chunked")
-        }
-    }
-
     func framing() throws(HTTP1SyntaxError) -> HTTP1BodyReader.Framing {
-        if hasTransferEncoding {
-            if contentLength != nil { throw HTTP1SyntaxError("both Content-Length and Transfer-Encoding") }
-            return endsChunked ? .chunked : .untilClose
+        if framingFields.hasTransferEncoding {
+            if framingFields.contentLength != nil { throw HTTP1SyntaxError("both Content-Length and Transfer-Encoding") }
+            return framingFields.endsChunked ? .chunked : .untilClose
         }
-        return contentLength.map(HTTP1BodyReader.Framing.length) ?? .untilClose
+        return framingFields.contentLength.map(HTTP1BodyReader.Framing.length) ?? .untilClose
     }
 }
 

@@ -19,7 +19,7 @@ enum HTTP1HeadReader {
         let (method, target, isHTTP10) = try requestLine(UnsafeRawBufferPointer(rebasing: head[..<(requestLineEnd - 1)]))
         var fields = HTTPFields()
         fields.reserveCapacity(8)
-        var framing = FramingFields()
+        var framing = HTTP1FramingFields()
         var authority: String?
         var position = requestLineEnd + 1
         // The last two bytes are the empty line's CRLF.
@@ -41,10 +41,10 @@ enum HTTP1HeadReader {
                 position = newline + 1
                 continue
             }
-            if name.is(.contentLength) {
-                try framing.addContentLength(valueBytes)
-            } else if name.is(.transferEncoding) {
-                try framing.addTransferCodings(valueBytes)
+            do {
+                _ = try framing.read(name: nameBytes, value: valueBytes)
+            } catch {
+                throw .malformed(error.reason)
             }
             // Values were checked for control bytes and trimmed above, so HTTPTypes' check passes them as they
             // are. (Its byte initializers validate through an unspecialised generic path, several times slower.)
@@ -52,7 +52,7 @@ enum HTTP1HeadReader {
             position = newline + 1
         }
         return HTTP1RequestHead(
-            method: method, target: target, authority: authority, isHTTP10: isHTTP10, fields: fields, framing: try framing.framing(isHTTP10: isHTTP10))
+            method: method, target: target, authority: authority, isHTTP10: isHTTP10, fields: fields, framing: try framing.requestFraming(isHTTP10: isHTTP10))
     }
 
     /// `method SP request-target SP HTTP-version` (RFC 9112 §3).
@@ -111,42 +111,14 @@ enum HTTP1HeadReader {
     }
 }
 
-/// The fields that frame a request's body, gathered across field lines (RFC 9112 §6).
-private struct FramingFields {
-    private var contentLength: Int?
-    private var sawTransferEncoding = false
-    /// Whether the transfer codings so far end in chunked.
-    private var endsChunked = false
-
-    mutating func addContentLength(_ value: UnsafeRawBufferPointer) throws(HTTP1RequestParseError) {
-        // 1*DIGIT; 18 digits cannot overflow an Int, and no body the gateway takes is that long.
-        guard !value.isEmpty, value.count <= 18, value.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else {
-            throw .malformed("malformed Content-Length")
+extension HTTP1FramingFields {
+    /// A request's body framing: whatever two readers could frame two ways is refused (RFC 9112 §6.1, §6.3).
+    func requestFraming(isHTTP10: Bool) throws(HTTP1RequestParseError) -> RequestBodyFraming {
+        guard hasTransferEncoding else { return contentLength.map(RequestBodyFraming.length) ?? .none }
+        if hasOtherCoding {
+            throw HTTP1RequestParseError(kind: .unsupportedTransferCoding, reason: "transfer coding not supported (only chunked)")
         }
-        let length = value.reduce(0) { $0 * 10 + Int($1 &- UInt8(ascii: "0")) }
-        // Repeats of one length are harmless (RFC 9112 §6.3 item 5); two lengths are ambiguous.
-        if let contentLength, contentLength != length { throw .malformed("conflicting Content-Length fields") }
-        contentLength = length
-    }
-
-    mutating func addTransferCodings(_ value: UnsafeRawBufferPointer) throws(HTTP1RequestParseError) {
-        sawTransferEncoding = true
-        for element in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
-            let coding = element.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
-            if coding.isEmpty { continue }  // an empty list element (RFC 9110 §5.6.1)
-            let isChunked = coding.count == 7 && zip(coding, "chunked".utf8).allSatisfy { $0 | 0x20 == $1 }
-            guard isChunked else {
-                throw HTTP1RequestParseError(kind: .unsupportedTransferCoding, reason: "transfer coding not supported (only chunked)")
-            }
-            // Chunked applied twice is not a framing anyone sends (RFC 9112 §6.1).
-            if endsChunked { throw .malformed("chunked transfer coding applied twice") }
-            endsChunked = true
-        }
-    }
-
-    func framing(isHTTP10: Bool) throws(HTTP1RequestParseError) -> RequestBodyFraming {
-        guard sawTransferEncoding else { return contentLength.map(RequestBodyFraming.length) ?? .none }
-        // RFC 9112 §6.1 and §6.3: framing that two parsers could read two ways is refused.
+        if isChunkedTwice { throw .malformed("chunked transfer coding applied twice") }
         if isHTTP10 { throw .malformed("Transfer-Encoding in an HTTP/1.0 request") }
         if contentLength != nil { throw .malformed("both Content-Length and Transfer-Encoding") }
         guard endsChunked else { throw .malformed("Transfer-Encoding without chunked") }
