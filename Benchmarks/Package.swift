@@ -27,6 +27,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/HotPath",
+            // As the gateway's own modules are built (its Package.swift): with cross-module optimisation, some of
+            // their generic code is emitted into each client rather than exported, so a client built without it
+            // fails to link (the stream decoder's `decode`/`finish`).
+            swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         )
     ]

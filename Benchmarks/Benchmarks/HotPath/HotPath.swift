@@ -41,8 +41,7 @@ let benchmarks: @Sendable () -> Void = {
     let chat = try! HotPathProbes.decodeRequest(openAIRequest, dialect: .openai)
     let answer = try! openAIProvider.decodeChatResponse(upstreamAnswer, head: okHead)
     let stream = sseStream(chunks: 50)
-    var decoder = OpenAIStreamDecoder()
-    let events = try! decoder.decode(stream) + (try! decoder.finish())
+    let events = try! UpstreamHotPathProbes.decodeOpenAIStream(stream)
 
     var clientRequest = ByteBuffer(
         string: "POST /v1/chat/completions HTTP/1.1\r\nHost: gateway.internal:4000\r\nAuthorization: Bearer sk-switchyard-0123456789abcdef\r\n"
@@ -80,11 +79,7 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations { blackHole(HotPathProbes.encodeResponse(answer, for: chat, dialect: .anthropic)) }
     }
     Benchmark("Stream decode: 50-chunk OpenAI SSE") { benchmark in
-        for _ in benchmark.scaledIterations {
-            var decoder = OpenAIStreamDecoder()
-            blackHole(try decoder.decode(stream))
-            blackHole(try decoder.finish())
-        }
+        for _ in benchmark.scaledIterations { blackHole(try UpstreamHotPathProbes.decodeOpenAIStream(stream)) }
     }
     Benchmark("Stream encode: 50 chunks to OpenAI dialect") { benchmark in
         for _ in benchmark.scaledIterations { blackHole(HotPathProbes.encodeStream(events, for: chat, dialect: .openai)) }

@@ -99,6 +99,22 @@ public enum HTTP1Syntax {
         byte >= 0x20 ? byte != 0x7F : byte == 0x09
     }
 
+    /// Calls `body` with each element of a comma-separated field value (RFC 9110 §5.6.1), its whitespace
+    /// trimmed, empty elements skipped; no array is made.
+    public static func forEachListElement(_ value: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) {
+        var start = 0
+        while start < value.count {
+            var end = start
+            while end < value.count, value[end] != UInt8(ascii: ",") { end += 1 }
+            var first = start
+            var last = end
+            while first < last, value[first] == 0x20 || value[first] == 0x09 { first += 1 }
+            while last > first, value[last - 1] == 0x20 || value[last - 1] == 0x09 { last -= 1 }
+            if last > first { body(UnsafeRawBufferPointer(rebasing: value[first..<last])) }
+            start = end + 1
+        }
+    }
+
     /// Whether `bytes` spell `lowercase` in any case (ASCII letters only differ by 0x20).
     public static func equalsCaseInsensitively(_ bytes: some Collection<UInt8>, _ lowercase: StaticString) -> Bool {
         guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
@@ -158,9 +174,7 @@ public struct HTTP1FramingFields: Sendable {
 
     private mutating func addTransferCodings(_ value: UnsafeRawBufferPointer) {
         hasTransferEncoding = true
-        for element in value.split(separator: UInt8(ascii: ",")) {
-            let coding = element.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
-            if coding.isEmpty { continue }  // an empty list element (RFC 9110 §5.6.1)
+        HTTP1Syntax.forEachListElement(value) { coding in
             let isChunked = HTTP1Syntax.equalsCaseInsensitively(coding, "chunked")
             if isChunked, endsChunked || isChunkedTwice { isChunkedTwice = true }
             if !isChunked { hasOtherCoding = true }

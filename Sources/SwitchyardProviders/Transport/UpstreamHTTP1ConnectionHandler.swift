@@ -5,7 +5,7 @@ import SwitchyardCore
 /// The only handler of an upstream HTTP/1.1 connection (behind TLS, if any): writes each exchange's
 /// request as bytes (``UpstreamRequestEncoder``) and reads its response from the bytes that come back
 /// (``UpstreamResponseParser``), no codec handlers and no boxed parts in between.
-final class UpstreamHTTP1ConnectionHandler: UpstreamConnectionHandler, ChannelDuplexHandler {
+final class UpstreamHTTP1ConnectionHandler: UpstreamConnectionHandler, ChannelDuplexHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = Never
     typealias OutboundOut = ByteBuffer

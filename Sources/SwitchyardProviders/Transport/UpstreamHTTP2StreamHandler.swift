@@ -4,7 +4,7 @@ import SwitchyardCore
 
 /// The last handler of an upstream HTTP/2 stream, behind NIO's HTTP/2-to-HTTP/1 codec: writes the
 /// exchange's request as parts, and hands the response's parts to the exchange.
-final class UpstreamHTTP2StreamHandler: UpstreamConnectionHandler, ChannelDuplexHandler {
+final class UpstreamHTTP2StreamHandler: UpstreamConnectionHandler, ChannelDuplexHandler, @unchecked Sendable {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = HTTPClientRequestPart

@@ -1,5 +1,5 @@
 public import NIOCore
-import SwitchyardCore
+public import SwitchyardCore
 
 /// Reads an upstream's HTTP/1.x responses from the connection's bytes: the head straight into
 /// ``UpstreamHead``, the body as slices of the bytes read.
@@ -142,8 +142,7 @@ private struct ResponseHeadReader {
             if try framingFields.read(name: name, value: value) {
                 // Read for the framing; kept as a field too.
             } else if HTTP1Syntax.equalsCaseInsensitively(name, "connection") {
-                for token in value.split(separator: UInt8(ascii: ",")) {
-                    let token = token.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }.reversed()
+                HTTP1Syntax.forEachListElement(value) { token in
                     if HTTP1Syntax.equalsCaseInsensitively(token, "close") { closes = true }
                     if isHTTP10, HTTP1Syntax.equalsCaseInsensitively(token, "keep-alive") { closes = false }
                 }
@@ -165,6 +164,17 @@ private struct ResponseHeadReader {
 
 /// The upstream answer's reading, reachable from the micro-benchmarks: `@_spi(Benchmarks) import SwitchyardProviders`.
 @_spi(Benchmarks) public enum UpstreamHotPathProbes {
+    /// Decodes a whole OpenAI SSE stream into canonical events, as a stream's reader does. (The decoder's
+    /// generic entry points are emitted into the modules that use them under cross-module optimisation, so a
+    /// client outside the package reaches them through here.)
+    public static func decodeOpenAIStream(_ bytes: ByteBuffer) throws(UpstreamFailure) -> [ChatEvent] {
+        var decoder = OpenAIStreamDecoder()
+        var events: [ChatEvent] = []
+        try decoder.decode(bytes, into: &events)
+        events += try decoder.finish()
+        return events
+    }
+
     /// Reads one HTTP/1.1 answer (head and body) as an upstream connection does; returns the body's length.
     public static func readAnswer(_ bytes: ByteBuffer) throws -> Int {
         var parser = UpstreamResponseParser()
