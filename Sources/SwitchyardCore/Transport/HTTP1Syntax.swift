@@ -311,6 +311,41 @@ public struct HTTP1BodyReader: Sendable {
     }
 }
 
+/// Where a reader of HTTP/1 messages is: waiting for a head (`scanned` bytes of it searched for its end), or
+/// reading a body. The request parser and the upstream response parser share it; each reads its own heads.
+public enum HTTP1MessageState: Sendable {
+    case head(scanned: Int)
+    case body(HTTP1BodyReader)
+
+    public static let start = HTTP1MessageState.head(scanned: 0)
+
+    /// The next part of the body being read, back to waiting for a head after its end; nil when more bytes are
+    /// needed (or no body is being read).
+    public mutating func nextBodyPart(_ buffer: inout ByteBuffer) throws(HTTP1SyntaxError) -> HTTP1BodyReader.Part? {
+        guard case .body(var body) = self else { return nil }
+        self = .start  // the reader is uniquely held while it reads
+        let part = try body.next(&buffer)
+        if case .end? = part { return part }
+        self = .body(body)
+        return part
+    }
+
+    /// Whether the body being read has ended without needing more bytes (its length read whole, or none);
+    /// if so, the state is back to waiting for a head.
+    public mutating func takeEndOfCompleteBody() -> Bool {
+        guard case .body(let body) = self, body.isComplete else { return false }
+        self = .start
+        return true
+    }
+
+    /// The connection closed: whether that ended the body being read (one delimited by the close).
+    public mutating func takeEndAtClose() -> Bool {
+        guard case .body(var body) = self, body.endAtClose() != nil else { return false }
+        self = .start
+        return true
+    }
+}
+
 /// `chunk-size [ chunk-ext ] CRLF` (RFC 9112 §7.1).
 private struct ChunkSizeLine {
     var size: Int

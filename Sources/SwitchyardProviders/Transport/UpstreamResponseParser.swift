@@ -19,13 +19,7 @@ struct UpstreamResponseParser {
         case end
     }
 
-    private enum State {
-        /// Waiting for a head; `scanned` bytes are known to hold no end of head.
-        case head(scanned: Int)
-        case body(HTTP1BodyReader)
-    }
-
-    private var state = State.head(scanned: 0)
+    private var state = HTTP1MessageState.start
 
     /// Whether a response has started and not ended.
     var isInsideResponse: Bool {
@@ -35,37 +29,23 @@ struct UpstreamResponseParser {
 
     /// The next part of the response (to a HEAD request if `answersHEAD`); nil when more bytes are needed.
     mutating func next(_ buffer: inout ByteBuffer, answersHEAD: Bool) throws(HTTP1SyntaxError) -> Part? {
-        switch state {
-        case .head(let scanned):
-            return try nextHead(&buffer, scanned: scanned, answersHEAD: answersHEAD)
-        case .body(var body):
-            state = .head(scanned: 0)  // the reader is uniquely held while it reads
-            switch try body.next(&buffer) {
-            case .bytes(let bytes)?:
-                state = .body(body)
-                return .body(bytes)
-            case .end?:
-                return .end
-            case nil:
-                state = .body(body)
-                return nil
-            }
+        if case .head(let scanned) = state { return try nextHead(&buffer, scanned: scanned, answersHEAD: answersHEAD) }
+        switch try state.nextBodyPart(&buffer) {
+        case .bytes(let bytes)?: return .body(bytes)
+        case .end?: return .end
+        case nil: return nil
         }
     }
 
     /// The end a response is due without more bytes (its length read whole, or no body).
     mutating func endOfCompleteBody() -> Part? {
-        guard case .body(let body) = state, body.isComplete else { return nil }
-        state = .head(scanned: 0)
-        return .end
+        state.takeEndOfCompleteBody() ? .end : nil
     }
 
     /// The connection closed: whether that ended the response in progress (a body delimited by the close);
     /// false if a response was cut short.
     mutating func endsAtClose() -> Bool {
-        guard case .body(var body) = state, body.endAtClose() != nil else { return false }
-        state = .head(scanned: 0)
-        return true
+        state.takeEndAtClose()
     }
 
     private mutating func nextHead(_ buffer: inout ByteBuffer, scanned: Int, answersHEAD: Bool) throws(HTTP1SyntaxError) -> Part? {

@@ -69,13 +69,7 @@ struct HTTP1RequestParser {
         case end
     }
 
-    private enum State {
-        /// Waiting for a head; `scanned` bytes are known to hold no end of head.
-        case head(scanned: Int)
-        case body(HTTP1BodyReader)
-    }
-
-    private var state = State.head(scanned: 0)
+    private var state = HTTP1MessageState.start
 
     /// Whether the next bytes start a new request (nothing of one is read yet).
     var isBetweenRequests: Bool {
@@ -91,35 +85,21 @@ struct HTTP1RequestParser {
 
     /// The next part `buffer` holds, consuming its bytes; nil when more bytes are needed.
     mutating func next(_ buffer: inout ByteBuffer) throws(HTTP1RequestParseError) -> Part? {
-        switch state {
-        case .head(let scanned):
-            return try nextHead(&buffer, scanned: scanned).map(Part.head)
-        case .body(var body):
-            state = .head(scanned: 0)  // the reader is uniquely held while it reads
-            let part: HTTP1BodyReader.Part?
-            do {
-                part = try body.next(&buffer)
-            } catch {
-                throw .malformed(error.reason)
+        if case .head(let scanned) = state { return try nextHead(&buffer, scanned: scanned).map(Part.head) }
+        do {
+            switch try state.nextBodyPart(&buffer) {
+            case .bytes(let bytes)?: return .body(bytes)
+            case .end?: return .end
+            case nil: return nil
             }
-            switch part {
-            case .bytes(let bytes)?:
-                state = .body(body)
-                return .body(bytes)
-            case .end?:
-                return .end
-            case nil:
-                state = .body(body)
-                return nil
-            }
+        } catch {
+            throw .malformed(error.reason)
         }
     }
 
     /// The `.end` of a request whose body has been read whole (or that has none), which needs no more bytes.
     mutating func endOfCompleteBody() -> Part? {
-        guard case .body(let body) = state, body.isComplete else { return nil }
-        state = .head(scanned: 0)
-        return .end
+        state.takeEndOfCompleteBody() ? .end : nil
     }
 
     private mutating func nextHead(_ buffer: inout ByteBuffer, scanned: Int) throws(HTTP1RequestParseError) -> HTTP1RequestHead? {
