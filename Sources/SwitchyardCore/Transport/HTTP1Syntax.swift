@@ -120,7 +120,9 @@ public enum HTTP1Syntax {
         guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
         var index = 0
         for byte in bytes {
-            if byte | 0x20 != lowercase.utf8Start[index] { return false }
+            // Only letters fold: `| 0x20` alone would also take a CR (0x0D) for a hyphen (0x2D).
+            let folded = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+            if folded != lowercase.utf8Start[index] { return false }
             index += 1
         }
         return true

@@ -17,7 +17,7 @@ class UpstreamConnectionHandler: @unchecked Sendable {
     /// What a closed connection's exchange fails with (the pool turns it into `cancelled` after shutdown).
     static let closedFailure = UpstreamFailure(kind: .unavailable, message: "upstream closed the connection")
 
-    private(set) var context: ChannelHandlerContext?
+    private var context: ChannelHandlerContext?
     private(set) var exchange: UpstreamExchange?
     private var isReadHeld = false
     private var lastReadAt = NIODeadline.now()
@@ -105,12 +105,6 @@ class UpstreamConnectionHandler: @unchecked Sendable {
         exchange.receiveEnd()
         idleSince = lastReadAt
         onIdle?(self, reusable && requestKeepsAlive && isOpen)
-    }
-
-    /// The response cannot be read: the connection closes, and its exchange fails with `failure` then.
-    func failReading(_ failure: UpstreamFailure, context: ChannelHandlerContext) {
-        if lastError == nil { lastError = failure }
-        context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

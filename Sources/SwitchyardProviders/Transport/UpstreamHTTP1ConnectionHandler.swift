@@ -31,7 +31,7 @@ final class UpstreamHTTP1ConnectionHandler: UpstreamConnectionHandler, ChannelDu
         noteRead()
         guard exchange != nil || parser.isInsideResponse else {
             // Nothing was asked: bytes now can only be a broken upstream's, and would be read as the next answer.
-            return failReading(UpstreamFailure(kind: .unavailable, message: "upstream sent bytes nobody asked for"), context: context)
+            return errorCaught(context: context, error: UpstreamFailure(kind: .unavailable, message: "upstream sent bytes nobody asked for"))
         }
         if unread == nil {
             unread = bytes
@@ -45,7 +45,8 @@ final class UpstreamHTTP1ConnectionHandler: UpstreamConnectionHandler, ChannelDu
                 do {
                     part = try parser.next(&bytes, answersHEAD: answersHEAD)
                 } catch {
-                    return failReading(UpstreamFailure(kind: .unavailable, message: "upstream sent a malformed HTTP response: \(error.reason)"), context: context)
+                    // The connection closes; its exchange fails with this then (in channelInactive).
+                    return errorCaught(context: context, error: UpstreamFailure(kind: .unavailable, message: "upstream sent a malformed HTTP response: \(error.reason)"))
                 }
                 if bytes.readableBytes > 0 { unread = bytes }
             } else {

@@ -356,7 +356,7 @@ final class GatewayConnectionHandler: ChannelInboundHandler, RemovableChannelHan
             if isAnswering { closesAfterResponse = true } else { context.close(promise: nil) }
         case let event as ChannelEvent where event == .inputClosed:
             // A request cut short can never be read whole.
-            if parser.isInsideRequest(unread: unread ?? ByteBuffer()), !isHoldingPipelinedRequest {
+            if parser.isInsideRequest(hasUnreadBytes: unread != nil), !isHoldingPipelinedRequest {
                 refuseUnreadableRequest(.malformed("the client stopped sending mid-request"), context: context)
             }
             // A client that stops sending has given up on its answer.

@@ -78,8 +78,8 @@ struct HTTP1RequestParser {
     }
 
     /// Whether a request is partly read (its head or its body incomplete).
-    func isInsideRequest(unread buffer: ByteBuffer) -> Bool {
-        if case .head = state { return buffer.readableBytes > 0 }
+    func isInsideRequest(hasUnreadBytes: Bool) -> Bool {
+        if case .head = state { return hasUnreadBytes }
         return true
     }
 

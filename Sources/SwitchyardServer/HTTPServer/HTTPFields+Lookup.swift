@@ -1,4 +1,5 @@
 import HTTPTypes
+import SwitchyardCore
 
 extension HTTPFields {
     /// The value of the fields named `name`, exactly as `self[name]` gives it (repeated fields joined).
@@ -18,12 +19,12 @@ extension HTTPFields {
     /// Whether a Connection field value (a comma-separated token list, RFC 9110 §7.6.1) names `close`,
     /// in any case. Byte-wise: String's substring search goes through _StringProcessing's generic searcher.
     static func listsCloseToken(_ value: String) -> Bool {
-        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
-        return value.utf8.split(separator: UInt8(ascii: ",")).contains { token in
-            guard let first = token.firstIndex(where: { !isSpace($0) }), let last = token.lastIndex(where: { !isSpace($0) })
-            else { return false }
-            let word = token[first...last]
-            return word.count == 5 && zip(word, "close".utf8).allSatisfy { $0 | 0x20 == $1 }
+        value.withUTF8Bytes { bytes in
+            var listsClose = false
+            HTTP1Syntax.forEachListElement(UnsafeRawBufferPointer(bytes)) { token in
+                if HTTP1Syntax.equalsCaseInsensitively(token, "close") { listsClose = true }
+            }
+            return listsClose
         }
     }
 }

@@ -271,6 +271,13 @@ struct HTTP1RequestParserTests {
         }
     }
 
+    /// Only letters fold: `| 0x20` alone would take a CR for a hyphen, `keep\rALIVE` for `keep-alive`.
+    @Test func caseInsensitiveComparisonFoldsLettersOnly() {
+        #expect(HTTP1Syntax.equalsCaseInsensitively(Array("KEEP-Alive".utf8), "keep-alive"))
+        #expect(!HTTP1Syntax.equalsCaseInsensitively(Array("keep\rAlive".utf8), "keep-alive"))
+        #expect(!HTTP1Syntax.equalsCaseInsensitively(Array("chunke".utf8), "chunked"))
+    }
+
     @Test func anyTokenIsAMethod() throws {
         var parser = HTTP1RequestParser()
         var bytes = ByteBuffer(string: "X-CUSTOM_1 /v1/models HTTP/1.1\r\n\r\n")
