@@ -75,9 +75,9 @@ struct ConnectionHandlingTests {
         let a = SimulatedVendor(
             name: "a", format: .openai, defaultReply: SimulatedReply(text: "one two three four five six seven eight", chunkInterval: .milliseconds(350)))
         try await LiveGateway.run(vendors: [a], config: Self.shortIdle) { gateway in
-            let connection = try await RawConnection.open(port: gateway.port)
-            try await connection.send(
-                FastPathTests.post("/v1/chat/completions", #"{"model":"smart","stream":true,"messages":[{"role":"user","content":"x"}]}"#))
+            let connection = try await RawConnection.open(
+                port: gateway.port,
+                sending: [FastPathTests.post("/v1/chat/completions", #"{"model":"smart","stream":true,"messages":[{"role":"user","content":"x"}]}"#)])
             // Returns only once the gateway closes the connection: after the whole stream.
             let text = try await connection.readToEnd()
             #expect(text.contains("eight"))
@@ -92,14 +92,12 @@ struct ConnectionHandlingTests {
         let a = SimulatedVendor(name: "a", format: .openai)
         try await LiveGateway.run(vendors: [a], config: Self.shortIdle) { gateway in
             let body = #"{"model":"smart","messages":[{"role":"user","content":"x"}]}"#
-            let connection = try await RawConnection.open(port: gateway.port)
             let head = FastPathTests.post("/v1/chat/completions", body).components(separatedBy: "\r\n\r\n")[0] + "\r\n\r\n"
-            try await connection.send(head)
             // Pacing the client is what is tested: eight pieces 400 ms apart, 3.2 s in all against a 2 s timeout.
             let bytes = Array(body)
             let size = bytes.count / 8 + 1
             let pieces = stride(from: 0, to: bytes.count, by: size).map { String(bytes[$0..<min($0 + size, bytes.count)]) }
-            try await connection.sendPaced(pieces, every: .milliseconds(400))
+            let connection = try await RawConnection.open(port: gateway.port, sending: [head] + pieces, every: .milliseconds(400))
             let answer = try await withTestTimeout(.seconds(10)) { try await connection.readUntil(#""object":"chat.completion""#) }
             #expect(answer.hasPrefix("HTTP/1.1 200 OK"))
             try await connection.close()

@@ -192,25 +192,34 @@ final class RawConnection: Sendable {
     }
 
     static func open(port: Int) async throws -> RawConnection {
+        try await open(port: port, sending: [])
+    }
+
+    /// Connects and sends `pieces` from the connection's event loop: the first as soon as it is connected, the
+    /// others one every `interval` after it. Nothing waits for the test's task to be scheduled, which a loaded
+    /// machine may delay by seconds — longer than the idle timeouts the timed tests measure against.
+    static func open(port: Int, sending pieces: [String], every interval: TimeAmount = .zero) async throws -> RawConnection {
         let (stream, sink) = AsyncStream.makeStream(of: ByteBuffer.self)
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(sink: sink)) } }
-            .connect(host: "127.0.0.1", port: port).get()
+            .connect(host: "127.0.0.1", port: port)
+            .map { channel in
+                for (index, piece) in pieces.enumerated() {
+                    let bytes = ByteBuffer(string: piece)
+                    if index == 0 {
+                        channel.writeAndFlush(bytes, promise: nil)
+                    } else {
+                        channel.eventLoop.scheduleTask(in: interval * Int64(index)) { channel.writeAndFlush(bytes, promise: nil) }
+                    }
+                }
+                return channel
+            }
+            .get()
         return RawConnection(channel: channel, received: stream)
     }
 
     func send(_ text: String) async throws {
         try await channel.writeAndFlush(ByteBuffer(string: text)).get()
-    }
-
-    /// Sends `pieces` one every `interval`, from timers on the connection's event loop: the pacing does not
-    /// wait for the test's task to be scheduled, which a loaded machine may delay by seconds.
-    func sendPaced(_ pieces: [String], every interval: TimeAmount) async throws {
-        let channel = channel
-        let sent = pieces.indices.map { index in
-            channel.eventLoop.flatScheduleTask(in: interval * Int64(index + 1)) { channel.writeAndFlush(ByteBuffer(string: pieces[index])) }.futureResult
-        }
-        for piece in sent { try await piece.get() }
     }
 
     /// Reads until `marker` has been seen; returns everything read so far.
