@@ -271,8 +271,9 @@ final class EventLoopUpstreamPool: @unchecked Sendable {
         shared.limits.release(handler.hostKey)
         guard let (exchange, failure) = lost else { return }
         // A kept-alive connection the server had already closed: the request never reached it, so it goes
-        // once more (what every HTTP client does for this race).
-        if !exchange.hasHead, handler.exchangesCarried > 1, !exchange.wasRetried, failure.kind != .timeout, !shared.isShutDown {
+        // once more (what every HTTP client does for this race). Not when any of an answer came back (one too
+        // malformed to read, or cut short): the upstream had the request, and may have acted on it.
+        if !exchange.hasHead, !handler.hasReadSinceSending, handler.exchangesCarried > 1, !exchange.wasRetried, failure.kind != .timeout, !shared.isShutDown {
             exchange.wasRetried = true
             return send(exchange)
         }

@@ -28,6 +28,8 @@ class UpstreamConnectionHandler: @unchecked Sendable {
     /// The first error the connection (or stream) saw.
     private(set) var lastError: (any Error)?
     private(set) var exchangesCarried = 0
+    /// Whether any byte arrived since the exchange in flight was sent: its request reached the upstream.
+    private(set) var hasReadSinceSending = false
     private(set) var isOpen = true
     /// When the connection last became idle, for dropping connections idle too long to trust.
     var idleSince = NIODeadline.now()
@@ -52,6 +54,7 @@ class UpstreamConnectionHandler: @unchecked Sendable {
         }
         self.exchange = exchange
         exchangesCarried += 1
+        hasReadSinceSending = false
         exchange.attach(to: self)
         requestKeepsAlive = exchange.requestHead.isKeepAlive
         write(exchange, context: context)
@@ -81,6 +84,7 @@ class UpstreamConnectionHandler: @unchecked Sendable {
     /// Bytes arrived: the upstream is not silent.
     func noteRead() {
         lastReadAt = .now()
+        hasReadSinceSending = true
     }
 
     /// The response's head (an interim one is not passed here).

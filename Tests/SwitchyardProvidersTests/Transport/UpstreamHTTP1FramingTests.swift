@@ -145,6 +145,29 @@ struct UpstreamHTTP1FramingTests {
         await server.stop()
     }
 
+    /// A malformed answer on a kept-alive connection is not taken for the race of a connection the server
+    /// closed: the upstream had the request, so it is not sent again.
+    @Test func aMalformedAnswerOnAReusedConnectionIsNotSentAgain() async throws {
+        let server = try await ScriptedUpstream { index in
+            switch index {
+            case 0: .init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
+            case 1: .init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok")
+            default: .init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nretried")
+            }
+        }
+        let pool = UpstreamTransportPool()
+        let transport = pool.transport(for: Self.policy)
+        let first = try await transport.execute(EventLoopTransportTests.post(server.url()), headDeadline: Self.soon)
+        #expect(try await EventLoopTransportTests.text(first) == "first")
+        let failure = await #expect(throws: UpstreamFailure.self) {
+            _ = try await transport.execute(EventLoopTransportTests.post(server.url()), headDeadline: Self.soon)
+        }
+        #expect(failure?.kind == .unavailable && failure?.origin == .upstream)
+        #expect(server.requestCount == 2)
+        await pool.shutdown()
+        await server.stop()
+    }
+
     /// Bytes beyond an answer's end would be read as the next request's answer: the answer stands, the
     /// connection does not carry another.
     @Test func bytesPastTheAnswerSpendTheConnection() async throws {
