@@ -35,8 +35,10 @@ enum HTTP1HeadReader {
             let nameBytes = UnsafeRawBufferPointer(rebasing: line[..<nameLength])
             let valueBytes = UnsafeRawBufferPointer(rebasing: line[valueRange])
             let name = KnownFieldNames.name(nameBytes) ?? HTTPField.Name(String(decoding: nameBytes, as: UTF8.self))!
-            // The first Host is the request's authority, not one of its fields (as NIO's HTTPTypes conversion has it).
-            if authority == nil, name.is(KnownFieldNames.host) {
+            // Host is the request's authority, not one of its fields (as NIO's HTTPTypes conversion has it). Two
+            // of them are refused (RFC 9112 §3.2): a proxy in front may have read the other one.
+            if name.is(KnownFieldNames.host) {
+                guard authority == nil else { throw .malformed("more than one Host field") }
                 authority = String(decoding: valueBytes, as: UTF8.self)
                 position = newline + 1
                 continue

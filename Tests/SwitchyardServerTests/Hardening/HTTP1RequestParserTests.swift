@@ -108,7 +108,7 @@ struct HTTP1RequestParserTests {
     /// llhttp knows a fixed list of methods; the gateway reads any token (and its router answers 405).
     static let methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]
     static let targets = ["/v1/chat/completions", "/v1/messages?beta=true", "/", "/a%20b?x=1&y=%7E", "//double", "/~user/!$&'()*+,;=:@"]
-    static let names = ["Host", "content-type", "Authorization", "X-Api-Key", "x-stainless-lang", "Accept", "User-Agent", "X-Odd!#$%&'*+.^_`|~", "a"]
+    static let names = ["content-type", "Authorization", "X-Api-Key", "x-stainless-lang", "Accept", "User-Agent", "X-Odd!#$%&'*+.^_`|~", "a"]
     static let values = ["application/json", "Bearer sk-1234", "", "two  spaces", "tab\there", "caf\u{e9} (UTF-8)", "x,y , z", "gzip, br"]
 
     struct Generator {
@@ -124,7 +124,12 @@ struct HTTP1RequestParserTests {
             let isHTTP10 = last && chance(15)
             var text = chance(5) ? "\r\n" : ""
             text += "\(pick(HTTP1RequestParserTests.methods)) \(pick(HTTP1RequestParserTests.targets)) HTTP/1.\(isHTTP10 ? 0 : 1)\r\n"
-            for _ in 0..<Int.random(in: 0...6, using: &random) {
+            let fieldCount = Int.random(in: 0...6, using: &random)
+            // At most one Host (two are refused), anywhere among the fields.
+            let hostPosition = chance(80) ? Int.random(in: 0...fieldCount, using: &random) : nil
+            for position in 0...fieldCount {
+                if position == hostPosition { text += "\(pick(["Host", "host", "HOST"])):\(pick(["", " "]))\(pick(["gateway", "127.0.0.1:4000", ""]))\r\n" }
+                guard position < fieldCount else { break }
                 let whitespace = pick(["", " ", "  ", "\t", " \t"])
                 text += "\(pick(HTTP1RequestParserTests.names)):\(whitespace)\(pick(HTTP1RequestParserTests.values))\(pick(["", " ", "\t"]))\r\n"
             }
@@ -182,6 +187,7 @@ struct HTTP1RequestParserTests {
                 { "POST v1/relative HTTP/1.1\r\n" + $0.split(separator: "\r\n", maxSplits: 1)[1] },
                 { $0.replacingCharacters(in: head, with: "\r\nTransfer-Encoding: chunked\r\n\r\n3\t\r\nabc\r\n0\r\n\r\n") },
                 { $0.replacingCharacters(in: head, with: "\r\nTransfer-Encoding: chunked\r\n\r\n3;e xt\r\nabc\r\n0\r\n\r\n") },
+                { $0.replacingCharacters(in: head, with: "\r\nHost: a\r\nHost: b\r\n\r\n") },
             ]
             text = pick(defects)(text)
             return Array(text.utf8)
@@ -300,7 +306,7 @@ struct HTTP1RequestParserTests {
         let cases: [(String, Int)] = [
             ("GET / HTTP/2.0\r\n\r\n", 505), ("GET / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
             ("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n", 400), ("GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
-            ("GET / HTTP/1.1\r\nTransfer-Encoding: identity\r\n\r\n", 501),
+            ("GET / HTTP/1.1\r\nTransfer-Encoding: identity\r\n\r\n", 501), ("GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nhost: a\r\n\r\n", 400),
         ]
         for (text, status) in cases {
             var parser = HTTP1RequestParser()
