@@ -21,13 +21,6 @@ public struct OpenAIStreamDecoder: SSEChatStreamDecoder {
 
     /// A chunk read without the full decode (its usage's value decoded), or nil when it needs the full decode.
     private mutating func plainChunk(_ data: UnsafeBufferPointer<UInt8>) -> (OpenAIPlainChunk.Reading, usage: JSONValue?)? {
-        if started, let (text, choice) = plainShapes.text(of: data) {
-            var reading = OpenAIPlainChunk.Reading()
-            reading.hasChoice = true
-            reading.choice = choice
-            reading.content = text.isEmpty ? .nothing : .text(text, choice: choice)
-            return (reading, nil)
-        }
         guard let (reading, shape, usage) = OpenAIPlainChunk.read(data, makingShape: plainShapes.wantsShapes) else { return nil }
         if let shape, case .text(_, let choice) = reading.content { plainShapes.learn(shape, context: choice) }
         return (reading, usage)
@@ -57,6 +50,7 @@ public struct OpenAIStreamDecoder: SSEChatStreamDecoder {
     }
 
     mutating func handle(_ event: SSEEvent, into events: inout [ChatEvent]) throws(UpstreamFailure) {
+        if event.data.withUTF8Bytes({ bytes in appendShapedText(of: bytes, into: &events) }) { return }
         guard let reading = event.data.withUTF8Bytes({ bytes in readPlainly(bytes) }) else { return try decodeFully(event.data, into: &events) }
         if let (chunk, usage) = reading { handle(chunk, usage: usage, into: &events) }
     }
@@ -64,8 +58,17 @@ public struct OpenAIStreamDecoder: SSEChatStreamDecoder {
     /// A chunk as the vendor's bytes, read in place; only a chunk that needs the full decode becomes a string.
     mutating func handleData(_ data: UnsafeRawBufferPointer, into events: inout [ChatEvent]) throws(UpstreamFailure) {
         let bytes = data.assumingMemoryBound(to: UInt8.self)
+        if appendShapedText(of: bytes, into: &events) { return }
         guard let reading = readPlainly(bytes) else { return try decodeFully(String(decoding: bytes, as: UTF8.self), into: &events) }
         if let (chunk, usage) = reading { handle(chunk, usage: usage, into: &events) }
+    }
+
+    /// Most chunks of a stream: the last text chunk's bytes around a new text. Their event is all they say
+    /// (the stream has started, nothing finishes), so it is appended at once, with no reading to fill in.
+    private mutating func appendShapedText(of bytes: UnsafeBufferPointer<UInt8>, into events: inout [ChatEvent]) -> Bool {
+        guard started, responses == nil, usesPlainChunkReader, let (text, choice) = plainShapes.text(of: bytes) else { return false }
+        if !text.isEmpty { events.append(.textDelta(text, choice: choice)) }
+        return true
     }
 
     /// What a chunk says when it can be read without the full decode: nil when it needs it; `.some(nil)`
