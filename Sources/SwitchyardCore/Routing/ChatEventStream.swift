@@ -147,7 +147,7 @@ public struct ChatEventReader {
                 // The gateway asked for usage the client did not: its chunk and the `"usage":null` it adds to
                 // every other chunk are taken out again (the pattern cannot occur unescaped inside a string).
                 if events.count > start, events[start...].allSatisfy({ if case .usage = $0 { true } else { false } }) { continue }
-                raw.withUnsafeReadableBytes { Self.append($0, removing: Self.nullUsageMember, to: &forward) }
+                raw.withUnsafeReadableBytes { Self.append($0, removingNullUsageMembersTo: &forward) }
             } else {
                 raw.withUnsafeReadableBytes { forward.append(contentsOf: $0) }
             }
@@ -156,32 +156,32 @@ public struct ChatEventReader {
     }
 
     private static let nullUsageMember = Array(#","usage":null"#.utf8)
+    /// Where the member's `g` is: the byte searched for, rare in a chunk's JSON (a comma starts nearly every
+    /// member, and each found is a call and a comparison), so most chunks are passed in one or two steps.
+    private static let nullUsageAnchor = 5
 
-    /// Appends `bytes` to `output` without the occurrences of `pattern`, copying the runs between them
-    /// (found with `memchr` and `memcmp`: every chunk of such a stream passes here, and its JSON is full of
-    /// the pattern's first byte).
-    private static func append(_ bytes: UnsafeRawBufferPointer, removing pattern: [UInt8], to output: inout [UInt8]) {
-        let haystack = bytes.assumingMemoryBound(to: UInt8.self)
-        precondition(pattern.count >= 3)
-        pattern.withUnsafeBufferPointer { needle in
-            guard let start = haystack.baseAddress, let needleStart = needle.baseAddress else { return output.append(contentsOf: haystack) }
+    /// Appends `bytes` to `output` without the occurrences of `,"usage":null`, copying the runs between them.
+    /// Every event of such a stream passes here.
+    static func append(_ bytes: UnsafeRawBufferPointer, removingNullUsageMembersTo output: inout [UInt8]) {
+        let pattern = nullUsageMember
+        let anchor = nullUsageAnchor
+        guard let start = bytes.baseAddress, bytes.count >= pattern.count else { return output.append(contentsOf: bytes) }
+        pattern.withUnsafeBytes { needle in
+            let anchorByte = Int32(needle[anchor])
             var copied = 0
-            var index = 0
-            while haystack.count - index >= needle.count, let found = memchr(start + index, Int32(needleStart.pointee), haystack.count - index) {
-                let candidate = start.distance(to: found.assumingMemoryBound(to: UInt8.self))
-                guard haystack.count - candidate >= needle.count else { break }
-                // The bytes after the first are compared inline before the call: most commas are not followed by them.
-                if start[candidate + 1] == needleStart[1], start[candidate + 2] == needleStart[2],
-                    memcmp(start + candidate, needleStart, needle.count) == 0
-                {
-                    output.append(contentsOf: haystack[copied..<candidate])
-                    index = candidate + needle.count
-                    copied = index
+            // Anchors are searched from where a match starting after the last removal would have its own.
+            var index = anchor
+            while index < bytes.count, let found = memchr(start + index, anchorByte, bytes.count - index) {
+                let candidate = start.distance(to: UnsafeRawPointer(found)) - anchor
+                if candidate + needle.count <= bytes.count, memcmp(start + candidate, needle.baseAddress!, needle.count) == 0 {
+                    output.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[copied..<candidate]))
+                    copied = candidate + needle.count
+                    index = copied + anchor
                 } else {
-                    index = candidate + 1
+                    index = candidate + anchor + 1
                 }
             }
-            output.append(contentsOf: haystack[copied...])
+            output.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[copied...]))
         }
     }
 
