@@ -23,12 +23,13 @@ public struct ChatExecutor: Sendable {
     public func complete(
         _ request: ChatRequest, route: ResolvedRoute, table: RouteTable, logger: Logger
     ) async throws(ExecutionFailure) -> (ChatResponse, ExecutionReport) {
-        try await runChat(request, route: route, table: table, logger: logger) { response, context throws(UpstreamFailure) in
+        let (answer, report) = try await runChat(request, route: route, table: table, logger: logger) { response, context throws(UpstreamFailure) in
             let body = try await collect(response.body, limit: maximumResponseBytes, deadline: context.deadline)
             var answer = try context.target.provider.adapter.decodeChatResponse(body, head: response.head, model: context.target.ref.model)
             if answersInClientDialect(request, context: context) { answer.passThroughBody = body }
-            return answer
+            return Boxed(answer)
         }
+        return (answer.value, report)
     }
 
     /// A chat stream whose first event has arrived; failover happens only until then.
@@ -212,5 +213,16 @@ public struct ChatExecutor: Sendable {
             }
             result.writeBuffer(&chunk)
         }
+    }
+}
+
+/// A value carried by reference through the attempt loop. Each generic async frame on the way (the loop, a
+/// visit, the fallback chain) keeps its own copies of what it returns; with a whole response in them, the
+/// loop's frame was 3.6 KB and a request's task allocated more memory slabs for its frames.
+private final class Boxed<Value: Sendable>: Sendable {
+    let value: Value
+
+    init(_ value: Value) {
+        self.value = value
     }
 }
