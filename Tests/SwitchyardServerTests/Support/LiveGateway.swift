@@ -112,11 +112,9 @@ enum LiveGateway {
             } catch {
                 // A failed test still stops the gateway the way users do, so its storage closes cleanly
                 // (an SQLite connection dropped unclosed traps, which would hide the failure behind a crash).
-                // The test's client goes first: a request it left half sent would keep the gateway draining
-                // until that connection's idle timeout, past the wait below.
-                try? await client.shutdown()
                 await serviceGroup.triggerGracefulShutdown()
                 try? await withTestTimeout(.seconds(30)) { await context.gatewayExited() }
+                try? await client.shutdown()
                 group.cancelAll()
                 throw error
             }
