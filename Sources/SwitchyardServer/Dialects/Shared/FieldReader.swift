@@ -3,16 +3,25 @@ import SwitchyardCore
 /// Reads typed fields out of a client's JSON body; every type error names the offending field path.
 struct FieldReader {
     let value: JSONValue
-    let path: String
+    private let location: FieldPath
 
     init(_ value: JSONValue, path: String = "") {
         self.value = value
-        self.path = path
+        self.location = path.isEmpty ? .root : .member(of: .root, path)
     }
+
+    private init(_ value: JSONValue, location: FieldPath) {
+        self.value = value
+        self.location = location
+    }
+
+    /// The field's path (`messages[0].content`), spelled out when asked for: an error, a note on a field only
+    /// one dialect has.
+    var path: String { location.description }
 
     func field(_ name: String) -> FieldReader? {
         guard let member = value[name], !member.isNull else { return nil }
-        return FieldReader(member, path: path.isEmpty ? name : "\(path).\(name)")
+        return FieldReader(member, location: .member(of: location, name))
     }
 
     func required(_ name: String) throws(GatewayError) -> FieldReader {
@@ -22,7 +31,7 @@ struct FieldReader {
 
     func elements() throws(GatewayError) -> [FieldReader] {
         guard case .array(let items) = value else { throw mismatch("an array") }
-        return items.enumerated().map { FieldReader($0.element, path: "\(path)[\($0.offset)]") }
+        return items.enumerated().map { FieldReader($0.element, location: .element(of: location, $0.offset)) }
     }
 
     func string() throws(GatewayError) -> String {
@@ -73,7 +82,27 @@ struct FieldReader {
     }
 
     private func join(_ name: String) -> String {
-        path.isEmpty ? name : "\(path).\(name)"
+        FieldPath.member(of: location, name).description
+    }
+}
+
+/// Where a field lies in a body, kept as the steps that reached it. Most requests are valid, so a path is
+/// rarely spelled out; building its string for every field read cost a string interpolation per field.
+private indirect enum FieldPath: CustomStringConvertible {
+    case root
+    case member(of: FieldPath, String)
+    case element(of: FieldPath, Int)
+
+    var description: String {
+        switch self {
+        case .root: ""
+        case .member(let parent, let name):
+            switch parent {
+            case .root: name
+            default: "\(parent.description).\(name)"
+            }
+        case .element(let parent, let index): "\(parent.description)[\(index)]"
+        }
     }
 }
 
