@@ -86,19 +86,33 @@ struct UpstreamHTTP1FramingTests {
     static let policy = EventLoopTransportTests.policy
     static var soon: ContinuousClock.Instant { .now + .seconds(10) }
 
+    /// Runs a test's requests against `server` through a fresh transport pool (`send` posts one request), then
+    /// shuts the pool down and stops the server, whether or not the test threw.
+    static func exchange(with server: ScriptedUpstream, _ test: (_ send: () async throws -> UpstreamResponse) async throws -> Void) async throws {
+        let pool = UpstreamTransportPool()
+        let transport = pool.transport(for: Self.policy)
+        do {
+            try await test { try await transport.execute(EventLoopTransportTests.post(server.url()), headDeadline: Self.soon) }
+        } catch {
+            await pool.shutdown()
+            await server.stop()
+            throw error
+        }
+        await pool.shutdown()
+        await server.stop()
+    }
+
     @Test func aBodyEndedByTheCloseArrivesWholeAndItsConnectionIsNotReused() async throws {
         let server = try await ScriptedUpstream { index in
             .init(bytes: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nanswer \(index) ends with the connection", closeAfter: true)
         }
-        let pool = UpstreamTransportPool()
-        let transport = pool.transport(for: Self.policy)
-        for index in 0..<3 {
-            let response = try await transport.execute(EventLoopTransportTests.post(server.url()), headDeadline: Self.soon)
-            #expect(try await EventLoopTransportTests.text(response) == "answer \(index) ends with the connection")
+        try await Self.exchange(with: server) { send in
+            for index in 0..<3 {
+                let response = try await send()
+                #expect(try await EventLoopTransportTests.text(response) == "answer \(index) ends with the connection")
+            }
+            #expect(server.connectionCount == 3)
         }
-        #expect(server.connectionCount == 3)
-        await pool.shutdown()
-        await server.stop()
     }
 
     @Test func interimHeadsChunkedTrailersAndNoContentReadAsTheAnswer() async throws {
@@ -108,21 +122,19 @@ struct UpstreamHTTP1FramingTests {
             "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7 \r\nContent-Length: 4\r\n\r\nslow",
         ]
         let server = try await ScriptedUpstream { index in .init(bytes: answers[index % answers.count]) }
-        let pool = UpstreamTransportPool()
-        let transport = pool.transport(for: Self.policy)
-        let chunked = try await transport.execute(EventLoopTransportTests.post(server.url()), headDeadline: Self.soon)
-        #expect(chunked.head.status == 200)
-        #expect(try await EventLoopTransportTests.text(chunked) == "hello!")
-        let empty = try await transport.execute(EventLoopTransportTests.post(server.url()), headDeadline: Self.soon)
-        #expect(empty.head.status == 204 && empty.head.headers["x-empty"] == "yes")
-        #expect(try await EventLoopTransportTests.text(empty) == "")
-        let limited = try await transport.execute(EventLoopTransportTests.post(server.url()), headDeadline: Self.soon)
-        #expect(limited.head.status == 429 && limited.head.headers["retry-after"] == "7")
-        #expect(try await EventLoopTransportTests.text(limited) == "slow")
-        // All three on one kept-alive connection.
-        #expect(server.connectionCount == 1)
-        await pool.shutdown()
-        await server.stop()
+        try await Self.exchange(with: server) { send in
+            let chunked = try await send()
+            #expect(chunked.head.status == 200)
+            #expect(try await EventLoopTransportTests.text(chunked) == "hello!")
+            let empty = try await send()
+            #expect(empty.head.status == 204 && empty.head.headers["x-empty"] == "yes")
+            #expect(try await EventLoopTransportTests.text(empty) == "")
+            let limited = try await send()
+            #expect(limited.head.status == 429 && limited.head.headers["retry-after"] == "7")
+            #expect(try await EventLoopTransportTests.text(limited) == "slow")
+            // All three on one kept-alive connection.
+            #expect(server.connectionCount == 1)
+        }
     }
 
     @Test func aMalformedAnswerIsTheUpstreamsFaultAndItsConnectionIsDropped() async throws {
@@ -131,18 +143,16 @@ struct UpstreamHTTP1FramingTests {
                 ? .init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
                 : .init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         }
-        let pool = UpstreamTransportPool()
-        let transport = pool.transport(for: Self.policy)
-        let failure = await #expect(throws: UpstreamFailure.self) {
-            _ = try await transport.execute(EventLoopTransportTests.post(server.url()), headDeadline: Self.soon)
+        try await Self.exchange(with: server) { send in
+            let failure = await #expect(throws: UpstreamFailure.self) {
+                _ = try await send()
+            }
+            #expect(failure?.kind == .unavailable && failure?.origin == .upstream)
+            #expect(failure?.message.contains("malformed HTTP response") == true, "\(String(describing: failure))")
+            let next = try await send()
+            #expect(try await EventLoopTransportTests.text(next) == "ok")
+            #expect(server.connectionCount == 2)
         }
-        #expect(failure?.kind == .unavailable && failure?.origin == .upstream)
-        #expect(failure?.message.contains("malformed HTTP response") == true, "\(String(describing: failure))")
-        let next = try await transport.execute(EventLoopTransportTests.post(server.url()), headDeadline: Self.soon)
-        #expect(try await EventLoopTransportTests.text(next) == "ok")
-        #expect(server.connectionCount == 2)
-        await pool.shutdown()
-        await server.stop()
     }
 
     /// A malformed answer on a kept-alive connection is not taken for the race of a connection the server
@@ -155,17 +165,15 @@ struct UpstreamHTTP1FramingTests {
             default: .init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nretried")
             }
         }
-        let pool = UpstreamTransportPool()
-        let transport = pool.transport(for: Self.policy)
-        let first = try await transport.execute(EventLoopTransportTests.post(server.url()), headDeadline: Self.soon)
-        #expect(try await EventLoopTransportTests.text(first) == "first")
-        let failure = await #expect(throws: UpstreamFailure.self) {
-            _ = try await transport.execute(EventLoopTransportTests.post(server.url()), headDeadline: Self.soon)
+        try await Self.exchange(with: server) { send in
+            let first = try await send()
+            #expect(try await EventLoopTransportTests.text(first) == "first")
+            let failure = await #expect(throws: UpstreamFailure.self) {
+                _ = try await send()
+            }
+            #expect(failure?.kind == .unavailable && failure?.origin == .upstream)
+            #expect(server.requestCount == 2)
         }
-        #expect(failure?.kind == .unavailable && failure?.origin == .upstream)
-        #expect(server.requestCount == 2)
-        await pool.shutdown()
-        await server.stop()
     }
 
     /// Bytes beyond an answer's end would be read as the next request's answer: the answer stands, the
@@ -174,14 +182,12 @@ struct UpstreamHTTP1FramingTests {
         let server = try await ScriptedUpstream { index in
             .init(bytes: "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nok \(index)HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale")
         }
-        let pool = UpstreamTransportPool()
-        let transport = pool.transport(for: Self.policy)
-        for index in 0..<2 {
-            let response = try await transport.execute(EventLoopTransportTests.post(server.url()), headDeadline: Self.soon)
-            #expect(try await EventLoopTransportTests.text(response) == "ok \(index)")
+        try await Self.exchange(with: server) { send in
+            for index in 0..<2 {
+                let response = try await send()
+                #expect(try await EventLoopTransportTests.text(response) == "ok \(index)")
+            }
+            #expect(server.connectionCount == 2)
         }
-        #expect(server.connectionCount == 2)
-        await pool.shutdown()
-        await server.stop()
     }
 }
