@@ -20,3 +20,15 @@ public enum ByteMutation {
         }
     }
 }
+
+extension Array where Element == UInt8 {
+    /// The bytes cut into consecutive pieces ending at `cuts` (those inside, in order; a repeated cut makes an
+    /// empty piece), the last ending at the end: a message as a connection may read it.
+    public func pieces(endingAt cuts: [Int]) -> [ArraySlice<UInt8>] {
+        var start = 0
+        return (cuts.filter { $0 > 0 && $0 < count }.sorted() + [count]).map { end in
+            defer { start = end }
+            return self[start..<end]
+        }
+    }
+}

@@ -69,10 +69,10 @@ struct HTTP1RequestParserTests {
         var reading = Reading()
         var current: Reading.Request?
         var unread = ByteBuffer()
-        var start = 0
-        for end in cuts.filter({ $0 > 0 && $0 < bytes.count }).sorted() + [bytes.count] where end >= start {
-            unread.writeBytes(bytes[start..<end])
-            start = end
+        var fed = 0
+        for piece in bytes.pieces(endingAt: cuts) {
+            unread.writeBytes(piece)
+            fed += piece.count
             while true {
                 let part: HTTP1RequestParser.Part?
                 do {
@@ -92,7 +92,7 @@ struct HTTP1RequestParserTests {
                 case .end:
                     if let current { reading.requests.append(current) }
                     current = nil
-                    reading.consumed = start - unread.readableBytes
+                    reading.consumed = fed - unread.readableBytes
                 }
             }
         }
